@@ -1,0 +1,30 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""Shared fixtures: test data paths and the simulated archives."""
+
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(scope="session")
+def data_path():
+    """Folder of the test data (see tests/data/README.md)."""
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def sim():
+    """The all-sky simulated archive (index built once per machine, then cached)."""
+    from twomass_vo.archives import SimulatedArchive
+
+    return SimulatedArchive.default()
+
+
+@pytest.fixture(scope="session")
+def batch(sim):
+    """A TwoMassBatch on the simulated archive."""
+    from twomass_vo import TwoMassBatch
+
+    return TwoMassBatch(archive=sim)

@@ -1,0 +1,50 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""
+twomass_vo: the 2MASS Batch Image Service as an Astropy-style package.
+
+Five batch modes (region, positions, coadd_key list, one date-hemisphere-scan and
+a list of them) answered from an archive of 2MASS image metadata, with exact
+spherical geometry for the overlap, cover, enclose and best-image semantics, and
+results as `~twomass_vo.ImageTable` objects whose rows load FITS lazily.
+"""
+
+from astropy import config as _config
+
+from .version import version as __version__
+
+__all__ = ["ImageTable", "TwoMassBatch", "__version__", "conf"]
+
+
+class Conf(_config.ConfigNamespace):
+    """Configuration parameters for `twomass_vo`."""
+
+    sim_path = _config.ConfigItem(
+        "",
+        "Folder of the simulated all-sky archive (index and on-demand FITS files). "
+        "Empty means <astropy cache dir>/twomass_vo/sim.",
+    )
+    timeout = _config.ConfigItem(
+        60, "Time limit in seconds for one network request (name resolution, files)."
+    )
+    chunk_size = _config.ConfigItem(
+        100_000,
+        "Number of input positions handled per chunk in query_positions; bounds "
+        "the memory of very large batches.",
+    )
+
+
+conf = Conf()
+
+
+def __getattr__(name):
+    # The heavy modules are imported on first use, so that ``import twomass_vo``
+    # (and the command line's start-up) stays fast.
+    if name == "TwoMassBatch":
+        from .core import TwoMassBatch
+
+        return TwoMassBatch
+    if name == "ImageTable":
+        from .image_table import ImageTable
+
+        return ImageTable
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,289 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""The archive interface that every source of 2MASS image metadata implements.
+
+An archive answers four look-ups, each returning `ImageSets` (registered J/H/Ks
+image sets with their footprints), and turns chosen (set, band) pairs into
+file URLs. The mode planner (`twomass_vo.planner`) decides the exact
+semantics (overlaps / covers / enclosed, containment, best image, duplicates)
+on top of these look-ups, so an archive may return a superset of candidates.
+"""
+
+import abc
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+
+__all__ = ["BANDS", "Archive", "ImageSets", "FileRefs"]
+
+#: The band order used for band codes (0, 1, 2) everywhere.
+BANDS = ("J", "H", "K")
+
+
+@dataclass(frozen=True)
+class ImageSets:
+    """Columnar description of N registered 2MASS image sets (J, H and Ks share one).
+
+    Attributes
+    ----------
+    ref : ndarray of int64
+        The archive's own reference of each set (e.g. its index row); opaque
+        to everything but the archive.
+    coadd_key : ndarray of int64
+        Unique key of the set.
+    ordate : ndarray of str
+        Date of the night, ``yymmdd``.
+    hemisphere : ndarray of str
+        ``n`` or ``s``.
+    scanno, image : ndarray of int64
+        Scan number and image number.
+    ra, dec : ndarray of float64
+        Image centre, degrees.
+    corners : ndarray of float64, shape (N, 4, 3)
+        Unit vectors of the footprint corners (outer pixel edges).
+    has_band : ndarray of bool, shape (N, 3)
+        Whether a J, H, K file exists for the set.
+    query_index : ndarray of int64
+        For look-ups of many inputs: which input (point, key, scan) the
+        candidate answers; 0 otherwise.
+    """
+
+    ref: np.ndarray
+    coadd_key: np.ndarray
+    ordate: np.ndarray
+    hemisphere: np.ndarray
+    scanno: np.ndarray
+    image: np.ndarray
+    ra: np.ndarray
+    dec: np.ndarray
+    corners: np.ndarray
+    has_band: np.ndarray
+    query_index: np.ndarray = field(default=None)
+
+    def __post_init__(self):
+        if self.query_index is None:
+            object.__setattr__(self, "query_index", np.zeros(len(self.ref), np.int64))
+
+    def __len__(self):
+        return len(self.ref)
+
+    def take(self, index):
+        """Return the sets at ``index`` (integer array or boolean mask).
+
+        Parameters
+        ----------
+        index : array-like of int or bool
+            Selection.
+
+        Returns
+        -------
+        sets : `ImageSets`
+            The selected sets, in the order of ``index``.
+        """
+        return ImageSets(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+    @classmethod
+    def concatenate(cls, parts):
+        """Concatenate several `ImageSets`.
+
+        Parameters
+        ----------
+        parts : sequence of `ImageSets`
+            The parts (at least one).
+
+        Returns
+        -------
+        sets : `ImageSets`
+            All rows, in order.
+        """
+        return cls(
+            **{
+                f.name: np.concatenate([getattr(p, f.name) for p in parts])
+                for f in fields(cls)
+            }
+        )
+
+    @classmethod
+    def empty(cls):
+        """Zero sets.
+
+        Returns
+        -------
+        sets : `ImageSets`
+            An empty instance with the right dtypes.
+        """
+        return cls(
+            ref=np.zeros(0, np.int64),
+            coadd_key=np.zeros(0, np.int64),
+            ordate=np.zeros(0, "U6"),
+            hemisphere=np.zeros(0, "U1"),
+            scanno=np.zeros(0, np.int64),
+            image=np.zeros(0, np.int64),
+            ra=np.zeros(0),
+            dec=np.zeros(0),
+            corners=np.zeros((0, 4, 3)),
+            has_band=np.zeros((0, 3), bool),
+        )
+
+
+@dataclass(frozen=True)
+class FileRefs:
+    """Access columns of chosen image files (one per (set, band) pair).
+
+    Attributes
+    ----------
+    access_url, access_format : ndarray of str
+        URL and MIME type of each file.
+    access_estsize : ndarray of int64
+        Estimated size in kbyte (-1 when unknown).
+    s_region : ndarray of str
+        Footprint, ``POLYGON ICRS ...``.
+    """
+
+    access_url: np.ndarray
+    access_format: np.ndarray
+    access_estsize: np.ndarray
+    s_region: np.ndarray
+
+
+class Archive(abc.ABC):
+    """Where 2MASS image metadata lives: the interface of every archive.
+
+    Subclasses implement the four look-ups and `files`; the planner
+    (`twomass_vo.planner`) applies the exact semantics of the five modes on
+    top. Look-ups may return supersets (candidates), never subsets.
+    """
+
+    #: Short name shown in diagnostics and table metadata.
+    name = "archive"
+
+    #: Whether the archive makes server-side cutouts (``cutout_url``).
+    makes_cutouts = False
+
+    @abc.abstractmethod
+    def find_circle(self, ra, dec, radius):
+        """Image sets that may overlap a circle.
+
+        Parameters
+        ----------
+        ra, dec : float
+            Centre, ICRS degrees.
+        radius : float
+            Radius in degrees.
+
+        Returns
+        -------
+        sets : `ImageSets`
+            A superset of the sets overlapping the circle.
+        """
+
+    @abc.abstractmethod
+    def find_points(self, ra, dec):
+        """Image sets that may contain each of many points.
+
+        Parameters
+        ----------
+        ra, dec : ndarray
+            Points, ICRS degrees.
+
+        Returns
+        -------
+        sets : `ImageSets`
+            Candidates, with ``query_index`` the index of the point; a
+            superset of the sets containing each point.
+        """
+
+    @abc.abstractmethod
+    def find_coadd_keys(self, keys):
+        """Image sets with the given coadd_keys.
+
+        Parameters
+        ----------
+        keys : ndarray of int64
+            The keys.
+
+        Returns
+        -------
+        sets : `ImageSets`
+            The sets found, ``query_index`` the index into ``keys``.
+        """
+
+    @abc.abstractmethod
+    def find_scans(self, ordate, hemisphere, scanno, image):
+        """Image sets of date-hemisphere-scans.
+
+        Parameters
+        ----------
+        ordate, hemisphere : ndarray of str
+            ``yymmdd`` and ``n``/``s``.
+        scanno, image : ndarray of int64
+            Scan numbers, and image numbers (0 = all images of the scan).
+
+        Returns
+        -------
+        sets : `ImageSets`
+            The sets found, ``query_index`` the index of the request.
+        """
+
+    @abc.abstractmethod
+    def files(self, sets, band_code, image_type):
+        """Access columns for one file per (set, band).
+
+        Parameters
+        ----------
+        sets : `ImageSets`
+            The sets (one row per file wanted).
+        band_code : ndarray of int
+            0, 1, 2 for J, H, K, per row.
+        image_type : {'atlas', 'quicklook'}
+            Which kind of file.
+
+        Returns
+        -------
+        refs : `FileRefs`
+            URLs, formats, sizes and footprints.
+        """
+
+    def cutout_urls(self, access_url, ra, dec, size_arcsec):
+        """Server-side cutout URLs, where the archive makes cutouts.
+
+        Parameters
+        ----------
+        access_url : ndarray of str
+            Full-file URLs.
+        ra, dec : ndarray of float
+            Cutout centres, degrees.
+        size_arcsec : ndarray of float
+            Cutout sizes (0: none).
+
+        Returns
+        -------
+        urls : ndarray of str
+            ``''`` where there is no server-side cutout (the rows are then cut
+            locally by `~twomass_vo.ImageRow.cutout`).
+        """
+        return np.zeros(len(access_url), dtype="U1")
+
+    def local_path(self, url):
+        """Local file of ``url`` if this archive holds it, else None.
+
+        Parameters
+        ----------
+        url : str
+            An ``access_url`` this archive produced.
+
+        Returns
+        -------
+        path : `~pathlib.Path` or None
+            The file, made on demand where the archive can.
+        """
+        return None
+
+    def describe(self):
+        """What the archive is and where its data lives (diagnostics).
+
+        Returns
+        -------
+        info : dict
+            At least ``name`` and ``kind``.
+        """
+        return {"name": self.name, "kind": type(self).__name__}

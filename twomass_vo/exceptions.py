@@ -1,0 +1,74 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""Exceptions and warnings of `twomass_vo`.
+
+The names follow `astroquery.exceptions`, so that code written for astroquery
+reads the same here.
+"""
+
+from astropy.utils.exceptions import AstropyUserWarning, AstropyWarning
+
+__all__ = [
+    "ArchiveError",
+    "DiameterClampedWarning",
+    "InputError",
+    "InvalidQueryError",
+    "NameResolutionError",
+    "NoResultsWarning",
+    "QuicklookWarning",
+]
+
+
+class InvalidQueryError(ValueError):
+    """A query argument is invalid; raised before any network call."""
+
+
+class InputError(InvalidQueryError):
+    """A value of an input table (or a scalar input) is invalid.
+
+    The message names the row, the column and the value, e.g.
+    ``row 3, column 'xdate': '97084' is not a date in yymmdd format``.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong with the value.
+    row : int or None
+        0-based row of the input table, or `None` for a scalar argument.
+    column : str or None
+        Name of the column (or argument).
+    value : object
+        The offending value, as given.
+    """
+
+    def __init__(self, message, *, row=None, column=None, value=None):
+        self.row = row
+        self.column = column
+        self.value = value
+        self.reason = message
+        where = []
+        if row is not None:
+            where.append(f"row {row}")
+        if column is not None:
+            where.append(f"column {column!r}")
+        prefix = ", ".join(where)
+        super().__init__(f"{prefix}: {value!r} {message}" if prefix else message)
+
+
+class NameResolutionError(InvalidQueryError):
+    """An object name could not be resolved to coordinates."""
+
+
+class ArchiveError(RuntimeError):
+    """An archive could not be opened or answered with an error."""
+
+
+class NoResultsWarning(AstropyWarning):
+    """A query found nothing; the result is an empty table with the full schema."""
+
+
+class DiameterClampedWarning(AstropyUserWarning):
+    """A region diameter outside [0.05, 7] deg was clamped into that range."""
+
+
+class QuicklookWarning(AstropyUserWarning):
+    """Quicklook images are lossy-compressed: use Atlas images for photometry."""

@@ -1,0 +1,331 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""The result table of every query: one row per image file, loaded lazily.
+
+`ImageTable` is an `astropy.table.Table` whose columns follow the data contract
+of the project (units, descriptions and UCDs on every column, so that a VOTable
+written from it is VO-friendly), and whose rows are `ImageRow` objects with
+lazy loaders: `ImageRow.open`, `ImageRow.cutout` and `ImageRow.download`.
+Nothing is fetched until one of them is called.
+"""
+
+import warnings
+
+import numpy as np
+from astropy.table import Column, Row, Table
+
+from .exceptions import NoResultsWarning
+
+__all__ = ["COLUMNS", "ImageRow", "ImageTable", "empty_image_table"]
+
+# name, dtype, unit, UCD, description -- the data contract of DESIGN.md.
+COLUMNS = (
+    ("scntr", "i8", None, "meta.id", "0-based index of the input row (position, key, DHS) that produced this row"),
+    ("id", "U", None, "meta.id", "The user's identifier of that input row, if any"),
+    ("in_ra", "f8", "deg", "pos.eq.ra", "Input position (positions and region modes), ICRS right ascension"),
+    ("in_dec", "f8", "deg", "pos.eq.dec", "Input position (positions and region modes), ICRS declination"),
+    ("coadd_key", "i8", None, "meta.id;obs.image", "Unique key of the 2MASS image set (same for J, H and Ks)"),
+    ("ordate", "U6", None, "time.epoch;obs", "Observation reference date of the night, yymmdd"),
+    ("hemisphere", "U1", None, "instr.obsty", "Observatory hemisphere: n = Mt. Hopkins, s = CTIO"),
+    ("scanno", "i4", None, "obs.sequence", "Nightly scan number"),
+    ("image", "i4", None, "meta.number;obs.image", "Image number within the scan (closest frame to the image centre)"),
+    ("band", "U1", None, "instr.bandpass", "2MASS band: J, H or K (Ks)"),
+    ("image_type", "U9", None, "meta.code;obs.image", "atlas or quicklook (lossy hcompress: not for photometry)"),
+    ("ra", "f8", "deg", "pos.eq.ra;meta.main", "Image centre (CRVAL1), ICRS right ascension"),
+    ("dec", "f8", "deg", "pos.eq.dec;meta.main", "Image centre (CRVAL2), ICRS declination"),
+    ("s_region", "U", None, "pos.outline;obs.field", "Footprint to the outer pixel edges, POLYGON ICRS ra1 dec1 ... ra4 dec4"),
+    ("dist_edge", "f8", "arcsec", "pos.angDistance", "Positions mode: smallest distance from the position to the 4 image edges"),
+    ("best", "?", None, "meta.code", "Positions mode: whether this is the best (most centred) image set for the position"),
+    ("access_url", "U", None, "meta.ref.url", "URL of the full image file"),
+    ("access_format", "U", None, "meta.code.mime", "MIME type of the image file"),
+    ("access_estsize", "i8", "kbyte", "phys.size;meta.file", "Estimated size of the image file"),
+    ("cutout_url", "U", None, "meta.ref.url", "URL of the cutout, when a cutout size was asked for and the archive makes cutouts"),
+    ("cutout_size", "f8", "arcsec", "phys.angSize", "Requested cutout width and height (0: the full image)"),
+)  # fmt: skip
+
+_NAMES = tuple(c[0] for c in COLUMNS)
+_OBSCORE_UTYPES = {
+    "access_url": "obscore:Access.Reference",
+    "access_format": "obscore:Access.Format",
+    "access_estsize": "obscore:Access.Size",
+    "s_region": "obscore:Char.SpatialAxis.Coverage.Support.Area",
+}
+
+
+def _column(name, unit, ucd, description, data):
+    meta = {"ucd": ucd}
+    if name in _OBSCORE_UTYPES:
+        meta["utype"] = _OBSCORE_UTYPES[name]
+    return Column(data, name=name, unit=unit, description=description, meta=meta)
+
+
+def _column_data(name, dtype, values, n):
+    if values is None:
+        if dtype.startswith("U"):
+            return np.zeros(n, dtype="U1")
+        if dtype == "f8":
+            return np.full(n, np.nan)
+        return np.zeros(n, dtype=dtype)
+    arr = np.asarray(values)
+    if dtype == "U" and arr.dtype.kind != "U":
+        arr = arr.astype(str)
+    elif dtype != "U":
+        arr = arr.astype(dtype, copy=False)
+    return arr
+
+
+class ImageRow(Row):
+    """A row of an `ImageTable`: one image file, with lazy loaders.
+
+    Nothing is read or fetched until `open`, `cutout` or `download` is called;
+    the opened file is cached on the table, so a second `open` costs nothing.
+    """
+
+    def _loader(self):
+        from .loaders import Loader
+
+        table = self.table
+        loader = getattr(table, "_loader", None)
+        if loader is None:
+            loader = table._loader = Loader(archive=table.archive)
+        return loader
+
+    def open(self, *, decompress=True):
+        """Open the full image file.
+
+        Parameters
+        ----------
+        decompress : bool, optional
+            For Quicklook files, which are stored hcompress-compressed: return
+            a plain primary HDU with the decompressed pixels (default), or the
+            file as stored (a compressed image extension).
+
+        Returns
+        -------
+        hdul : `~astropy.io.fits.HDUList`
+            The image, read once and cached on the table.
+        """
+        return self._loader().open(self["access_url"], decompress=decompress)
+
+    def cutout(self, size=None, *, center=None):
+        """Return a cutout of the image.
+
+        The archive's cutout service is used when the row has a ``cutout_url``
+        and no other size or centre is asked for; otherwise the cutout is made
+        locally with `~astropy.nddata.Cutout2D` from the full image.
+
+        Parameters
+        ----------
+        size : `~astropy.units.Quantity` or float, optional
+            Width and height of the square cutout (float: arcsec). Default: the
+            row's ``cutout_size``.
+        center : `~astropy.coordinates.SkyCoord`, optional
+            Centre of the cutout. Default: the input position (``in_ra``,
+            ``in_dec``) or, where there is none, the image centre.
+
+        Returns
+        -------
+        hdul : `~astropy.io.fits.HDUList`
+            A primary HDU with the cutout pixels and an updated WCS header.
+        """
+        from .loaders import angle_arcsec
+
+        row_size = float(self["cutout_size"])
+        size_arcsec = row_size if size is None else angle_arcsec(size, "size")
+        if not size_arcsec > 0:
+            raise ValueError(
+                "cutout() needs a positive size: this row has no cutout_size"
+            )
+        url = str(self["cutout_url"])
+        if url and center is None and size_arcsec == row_size:
+            return self._loader().open(url, decompress=True)
+        if center is None:
+            ra, dec = float(self["in_ra"]), float(self["in_dec"])
+            if not (np.isfinite(ra) and np.isfinite(dec)):
+                ra, dec = float(self["ra"]), float(self["dec"])
+        else:
+            center = center.icrs
+            ra, dec = center.ra.deg, center.dec.deg
+        return self._loader().local_cutout(
+            self["access_url"], ra, dec, size_arcsec
+        )
+
+    def download(self, folder, *, decompress=True, overwrite=False):
+        """Write the image file (or the row's cutout) into ``folder``.
+
+        The file name is built from the row's validated metadata (date,
+        hemisphere, scan, image, band; the input row for cutouts), never from
+        what a server says, and the file is always written inside ``folder``.
+
+        Parameters
+        ----------
+        folder : str or `~pathlib.Path`
+            Target folder, created if missing.
+        decompress : bool, optional
+            Decompress Quicklook files (default) or keep them hcompressed.
+        overwrite : bool, optional
+            Replace an existing file of the same name; by default it is kept.
+
+        Returns
+        -------
+        path : `~pathlib.Path`
+            The file written (or found).
+        """
+        return self._loader().download_row(
+            self, folder, decompress=decompress, overwrite=overwrite
+        )
+
+
+class ImageTable(Table):
+    """Table of 2MASS image files found by a `~twomass_vo.TwoMassBatch` query.
+
+    One row per image file, with the columns of the data contract
+    (`COLUMNS`): the input row that produced it (``scntr``, ``id``,
+    ``in_ra``, ``in_dec``), the image identity (``coadd_key``, ``ordate``,
+    ``hemisphere``, ``scanno``, ``image``, ``band``, ``image_type``), its
+    footprint (``ra``, ``dec``, ``s_region``), the positions-mode
+    ``dist_edge`` and ``best``, and ObsCore access columns (``access_url``,
+    ``access_format``, ``access_estsize``, ``cutout_url``).
+
+    Rows are `ImageRow` objects: ``table[0].open()`` returns the FITS
+    `~astropy.io.fits.HDUList`, ``table[0].cutout(30 * u.arcsec)`` a cutout and
+    ``table[0].download(folder)`` a file.
+
+    Attributes
+    ----------
+    archive : `~twomass_vo.archives.Archive` or None
+        The archive the rows came from; it makes simulated files on demand.
+        Tables read from disk have none, and load from ``access_url``.
+    """
+
+    Row = ImageRow
+
+    def __init__(self, *args, archive=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.archive = archive
+
+    def _new_from_slice(self, slice_, **kwargs):
+        new = super()._new_from_slice(slice_, **kwargs)
+        new.archive = getattr(self, "archive", None)
+        return new
+
+    def copy(self, copy_data=True):
+        """Return a copy of the table, keeping its archive.
+
+        Parameters
+        ----------
+        copy_data : bool, optional
+            Copy the column data (default) or share it.
+
+        Returns
+        -------
+        table : `ImageTable`
+            The copy.
+        """
+        new = super().copy(copy_data=copy_data)
+        new.archive = getattr(self, "archive", None)
+        return new
+
+    @classmethod
+    def from_columns(cls, columns, *, archive=None, meta=None):
+        """Build a table with the full schema from a dict of arrays.
+
+        Parameters
+        ----------
+        columns : dict
+            Column name to array; missing contract columns are filled with
+            empty values (``''``, NaN, 0, False).
+        archive : `~twomass_vo.archives.Archive`, optional
+            The archive the rows came from.
+        meta : dict, optional
+            Table metadata (query description).
+
+        Returns
+        -------
+        table : `ImageTable`
+            The table; extra (non-contract) columns are appended unchanged.
+        """
+        unknown = set(columns) - set(_NAMES)
+        n = None
+        for values in columns.values():
+            n = len(values)
+            break
+        n = 0 if n is None else n
+        cols = []
+        for name, dtype, unit, ucd, description in COLUMNS:
+            data = _column_data(name, dtype, columns.get(name), n)
+            cols.append(_column(name, unit, ucd, description, data))
+        for name in columns:
+            if name in unknown:
+                cols.append(Column(columns[name], name=name))
+        return cls(cols, archive=archive, meta=meta or {})
+
+    @classmethod
+    def empty(cls, *, archive=None, meta=None, warn=True):
+        """An empty table with the full schema, and a `NoResultsWarning`.
+
+        Parameters
+        ----------
+        archive : `~twomass_vo.archives.Archive`, optional
+            The archive that was queried.
+        meta : dict, optional
+            Table metadata (query description).
+        warn : bool, optional
+            Emit the `~twomass_vo.exceptions.NoResultsWarning` (default).
+
+        Returns
+        -------
+        table : `ImageTable`
+            Zero rows, every contract column with its unit and UCD.
+        """
+        if warn:
+            what = (meta or {}).get("query", "the query")
+            warnings.warn(
+                f"No 2MASS images found for {what}.", NoResultsWarning, stacklevel=3
+            )
+        return cls.from_columns({}, archive=archive, meta=meta)
+
+    def to_regions(self):
+        """Footprints of the rows as `regions` shapes, for DS9 or CRTF files.
+
+        Returns
+        -------
+        regions : `~regions.Regions`
+            One `~regions.PolygonSkyRegion` per row, labelled with the band,
+            date, hemisphere, scan and image.
+        """
+        from regions import Regions
+
+        from .geometry import Footprints
+
+        if len(self) == 0:
+            return Regions([])
+        labels = [
+            f"{b}i{s:03d}{i:04d} {d}{h}"
+            for b, s, i, d, h in zip(
+                np.char.lower(self["band"].astype(str)),
+                self["scanno"], self["image"], self["ordate"], self["hemisphere"],
+                strict=True,
+            )
+        ]  # fmt: skip
+        footprints = Footprints.from_s_region(np.asarray(self["s_region"]))
+        return Regions(footprints.to_regions(labels=labels))
+
+
+def empty_image_table(*, archive=None, meta=None, warn=True):
+    """Shortcut for `ImageTable.empty`.
+
+    Parameters
+    ----------
+    archive : `~twomass_vo.archives.Archive`, optional
+        The archive that was queried.
+    meta : dict, optional
+        Table metadata.
+    warn : bool, optional
+        Emit the `~twomass_vo.exceptions.NoResultsWarning` (default).
+
+    Returns
+    -------
+    table : `ImageTable`
+        Zero rows with the full schema.
+    """
+    return ImageTable.empty(archive=archive, meta=meta, warn=warn)

@@ -1,0 +1,271 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""Lazy FITS loaders behind `ImageRow.open`, `ImageRow.cutout` and `ImageRow.download`.
+
+A `Loader` turns an ``access_url`` into a local file (asking the archive first,
+which makes simulated files on demand; then ``file://`` paths; then ``http(s)``
+through `astropy.utils.data.download_file`, with TLS verification), opens it
+once and caches the `~astropy.io.fits.HDUList`, makes local cutouts with
+`~astropy.nddata.Cutout2D`, and writes files atomically under names built from
+validated metadata only.
+"""
+
+import os
+import re
+import tempfile
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import numpy as np
+from astropy import units as u
+from astropy.coordinates import SkyCoord
+from astropy.io import fits
+from astropy.nddata import Cutout2D
+from astropy.wcs import WCS
+
+__all__ = ["Loader", "angle_arcsec", "file_name_for"]
+
+_WCS_KEYS = re.compile(
+    r"^(WCSAXES|CRPIX\d|CRVAL\d|CDELT\d|CROTA\d|CTYPE\d|CUNIT\d|PC\d_\d|CD\d_\d"
+    r"|LONPOLE|LATPOLE|RADESYS|EQUINOX|MJDREF|DATEREF)$"
+)
+
+
+def angle_arcsec(value, name):
+    """Convert an angular size to a positive float in arcsec.
+
+    Parameters
+    ----------
+    value : `~astropy.units.Quantity` or float
+        An angle; a bare number is taken as arcsec.
+    name : str
+        Name of the argument, for the error message.
+
+    Returns
+    -------
+    arcsec : float
+        The size in arcsec.
+
+    Raises
+    ------
+    ValueError
+        If the value is not a positive, finite angle.
+    """
+    try:
+        arcsec = (
+            value.to_value(u.arcsec)
+            if isinstance(value, u.Quantity)
+            else float(value)
+        )
+    except (TypeError, ValueError, u.UnitsError) as exc:
+        raise ValueError(f"{name}={value!r} is not an angle: {exc}") from None
+    if not (np.isfinite(arcsec) and arcsec > 0):
+        raise ValueError(f"{name}={value!r} must be a positive, finite angle")
+    return float(arcsec)
+
+
+def file_name_for(row):
+    """File name of a row's image, built only from validated metadata.
+
+    Parameters
+    ----------
+    row : `~twomass_vo.ImageRow` or mapping
+        Needs ``ordate``, ``hemisphere``, ``scanno``, ``image``, ``band``,
+        ``image_type``, ``scntr`` and ``cutout_size``.
+
+    Returns
+    -------
+    name : str
+        E.g. ``001022s_ji0620186.fits`` (Atlas), ``001022s_jq0620186.fits``
+        (Quicklook), with ``_cut<scntr>`` before the suffix for cutouts.
+
+    Raises
+    ------
+    ValueError
+        If a field is not of the 2MASS form (so nothing else reaches a path).
+    """
+    ordate, hem = str(row["ordate"]), str(row["hemisphere"])
+    band, scan, image = str(row["band"]).lower(), int(row["scanno"]), int(row["image"])
+    if not (
+        re.fullmatch(r"\d{6}", ordate)
+        and hem in ("n", "s")
+        and band in ("j", "h", "k")
+        and 1 <= scan <= 999
+        and 0 <= image <= 9999
+    ):
+        raise ValueError(
+            f"row metadata is not a 2MASS image identity: ordate={ordate!r}, "
+            f"hemisphere={hem!r}, band={band!r}, scanno={scan}, image={image}"
+        )
+    kind = "q" if str(row["image_type"]) == "quicklook" else "i"
+    name = f"{ordate}{hem}_{band}{kind}{scan:03d}{image:04d}"
+    if float(row["cutout_size"]) > 0:
+        name += f"_cut{int(row['scntr'])}"
+    return name + ".fits"
+
+
+def _write_atomic(path, hdul_or_bytes):
+    """Write to a temporary name in the same folder, then rename."""
+    fd, tmp = tempfile.mkstemp(prefix=".part-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            if isinstance(hdul_or_bytes, bytes | bytearray):
+                fh.write(hdul_or_bytes)
+            else:
+                hdul_or_bytes.writeto(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _decompressed(hdul):
+    """A plain primary-HDU copy of the first image of ``hdul``."""
+    for hdu in hdul:
+        if isinstance(hdu, fits.CompImageHDU):
+            header = hdu.header.copy()
+            for key in ("XTENSION", "PCOUNT", "GCOUNT"):
+                header.remove(key, ignore_missing=True)
+            return fits.HDUList([fits.PrimaryHDU(np.asarray(hdu.data), header)])
+    return hdul
+
+
+def _image_hdu(hdul):
+    for hdu in hdul:
+        if hdu.is_image and hdu.data is not None:
+            return hdu
+    raise ValueError("the file holds no image")
+
+
+class Loader:
+    """Fetches, opens and caches the files of an `~twomass_vo.ImageTable`.
+
+    Parameters
+    ----------
+    archive : `~twomass_vo.archives.Archive`, optional
+        Asked first for a local path of a URL (a simulated archive makes the
+        file on demand).
+    """
+
+    def __init__(self, *, archive=None):
+        self.archive = archive
+        self._cache = {}
+
+    def local_path(self, url):
+        """Local path of the file behind ``url``, fetching it if needed.
+
+        Parameters
+        ----------
+        url : str
+            ``file://`` or ``http(s)://`` URL (or a plain local path).
+
+        Returns
+        -------
+        path : `~pathlib.Path`
+            A readable local file.
+        """
+        from . import conf
+
+        url = str(url)
+        if not url:
+            raise ValueError("this row has no URL")
+        if self.archive is not None:
+            path = self.archive.local_path(url)
+            if path is not None:
+                return Path(path)
+        parsed = urlparse(url)
+        if parsed.scheme == "file":
+            return Path(unquote(parsed.path))
+        if parsed.scheme in ("http", "https"):
+            from astropy.utils.data import download_file
+
+            return Path(download_file(url, cache=True, timeout=conf.timeout))
+        if parsed.scheme == "":
+            return Path(url)
+        raise ValueError(f"unsupported URL scheme in {url!r}")
+
+    def open(self, url, *, decompress=True):
+        """Open ``url`` once; later calls return the cached `~astropy.io.fits.HDUList`.
+
+        Parameters
+        ----------
+        url : str
+            The file's URL.
+        decompress : bool, optional
+            Return compressed images as a plain primary HDU.
+
+        Returns
+        -------
+        hdul : `~astropy.io.fits.HDUList`
+            The file, fully read into memory.
+        """
+        key = (str(url), bool(decompress))
+        if key not in self._cache:
+            path = self.local_path(url)
+            with fits.open(path, memmap=False) as hdul:
+                copied = fits.HDUList([hdu.copy() for hdu in hdul])
+            self._cache[key] = _decompressed(copied) if decompress else copied
+        return self._cache[key]
+
+    def local_cutout(self, url, ra, dec, size_arcsec):
+        """Cut a square of ``size_arcsec`` around (ra, dec) out of the file.
+
+        Parameters
+        ----------
+        url : str
+            URL of the full image.
+        ra, dec : float
+            Cutout centre, ICRS degrees.
+        size_arcsec : float
+            Width and height in arcsec; clipped to the image.
+
+        Returns
+        -------
+        hdul : `~astropy.io.fits.HDUList`
+            The cutout with an updated WCS header.
+        """
+        hdu = _image_hdu(self.open(url, decompress=True))
+        wcs = WCS(hdu.header)
+        center = SkyCoord(ra, dec, unit="deg")
+        cut = Cutout2D(
+            hdu.data, center, size_arcsec * u.arcsec, wcs=wcs, mode="trim", copy=True
+        )
+        header = hdu.header.copy()
+        for key in [k for k in header if _WCS_KEYS.match(k)]:
+            header.remove(key, remove_all=True)
+        header.update(cut.wcs.to_header())
+        header["CUTOUT"] = (True, "cutout made by twomass_vo (Cutout2D)")
+        return fits.HDUList([fits.PrimaryHDU(cut.data, header)])
+
+    def download_row(self, row, folder, *, decompress=True, overwrite=False):
+        """Write the file (or cutout) of ``row`` into ``folder`` atomically.
+
+        Parameters
+        ----------
+        row : `~twomass_vo.ImageRow`
+            The row.
+        folder : str or `~pathlib.Path`
+            Target folder.
+        decompress : bool, optional
+            Decompress Quicklook files.
+        overwrite : bool, optional
+            Replace an existing file.
+
+        Returns
+        -------
+        path : `~pathlib.Path`
+            The file in ``folder``.
+        """
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        target = (folder / file_name_for(row)).resolve()
+        if target.parent != folder.resolve():  # pragma: no cover - defensive
+            raise ValueError(f"refusing to write outside {folder}")
+        if target.exists() and not overwrite:
+            return target
+        if float(row["cutout_size"]) > 0:
+            _write_atomic(target, row.cutout())
+        elif decompress and str(row["image_type"]) == "quicklook":
+            _write_atomic(target, self.open(row["access_url"], decompress=True))
+        else:
+            _write_atomic(target, self.local_path(row["access_url"]).read_bytes())
+        return target

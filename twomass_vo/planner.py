@@ -1,0 +1,407 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""The mode planner: validated inputs -> archive look-ups -> exact geometry -> ImageTable.
+
+One function per batch mode. Each asks the archive for candidate image sets
+(`twomass_vo.archives.Archive`), decides the service's semantics exactly with
+`twomass_vo.geometry` (overlaps / covers / enclosed, containment, the best
+image, duplicates), expands the chosen sets into one row per band, and asks
+the archive for the files' URLs only for the rows kept.
+"""
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from astropy import units as u
+
+from .archives.base import BANDS, ImageSets
+from .exceptions import DiameterClampedWarning, InvalidQueryError, QuicklookWarning
+from .geometry import ConvexPolygon, Footprints, angle_between, radec_to_xyz, xyz_to_radec
+from .image_table import ImageTable
+
+__all__ = [
+    "INTERSECTS",
+    "MAX_DIAMETER",
+    "MIN_DIAMETER",
+    "RegionShape",
+    "check_image_type",
+    "check_intersect",
+    "plan_coadd_keys",
+    "plan_positions",
+    "plan_region",
+    "plan_scans",
+    "region_shape",
+]
+
+INTERSECTS = ("overlaps", "covers", "enclosed")
+IMAGE_TYPES = ("atlas", "quicklook")
+MIN_DIAMETER, MAX_DIAMETER = 0.05, 7.0  # deg, the service's limits
+
+
+def check_intersect(intersect):
+    """Validate ``intersect``.
+
+    Parameters
+    ----------
+    intersect : str
+        ``overlaps``, ``covers`` or ``enclosed`` (any case).
+
+    Returns
+    -------
+    intersect : str
+        Lower-case.
+    """
+    value = str(intersect).lower() if isinstance(intersect, str) else None
+    if value not in INTERSECTS:
+        raise InvalidQueryError(
+            f"intersect={intersect!r} must be one of {', '.join(INTERSECTS)}"
+        )
+    return value
+
+
+def check_image_type(image_type):
+    """Validate ``image_type``, warning for Quicklook.
+
+    Parameters
+    ----------
+    image_type : str
+        ``atlas`` or ``quicklook`` (any case).
+
+    Returns
+    -------
+    image_type : str
+        Lower-case.
+    """
+    value = str(image_type).lower() if isinstance(image_type, str) else None
+    if value not in IMAGE_TYPES:
+        raise InvalidQueryError(
+            f"image_type={image_type!r} must be one of {', '.join(IMAGE_TYPES)}"
+        )
+    if value == "quicklook":
+        warnings.warn(
+            "Quicklook images are restored from lossy-compressed (hcompress) files: "
+            "always use Atlas images for photometric measurements.",
+            QuicklookWarning,
+            stacklevel=3,
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class RegionShape:
+    """A validated search region.
+
+    Attributes
+    ----------
+    ra, dec : float
+        Centre, ICRS degrees (for a polygon: the centre of its bounding circle).
+    radius : float
+        Radius (circle) or bounding radius (polygon), degrees.
+    polygon : `~twomass_vo.geometry.ConvexPolygon` or None
+        The polygon, for polygon regions.
+    description : str
+        For the table metadata and messages.
+    """
+
+    ra: float
+    dec: float
+    radius: float
+    polygon: object
+    description: str
+
+
+def _diameter_deg(diameter):
+    try:
+        value = (
+            diameter.to_value(u.deg)
+            if isinstance(diameter, u.Quantity)
+            else float(diameter)
+        )
+    except (TypeError, ValueError, u.UnitsError):
+        raise InvalidQueryError(f"diameter={diameter!r} is not an angle") from None
+    if not np.isfinite(value) or value < 0:
+        raise InvalidQueryError(
+            f"diameter={diameter!r} must be a positive angle (degrees)"
+        )
+    if not MIN_DIAMETER <= value <= MAX_DIAMETER:
+        clamped = min(max(value, MIN_DIAMETER), MAX_DIAMETER)
+        warnings.warn(
+            f"diameter {value} deg is outside [{MIN_DIAMETER}, {MAX_DIAMETER}] deg: "
+            f"clamped to {clamped} deg.",
+            DiameterClampedWarning,
+            stacklevel=4,
+        )
+        value = clamped
+    return value
+
+
+def region_shape(center, diameter=None, *, resolver=None):
+    """Turn the region arguments of ``query_region`` into a `RegionShape`.
+
+    Parameters
+    ----------
+    center : str, `~astropy.coordinates.SkyCoord`, `~regions.CircleSkyRegion` or `~regions.PolygonSkyRegion`
+        Centre (coordinates or object name) or a region.
+    diameter : float or `~astropy.units.Quantity`, optional
+        Diameter (float: degrees), required with a centre; clamped into
+        [0.05, 7] deg with a `~twomass_vo.exceptions.DiameterClampedWarning`.
+        A `~regions.CircleSkyRegion` gives its own (clamped the same way).
+    resolver : callable, optional
+        Object-name resolver (see `~twomass_vo.coords.parse_coordinates`).
+
+    Returns
+    -------
+    shape : `RegionShape`
+        The validated region.
+    """
+    from regions import CircleSkyRegion, PolygonSkyRegion
+
+    from .coords import parse_coordinates
+
+    if isinstance(center, PolygonSkyRegion):
+        if diameter is not None:
+            raise InvalidQueryError("diameter cannot be combined with a polygon region")
+        vertices = center.vertices.icrs
+        try:
+            polygon = ConvexPolygon.from_radec(vertices.ra.deg, vertices.dec.deg)
+        except ValueError as exc:
+            raise InvalidQueryError(f"polygon region: {exc}") from None
+        mean = polygon.vertices.sum(axis=0)
+        mean /= np.linalg.norm(mean)
+        radius = float(np.degrees(angle_between(mean, polygon.vertices).max()))
+        if 2 * radius > MAX_DIAMETER:
+            raise InvalidQueryError(
+                f"polygon region is {2 * radius:.3f} deg across: at most "
+                f"{MAX_DIAMETER} deg (the service's largest region)"
+            )
+        ra, dec = xyz_to_radec(mean)
+        coords = " ".join(f"{a:.6f} {d:.6f}" for a, d in zip(vertices.ra.deg, vertices.dec.deg, strict=True))
+        return RegionShape(float(ra), float(dec), radius, polygon, f"polygon {coords}")
+    if isinstance(center, CircleSkyRegion):
+        if diameter is not None:
+            raise InvalidQueryError("diameter cannot be combined with a circle region")
+        centre = center.center.icrs
+        diameter = 2 * center.radius
+    else:
+        if diameter is None:
+            raise InvalidQueryError("diameter is required with a centre position")
+        centre = parse_coordinates(center, resolver=resolver)
+    value = _diameter_deg(diameter)
+    ra, dec = float(centre.ra.deg), float(centre.dec.deg)
+    return RegionShape(ra, dec, value / 2, None,
+                       f"circle {ra:.6f} {dec:.6f} diameter {value:g} deg")  # fmt: skip
+
+
+def _band_mask(bands):
+    """(N, 3) bool from an array of band strings ('J', 'H', 'K', 'JHK')."""
+    bands = np.asarray(bands).astype(str)
+    return np.stack([np.char.find(bands, b) >= 0 for b in BANDS], axis=-1)
+
+
+def _expand_bands(sets, band_mask):
+    """Row and band code of every wanted, existing file of ``sets``."""
+    rows, band_code = np.nonzero(sets.has_band & band_mask)
+    return rows, band_code
+
+
+def _table(archive, sets, band_code, image_type, meta, **columns):
+    """Assemble the ImageTable of (set, band) rows with the archive's URLs."""
+    if len(sets) == 0:
+        return ImageTable.empty(archive=archive, meta=meta)
+    refs = archive.files(sets, band_code, image_type)
+    size = columns.pop("cutout_size", None)
+    out = dict(
+        coadd_key=sets.coadd_key,
+        ordate=sets.ordate,
+        hemisphere=sets.hemisphere,
+        scanno=sets.scanno,
+        image=sets.image,
+        band=np.array(BANDS)[band_code],
+        image_type=np.full(len(sets), image_type),
+        ra=sets.ra,
+        dec=sets.dec,
+        s_region=refs.s_region,
+        access_url=refs.access_url,
+        access_format=refs.access_format,
+        access_estsize=refs.access_estsize,
+        **columns,
+    )
+    if size is not None:
+        out["cutout_size"] = size
+        in_ra, in_dec = columns["in_ra"], columns["in_dec"]
+        out["cutout_url"] = archive.cutout_urls(refs.access_url, in_ra, in_dec, size)
+    return ImageTable.from_columns(out, archive=archive, meta=meta)
+
+
+def _meta(archive, mode, image_type, **more):
+    return {"mode": mode, "archive": archive.name, "image_type": image_type, **more}
+
+
+def plan_region(archive, shape, *, intersect, bands, image_type):
+    """Region mode: image sets that overlap / cover / are enclosed by a region.
+
+    Parameters
+    ----------
+    archive : `~twomass_vo.archives.Archive`
+        Where to look.
+    shape : `RegionShape`
+        The region.
+    intersect : str
+        ``overlaps``, ``covers`` or ``enclosed`` (validated).
+    bands : str
+        ``J``, ``H``, ``K`` or ``JHK``.
+    image_type : str
+        ``atlas`` or ``quicklook`` (validated).
+
+    Returns
+    -------
+    table : `~twomass_vo.ImageTable`
+        One row per file, sorted by coadd_key and band.
+    """
+    meta = _meta(archive, "region", image_type, intersect=intersect,
+                 query=f"the {shape.description} ({intersect})")  # fmt: skip
+    sets = archive.find_circle(shape.ra, shape.dec, shape.radius)
+    footprints = Footprints(sets.corners)
+    if shape.polygon is None:
+        centre = radec_to_xyz(shape.ra, shape.dec)
+        relation = footprints.relate_circle(centre, np.radians(shape.radius))
+    else:
+        relation = footprints.relate_polygon(shape.polygon)
+    sets = sets.take(relation[INTERSECTS.index(intersect)])
+    sets = sets.take(np.argsort(sets.coadd_key, kind="stable"))
+    rows, band_code = _expand_bands(sets, _band_mask([bands]))
+    n = len(rows)
+    return _table(archive, sets.take(rows), band_code, image_type, meta,
+                  scntr=np.zeros(n, np.int64), in_ra=np.full(n, shape.ra),
+                  in_dec=np.full(n, shape.dec))  # fmt: skip
+
+
+def _positions_chunk(archive, request, start, stop):
+    """Containment, edge distance and best flag for points [start, stop)."""
+    ra, dec = request.ra[start:stop], request.dec[start:stop]
+    sets = archive.find_points(ra, dec)
+    points = radec_to_xyz(ra, dec)[sets.query_index]
+    footprints = Footprints(sets.corners)
+    inside = footprints.contains(points)
+    distance = footprints.edge_distance(points)[inside]
+    sets = sets.take(inside)
+    point = sets.query_index + start
+    # best: the set with the largest minimum edge distance (ties: smaller key)
+    order = np.lexsort((sets.coadd_key, -distance, point))
+    first = np.ones(len(order), bool)
+    first[1:] = point[order][1:] != point[order][:-1]
+    is_best = np.zeros(len(order), bool)
+    is_best[order[first]] = True
+    keep = is_best | ~request.best[point]
+    return sets.take(keep), point[keep], distance[keep], is_best[keep]
+
+
+def plan_positions(archive, request, *, bands, image_type, chunk_size):
+    """Positions mode: the image sets containing each position (or the best one).
+
+    Parameters
+    ----------
+    archive : `~twomass_vo.archives.Archive`
+        Where to look.
+    request : `~twomass_vo.inputs.PositionRequest`
+        Validated positions.
+    bands : str
+        ``J``, ``H``, ``K`` or ``JHK``.
+    image_type : str
+        ``atlas`` or ``quicklook``.
+    chunk_size : int
+        Positions per archive look-up (bounds memory).
+
+    Returns
+    -------
+    table : `~twomass_vo.ImageTable`
+        One row per (position, file), sorted by input row, then most
+        centred first; ``dist_edge`` and ``best`` filled in.
+    """
+    n_in = len(request.ra)
+    meta = _meta(archive, "positions", image_type, query=f"{n_in} position(s)")
+    parts = [
+        _positions_chunk(archive, request, start, min(start + chunk_size, n_in))
+        for start in range(0, n_in, chunk_size)
+    ]
+    if not parts:
+        return ImageTable.empty(archive=archive, meta=meta)
+    sets = ImageSets.concatenate([p[0] for p in parts])
+    point, distance, is_best = (np.concatenate([p[i] for p in parts]) for i in (1, 2, 3))
+    rows, band_code = _expand_bands(sets, _band_mask([bands]))
+    order = np.lexsort((band_code, sets.coadd_key[rows], -distance[rows], point[rows]))
+    rows, band_code = rows[order], band_code[order]
+    point = point[rows]
+    return _table(
+        archive, sets.take(rows), band_code, image_type, meta,
+        scntr=request.scntr[point], id=request.id[point],
+        in_ra=request.ra[point], in_dec=request.dec[point],
+        dist_edge=np.degrees(distance[rows]) * 3600, best=is_best[rows],
+        cutout_size=request.size[point],
+    )  # fmt: skip
+
+
+def _unique_files(sets, rows, band_code, scntr):
+    """Rows in input order with duplicate (coadd_key, band) references dropped."""
+    order = np.lexsort((band_code, rows, scntr[rows]))
+    rows, band_code = rows[order], band_code[order]
+    _, first = np.unique(sets.coadd_key[rows] * 3 + band_code, return_index=True)
+    first.sort()
+    return rows[first], band_code[first]
+
+
+def plan_coadd_keys(archive, request, *, image_type):
+    """coadd_key mode: the files of listed image sets, duplicates dropped.
+
+    Parameters
+    ----------
+    archive : `~twomass_vo.archives.Archive`
+        Where to look.
+    request : `~twomass_vo.inputs.KeyRequest`
+        Validated keys with per-row bands.
+    image_type : str
+        ``atlas`` or ``quicklook``.
+
+    Returns
+    -------
+    table : `~twomass_vo.ImageTable`
+        One row per file, in input order (J, H, K within a set).
+    """
+    meta = _meta(archive, "coadd_keys", image_type,
+                 query=f"{len(request.coadd_key)} coadd_key(s)")  # fmt: skip
+    sets = archive.find_coadd_keys(request.coadd_key)
+    q = sets.query_index
+    rows, band_code = _expand_bands(sets, _band_mask(request.bands[q]))
+    rows, band_code = _unique_files(sets, rows, band_code, request.scntr[q])
+    q = q[rows]
+    return _table(archive, sets.take(rows), band_code, image_type, meta,
+                  scntr=request.scntr[q], id=request.id[q])  # fmt: skip
+
+
+def plan_scans(archive, request, *, image_type):
+    """Date-hemisphere-scan modes: the files of listed scans, duplicates dropped.
+
+    Parameters
+    ----------
+    archive : `~twomass_vo.archives.Archive`
+        Where to look.
+    request : `~twomass_vo.inputs.ScanRequest`
+        Validated DHS rows (image 0 = all images of the scan).
+    image_type : str
+        ``atlas`` or ``quicklook``.
+
+    Returns
+    -------
+    table : `~twomass_vo.ImageTable`
+        One row per file, in input order, then image number and band.
+    """
+    meta = _meta(archive, "scans", image_type,
+                 query=f"{len(request.ordate)} date-hemisphere-scan(s)")  # fmt: skip
+    sets = archive.find_scans(request.ordate, request.hemisphere, request.scanno, request.image)
+    sets = sets.take(np.lexsort((sets.image, sets.query_index)))
+    q = sets.query_index
+    rows, band_code = _expand_bands(sets, _band_mask(request.bands[q]))
+    rows, band_code = _unique_files(sets, rows, band_code, request.scntr[q])
+    q = q[rows]
+    return _table(archive, sets.take(rows), band_code, image_type, meta,
+                  scntr=request.scntr[q], id=request.id[q])  # fmt: skip

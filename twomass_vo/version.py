@@ -1,0 +1,3 @@
+"""The version of twomass_vo."""
+
+version = "0.1.0.dev0"
