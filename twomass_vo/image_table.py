@@ -63,7 +63,7 @@ def _column_data(name, dtype, values, n):
         if dtype.startswith("U"):
             return np.zeros(n, dtype="U1")
         if dtype == "f8":
-            return np.full(n, np.nan)
+            return np.zeros(n) if name == "cutout_size" else np.full(n, np.nan)
         return np.zeros(n, dtype=dtype)
     arr = np.asarray(values)
     if dtype == "U" and arr.dtype.kind != "U":

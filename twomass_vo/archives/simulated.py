@@ -38,6 +38,7 @@ def default_sim_path():
     Returns
     -------
     path : `~pathlib.Path`
+        The environment variable ``TWOMASS_VO_SIM_PATH`` if set, else
         ``twomass_vo.conf.sim_path`` if set, else
         ``<astropy cache dir>/twomass_vo/sim``.
     """
@@ -45,6 +46,8 @@ def default_sim_path():
 
     from .. import conf
 
+    if os.environ.get("TWOMASS_VO_SIM_PATH"):
+        return Path(os.environ["TWOMASS_VO_SIM_PATH"]).expanduser()
     if conf.sim_path:
         return Path(conf.sim_path).expanduser()
     return get_cache_dir_path() / "twomass_vo" / "sim"
