@@ -41,6 +41,8 @@ class InputError(InvalidQueryError):
     """
 
     def __init__(self, message, *, row=None, column=None, value=None):
+        if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
+            value = value.item()  # numpy scalar -> Python, for a readable repr
         self.row = row
         self.column = column
         self.value = value
