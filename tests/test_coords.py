@@ -494,8 +494,9 @@ def test_designation_round_trip(ra, dec):
     assert coord.dec.deg == pytest.approx(
         math.copysign(dec_ds / 36000, -1 if dec < 0 else 1), abs=1e-10
     )
-    assert 0 <= (ra - coord.ra.deg) * 3600 / 15 < 0.01 + 1e-9
-    assert 0 <= (abs(dec) - abs(coord.dec.deg)) * 3600 < 0.1 + 1e-9
+    # truncation: the decoded value is at most one last digit below (float slack 1e-9)
+    assert -1e-9 <= (ra - coord.ra.deg) * 3600 / 15 < 0.01 + 1e-9
+    assert -1e-9 <= (abs(dec) - abs(coord.dec.deg)) * 3600 < 0.1 + 1e-9
 
 
 # ---------------------------------------------------------------------------

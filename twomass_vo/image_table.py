@@ -55,7 +55,8 @@ def _column(name, unit, ucd, description, data):
     meta = {"ucd": ucd}
     if name in _OBSCORE_UTYPES:
         meta["utype"] = _OBSCORE_UTYPES[name]
-    return Column(data, name=name, unit=unit, description=description, meta=meta)
+    return Column(data, name=name, unit=unit, description=description, meta=meta,
+                  copy=False)  # fmt: skip
 
 
 def _column_data(name, dtype, values, n):
@@ -66,7 +67,7 @@ def _column_data(name, dtype, values, n):
             return np.zeros(n) if name == "cutout_size" else np.full(n, np.nan)
         return np.zeros(n, dtype=dtype)
     arr = np.asarray(values)
-    if dtype == "U" and arr.dtype.kind != "U":
+    if dtype == "U" and arr.dtype.kind not in "US":
         arr = arr.astype(str)
     elif dtype != "U":
         arr = arr.astype(dtype, copy=False)
@@ -195,6 +196,13 @@ class ImageTable(Table):
     archive : `~twomass_vo.archives.Archive` or None
         The archive the rows came from; it makes simulated files on demand.
         Tables read from disk have none, and load from ``access_url``.
+
+    Notes
+    -----
+    In query results the long ASCII columns (``s_region``, ``access_url``,
+    ``cutout_url``) are stored as bytes: a quarter of the memory of unicode,
+    which matters for million-row results. astropy hands their elements out
+    as `str`, so ``table[0]["access_url"]`` is a `str` all the same.
     """
 
     Row = ImageRow

@@ -204,11 +204,39 @@ def _expand_bands(sets, band_mask):
     return rows, band_code
 
 
+#: Rows per call of `Archive.files`: bounds the temporaries of the string columns.
+FILES_CHUNK = 250_000
+
+
+#: Long ASCII columns kept as bytes: a quarter of the memory of unicode, and
+#: astropy hands their elements out as str all the same.
+_BYTES_COLUMNS = ("s_region", "access_url", "cutout_url")
+
+
+def _put(out, name, values, start, n):
+    """Copy a chunk into the preallocated output column (widening strings if needed)."""
+    values = np.asarray(values)
+    if name in _BYTES_COLUMNS and values.dtype.kind == "U":
+        values = np.char.encode(values, "ascii")
+    column = out.get(name)
+    if column is None or (values.dtype.kind in "US" and values.itemsize > column.itemsize):
+        wider = np.empty(n, dtype=values.dtype)
+        if column is not None:
+            wider[:start] = column[:start]
+        out[name] = column = wider
+    column[start : start + len(values)] = values
+
+
 def _table(archive, sets, band_code, image_type, meta, **columns):
-    """Assemble the ImageTable of (set, band) rows with the archive's URLs."""
-    if len(sets) == 0:
+    """Assemble the ImageTable of (set, band) rows with the archive's URLs.
+
+    The access columns are asked for in chunks and written into preallocated
+    columns, so that a result of millions of rows costs little more memory
+    than the table itself.
+    """
+    n = len(sets)
+    if n == 0:
         return ImageTable.empty(archive=archive, meta=meta)
-    refs = archive.files(sets, band_code, image_type)
     size = columns.pop("cutout_size", None)
     out = dict(
         coadd_key=sets.coadd_key,
@@ -217,19 +245,22 @@ def _table(archive, sets, band_code, image_type, meta, **columns):
         scanno=sets.scanno,
         image=sets.image,
         band=np.array(BANDS)[band_code],
-        image_type=np.full(len(sets), image_type),
+        image_type=np.full(n, image_type),
         ra=sets.ra,
         dec=sets.dec,
-        s_region=refs.s_region,
-        access_url=refs.access_url,
-        access_format=refs.access_format,
-        access_estsize=refs.access_estsize,
         **columns,
     )
+    for start in range(0, n, FILES_CHUNK):
+        part = slice(start, min(start + FILES_CHUNK, n))
+        refs = archive.files(sets.take(part), band_code[part], image_type)
+        for name in ("s_region", "access_url", "access_format", "access_estsize"):
+            _put(out, name, getattr(refs, name), start, n)
+        if size is not None:
+            urls = archive.cutout_urls(refs.access_url, columns["in_ra"][part],
+                                       columns["in_dec"][part], size[part])  # fmt: skip
+            _put(out, "cutout_url", urls, start, n)
     if size is not None:
         out["cutout_size"] = size
-        in_ra, in_dec = columns["in_ra"], columns["in_dec"]
-        out["cutout_url"] = archive.cutout_urls(refs.access_url, in_ra, in_dec, size)
     return ImageTable.from_columns(out, archive=archive, meta=meta)
 
 

@@ -132,11 +132,11 @@ class FileRefs:
     Attributes
     ----------
     access_url, access_format : ndarray of str
-        URL and MIME type of each file.
+        URL and MIME type of each file (str, or ASCII bytes).
     access_estsize : ndarray of int64
         Estimated size in kbyte (-1 when unknown).
     s_region : ndarray of str
-        Footprint, ``POLYGON ICRS ...``.
+        Footprint, ``POLYGON ICRS ...`` (str, or ASCII bytes).
     """
 
     access_url: np.ndarray

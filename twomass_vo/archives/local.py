@@ -363,7 +363,7 @@ class LocalArchive(Archive):
             access_url=urls,
             access_format=np.full(n, fmt),
             access_estsize=np.full(n, size, np.int64),
-            s_region=self.columns["s_region"][rows].astype("U"),
+            s_region=np.asarray(self.columns["s_region"][rows]),  # ASCII bytes
         )
 
     def local_path(self, url):
