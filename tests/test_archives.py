@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 from astropy.io import fits
 from astropy.table import Table
-from astropy.wcs import WCS
 
-from twomass_vo.archives import LocalArchive, SimulatedArchive
+from twomass_vo.archives import LocalArchive
 from twomass_vo.archives.survey_layout import (
     IMAGES_PER_TILE,
     N_TILES,
@@ -20,10 +19,30 @@ from twomass_vo.exceptions import ArchiveError, InputError
 from twomass_vo.geometry import Footprints, radec_to_xyz
 
 FIXTURE_KEYWORDS = (
-    "ORDATE", "DAYNUM", "FN_PRFX", "TYPE", "SCANNO", "SCANDIR", "ORIGIN", "CTYPE1",
-    "CTYPE2", "CRPIX1", "CRPIX2", "CRVAL1", "CRVAL2", "CROTA2", "CDELT1", "CDELT2",
-    "SKYVAL", "SKYSIG", "MAGZP", "SEESH", "TELNAME", "FILTER", "UT_DATE",
-)  # fmt: skip
+    "ORDATE",
+    "DAYNUM",
+    "FN_PRFX",
+    "TYPE",
+    "SCANNO",
+    "SCANDIR",
+    "ORIGIN",
+    "CTYPE1",
+    "CTYPE2",
+    "CRPIX1",
+    "CRPIX2",
+    "CRVAL1",
+    "CRVAL2",
+    "CROTA2",
+    "CDELT1",
+    "CDELT2",
+    "SKYVAL",
+    "SKYSIG",
+    "MAGZP",
+    "SEESH",
+    "TELNAME",
+    "FILTER",
+    "UT_DATE",
+)
 
 
 @pytest.fixture(scope="module")
@@ -37,14 +56,19 @@ def test_layout_has_the_real_survey_numbers(layout):
     assert len(layout["coadd_key"]) == n_sets
     assert len(np.unique(layout["coadd_key"])) == n_sets
     tiles = np.unique(
-        np.char.add(np.char.add(layout["ordate"], layout["hemisphere"]),
-                    layout["scanno"].astype(str))
-    )  # fmt: skip
+        np.char.add(
+            np.char.add(layout["ordate"], layout["hemisphere"]),
+            layout["scanno"].astype(str),
+        )
+    )
     assert len(tiles) == 59_731
     # 23 image sets per tile, numbered like the real files
-    _, per_tile = np.unique(layout["ordate"].astype("U6").astype(object)
-                            + layout["hemisphere"] + layout["scanno"].astype(str),
-                            return_counts=True)  # fmt: skip
+    _, per_tile = np.unique(
+        layout["ordate"].astype("U6").astype(object)
+        + layout["hemisphere"]
+        + layout["scanno"].astype(str),
+        return_counts=True,
+    )
     assert set(per_tile) == {23}
     assert set(np.unique(layout["image"])) == set(image_numbers())
     assert layout["scanno"].min() >= 1 and layout["scanno"].max() <= 999
@@ -82,8 +106,20 @@ def test_layout_covers_the_whole_sky(layout):
     index = ZoneIndex(layout["crval1"][order], layout["crval2"][order])
     point, item = index.query_pairs(ra, dec, 0.16)
     rows = order[item]
-    wcs = [layout[c][rows] for c in ("crval1", "crval2", "crpix1", "crpix2", "naxis1",
-                                     "naxis2", "cdelt1", "cdelt2", "crota2")]  # fmt: skip
+    wcs = [
+        layout[c][rows]
+        for c in (
+            "crval1",
+            "crval2",
+            "crpix1",
+            "crpix2",
+            "naxis1",
+            "naxis2",
+            "cdelt1",
+            "cdelt2",
+            "crota2",
+        )
+    ]
     inside = Footprints.from_wcs(*wcs).contains(radec_to_xyz(ra, dec)[point])
     covered = np.zeros(len(ra), bool)
     covered[point[inside]] = True
@@ -93,8 +129,11 @@ def test_layout_covers_the_whole_sky(layout):
 def test_help_page_examples_exist_in_the_simulation(layout):
     keys = set(layout["coadd_key"].tolist())
     assert {1590591, 1230312, 1590590, 699387} <= keys
-    for date, hem, scan, image in [("971031", "n", 96, 197), ("981121", "n", 69, 256),
-                                   ("001022", "s", 62, 186)]:  # fmt: skip
+    for date, hem, scan, image in [
+        ("971031", "n", 96, 197),
+        ("981121", "n", 69, 256),
+        ("001022", "s", 62, 186),
+    ]:
         sel = (layout["ordate"] == date) & (layout["hemisphere"] == hem)
         sel &= layout["scanno"] == scan
         assert sel.sum() == 23
@@ -108,12 +147,16 @@ def test_sim_archive_opens_and_counts(sim):
     assert sim.meta["synthetic_pixels"] is True
 
 
-def test_sim_files_are_made_on_demand_deterministic_and_real_shaped(sim, tmp_path, data_path):
+def test_sim_files_are_made_on_demand_deterministic_and_real_shaped(
+    sim, tmp_path, data_path
+):
     sets = sim.find_scans(["001022"], ["s"], [62], [186])
     assert len(sets) == 1
     refs = sim.files(sets, np.array([0]), "atlas")
     url = refs.access_url[0]
-    assert url.startswith("file://") and url.endswith("001022s/s062/image/ji0620186.fits")
+    assert url.startswith("file://") and url.endswith(
+        "001022s/s062/image/ji0620186.fits"
+    )
     path = sim.local_path(url)
     first = path.read_bytes()
     path.unlink()
@@ -132,7 +175,9 @@ def test_sim_files_are_made_on_demand_deterministic_and_real_shaped(sim, tmp_pat
     assert header["DAYNUM"] == real["DAYNUM"]  # the same night numbering as 2MASS
     # the header WCS footprint is the index footprint
     from_header = Footprints.from_header(header)
-    assert np.allclose(from_header.corners, Footprints(sets.corners).corners, atol=1e-12)
+    assert np.allclose(
+        from_header.corners, Footprints(sets.corners).corners, atol=1e-12
+    )
     assert refs.access_estsize[0] == -(-len(first) // 1000)
 
 
@@ -151,14 +196,18 @@ def test_quicklook_is_hcompressed_and_lossy(sim):
 
 @pytest.fixture(scope="module")
 def patch(tmp_path_factory):
-    return LocalArchive.simulate(tmp_path_factory.mktemp("arch") / "patch", "10.68 41.27", 0.12)
+    return LocalArchive.simulate(
+        tmp_path_factory.mktemp("arch") / "patch", "10.68 41.27", 0.12
+    )
 
 
 def test_simulate_patch_writes_index_and_files(patch, sim):
     assert len(patch) > 0
     reopened = LocalArchive(patch.path)
     assert len(reopened) == len(patch)
-    files = sorted(p.relative_to(patch.files_dir) for p in patch.files_dir.rglob("*.fits"))
+    files = sorted(
+        p.relative_to(patch.files_dir) for p in patch.files_dir.rglob("*.fits")
+    )
     assert len(files) == 6 * len(patch)  # J, H, K x atlas, quicklook
     # a patch holds exactly the simulated sets overlapping the circle
     centre = radec_to_xyz(10.68, 41.27)
@@ -167,7 +216,9 @@ def test_simulate_patch_writes_index_and_files(patch, sim):
     assert sorted(sets.coadd_key[overlaps]) == sorted(patch.columns["coadd_key"])
     # and its files are the simulated survey's, byte for byte
     rel = str(files[0])
-    assert (patch.files_dir / rel).read_bytes() == sim.local_path(sim.files_uri + rel).read_bytes()
+    assert (patch.files_dir / rel).read_bytes() == sim.local_path(
+        sim.files_uri + rel
+    ).read_bytes()
 
 
 def test_open_rejects_what_is_not_an_archive(tmp_path):
@@ -181,8 +232,11 @@ def test_open_rejects_what_is_not_an_archive(tmp_path):
 def test_create_refuses_to_overwrite_an_archive(patch, tmp_path):
     copy = tmp_path / "copy"
     shutil.copytree(patch.path, copy)
-    sets = {c: np.asarray(patch.columns[c]) for c in patch.columns if c not in
-            ("key_order", "dhs_order", "dhs_sorted", "s_region")}  # fmt: skip
+    sets = {
+        c: np.asarray(patch.columns[c])
+        for c in patch.columns
+        if c not in ("key_order", "dhs_order", "dhs_sorted", "s_region")
+    }
     with pytest.raises(ArchiveError, match="already holds an archive"):
         LocalArchive.create(copy, sets)
 
@@ -195,16 +249,32 @@ def _sia_v1_rows(sim, key):
     rows = []
     for band in "JHK":
         common = dict(
-            date=str(sets.ordate[0]), hem=str(sets.hemisphere[0]), scan=int(sets.scanno[0]),
-            image=int(sets.image[0]), coadd_key=key, band=band,
+            date=str(sets.ordate[0]),
+            hem=str(sets.hemisphere[0]),
+            scan=int(sets.scanno[0]),
+            image=int(sets.image[0]),
+            coadd_key=key,
+            band=band,
             crval=[float(col["crval1"][row]), float(col["crval2"][row])],
-            crpix=[256.5, 512.5], naxis=[512, 1024],
-            scale=[0.0002777777845, 0.0002777777845], crota2=float(col["crota2"][row]),
-        )  # fmt: skip
-        rows.append({**common, "download": f"https://example.org/{band}.fits",
-                     "format": "image/fits"})  # fmt: skip
-        rows.append({**common, "download": f"https://example.org/{band}.html",
-                     "format": "text/html"})  # fmt: skip
+            crpix=[256.5, 512.5],
+            naxis=[512, 1024],
+            scale=[0.0002777777845, 0.0002777777845],
+            crota2=float(col["crota2"][row]),
+        )
+        rows.append(
+            {
+                **common,
+                "download": f"https://example.org/{band}.fits",
+                "format": "image/fits",
+            }
+        )
+        rows.append(
+            {
+                **common,
+                "download": f"https://example.org/{band}.html",
+                "format": "text/html",
+            }
+        )
     return Table(rows=rows)
 
 
@@ -229,8 +299,17 @@ def test_from_table_flattened_columns_and_path(sim, tmp_path):
     table.rename_column("date", "XDATE")
     archive = LocalArchive.from_table(table, path=tmp_path / "flat")
     assert LocalArchive(tmp_path / "flat").columns["coadd_key"][0] == 699387
-    assert len(archive.find_scans([table["XDATE"][0]], ["n" if table["hem"][0] == "n" else "s"],
-                                  [table["scan"][0]], [0])) == 1  # fmt: skip
+    assert (
+        len(
+            archive.find_scans(
+                [table["XDATE"][0]],
+                ["n" if table["hem"][0] == "n" else "s"],
+                [table["scan"][0]],
+                [0],
+            )
+        )
+        == 1
+    )
 
 
 def test_from_table_errors_name_row_column_value(sim):

@@ -48,42 +48,64 @@ def _parser():
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--band", default="all", help="all (default), J, H or Ks")
     common.add_argument(
-        "--image-type", default="atlas", choices=("atlas", "quicklook"),
+        "--image-type",
+        default="atlas",
+        choices=("atlas", "quicklook"),
         help="Atlas (default) or Quicklook (lossy: not for photometry)",
-    )  # fmt: skip
+    )
     common.add_argument("-o", "--output", type=Path, help="write the result table here")
-    common.add_argument("--download", type=Path, metavar="FOLDER",
-                        help="also write the image files (or cutouts) into FOLDER")  # fmt: skip
-    common.add_argument("--no-decompress", action="store_true",
-                        help="keep Quicklook files hcompressed")  # fmt: skip
-    common.add_argument("--overwrite", action="store_true",
-                        help="replace existing output and downloaded files")  # fmt: skip
+    common.add_argument(
+        "--download",
+        type=Path,
+        metavar="FOLDER",
+        help="also write the image files (or cutouts) into FOLDER",
+    )
+    common.add_argument(
+        "--no-decompress", action="store_true", help="keep Quicklook files hcompressed"
+    )
+    common.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace existing output and downloaded files",
+    )
     sub = parser.add_subparsers(dest="mode", required=True, metavar="MODE")
 
-    p = sub.add_parser("region", parents=[common], help="images overlapping, covering "
-                       "or enclosed by a circle")  # fmt: skip
+    p = sub.add_parser(
+        "region",
+        parents=[common],
+        help="images overlapping, covering or enclosed by a circle",
+    )
     p.add_argument("center", help="coordinates (any help-page format) or object name")
     p.add_argument("diameter", type=float, help="degrees, clamped to [0.05, 7]")
-    p.add_argument("--intersect", default="overlaps",
-                   choices=("overlaps", "covers", "enclosed"))  # fmt: skip
+    p.add_argument(
+        "--intersect", default="overlaps", choices=("overlaps", "covers", "enclosed")
+    )
 
-    p = sub.add_parser("positions", parents=[common], help="images containing each "
-                       "position of a table")  # fmt: skip
+    p = sub.add_parser(
+        "positions", parents=[common], help="images containing each position of a table"
+    )
     p.add_argument("table", type=Path, help="IPAC, VOTable, CSV, FITS or ECSV file")
-    p.add_argument("--best", action="store_true", help="only the best image per position")
-    p.add_argument("--size", type=float, help="cutout size in arcsec (rows without size)")
+    p.add_argument(
+        "--best", action="store_true", help="only the best image per position"
+    )
+    p.add_argument(
+        "--size", type=float, help="cutout size in arcsec (rows without size)"
+    )
 
     p = sub.add_parser("coadd-keys", parents=[common], help="images of coadd_keys")
     p.add_argument("keys", nargs="+", help="a table file with coadd_key, or keys")
 
-    p = sub.add_parser("scan", parents=[common], help="images of one date-hemisphere-scan")
+    p = sub.add_parser(
+        "scan", parents=[common], help="images of one date-hemisphere-scan"
+    )
     p.add_argument("date", help="yymmdd")
     p.add_argument("hemisphere", help="n or s")
     p.add_argument("scan", help="1 to 999")
     p.add_argument("--image", help="one image number (default: all 23)")
 
-    p = sub.add_parser("scans", parents=[common], help="images of a table of "
-                       "date-hemisphere-scans")  # fmt: skip
+    p = sub.add_parser(
+        "scans", parents=[common], help="images of a table of date-hemisphere-scans"
+    )
     p.add_argument("table", type=Path, help="IPAC, VOTable, CSV, FITS or ECSV file")
     return parser
 
@@ -94,18 +116,22 @@ def _run(args):
     batch = TwoMassBatch(archive=args.archive)
     common = {"band": args.band, "image_type": args.image_type}
     if args.mode == "region":
-        return batch.query_region(args.center, args.diameter, intersect=args.intersect,
-                                  **common)  # fmt: skip
+        return batch.query_region(
+            args.center, args.diameter, intersect=args.intersect, **common
+        )
     if args.mode == "positions":
-        return batch.query_positions(args.table, best=args.best, size=args.size, **common)
+        return batch.query_positions(
+            args.table, best=args.best, size=args.size, **common
+        )
     if args.mode == "coadd-keys":
         keys = args.keys
         if len(keys) == 1 and not keys[0].lstrip("-").isdigit():
             keys = Path(keys[0])
         return batch.query_coadd_keys(keys, **common)
     if args.mode == "scan":
-        return batch.query_scan(args.date, args.hemisphere, args.scan, image=args.image,
-                                **common)  # fmt: skip
+        return batch.query_scan(
+            args.date, args.hemisphere, args.scan, image=args.image, **common
+        )
     return batch.query_scans(args.table, **common)
 
 
@@ -119,8 +145,15 @@ def _write(table, path, overwrite):
     out = table.copy(copy_data=False)
     if fmt == "ascii.ipac":  # IPAC has no boolean type: y/n as in the help page
         best = out["best"]
-        out.replace_column("best", Column(np.where(best, "y", "n"), name="best",
-                                          description=best.description, meta=best.meta))  # fmt: skip
+        out.replace_column(
+            "best",
+            Column(
+                np.where(best, "y", "n"),
+                name="best",
+                description=best.description,
+                meta=best.meta,
+            ),
+        )
     out.write(path, format=fmt, overwrite=overwrite)
 
 
@@ -151,12 +184,28 @@ def main(argv=None):
             _write(table, args.output, args.overwrite)
             print(f"{len(table)} image file(s) -> {args.output}")
         else:
-            table[["scntr", "id", "coadd_key", "ordate", "hemisphere", "scanno", "image",
-                   "band", "dist_edge", "best", "access_url"]].pprint(max_width=-1)  # fmt: skip
+            table[
+                [
+                    "scntr",
+                    "id",
+                    "coadd_key",
+                    "ordate",
+                    "hemisphere",
+                    "scanno",
+                    "image",
+                    "band",
+                    "dist_edge",
+                    "best",
+                    "access_url",
+                ]
+            ].pprint(max_width=-1)
         if args.download is not None:
             for row in table:
-                row.download(args.download, decompress=not args.no_decompress,
-                             overwrite=args.overwrite)  # fmt: skip
+                row.download(
+                    args.download,
+                    decompress=not args.no_decompress,
+                    overwrite=args.overwrite,
+                )
             print(f"{len(table)} file(s) in {args.download}")
     except (InvalidQueryError, ArchiveError, OSError, ValueError) as exc:
         print(f"twomass-vo: error: {exc}", file=sys.stderr)

@@ -75,16 +75,23 @@ class TwoMassBatch:
     def __repr__(self):
         return f"TwoMassBatch(archive={self._archive!r})"
 
-    def query_region(self, center, diameter=None, *, intersect="overlaps", band="all",
-                     image_type="atlas"):  # fmt: skip
+    def query_region(
+        self,
+        center,
+        diameter=None,
+        *,
+        intersect="overlaps",
+        band="all",
+        image_type="atlas",
+    ):
         """Images that overlap, cover or are enclosed by a region.
 
         Parameters
         ----------
-        center : str, `~astropy.coordinates.SkyCoord`, `~regions.CircleSkyRegion` or `~regions.PolygonSkyRegion`
-            Region centre -- coordinates in any format of
-            `~twomass_vo.coords.parse_coordinates` or an object name -- or a
-            region (a convex polygon for `~regions.PolygonSkyRegion`).
+        center : str, `~astropy.coordinates.SkyCoord` or `~regions.SkyRegion`
+            A `~regions.CircleSkyRegion` or a convex `~regions.PolygonSkyRegion`,
+            or the region centre: coordinates in any format of
+            `~twomass_vo.coords.parse_coordinates`, or an object name.
         diameter : float or `~astropy.units.Quantity`, optional
             Diameter of the circle (float: degrees); required with a centre.
             Values outside [0.05, 7] deg are clamped, with a
@@ -100,11 +107,17 @@ class TwoMassBatch:
         bands = self._bands(band)
         shape = planner.region_shape(center, diameter, resolver=self.resolver)
         image_type = planner.check_image_type(image_type)
-        return planner.plan_region(self._archive, shape, intersect=intersect,
-                                   bands=bands, image_type=image_type)  # fmt: skip
+        return planner.plan_region(
+            self._archive,
+            shape,
+            intersect=intersect,
+            bands=bands,
+            image_type=image_type,
+        )
 
-    def query_positions(self, table, *, best=False, size=None, band="all",
-                        image_type="atlas"):  # fmt: skip
+    def query_positions(
+        self, table, *, best=False, size=None, band="all", image_type="atlas"
+    ):
         """Images containing each position of a list.
 
         Parameters
@@ -131,9 +144,12 @@ class TwoMassBatch:
         image_type_checked = planner.check_image_type(image_type)
         request = positions_request(table, best=best, size=size, resolver=self.resolver)
         return planner.plan_positions(
-            self._archive, request, bands=bands, image_type=image_type_checked,
+            self._archive,
+            request,
+            bands=bands,
+            image_type=image_type_checked,
             chunk_size=int(conf.chunk_size),
-        )  # fmt: skip
+        )
 
     def query_coadd_keys(self, keys, *, band="all", image_type="atlas"):
         """Images of a list of coadd_keys.
@@ -153,8 +169,9 @@ class TwoMassBatch:
         image_type = planner.check_image_type(image_type)
         return planner.plan_coadd_keys(self._archive, request, image_type=image_type)
 
-    def query_scan(self, date, hemisphere, scan, *, image=None, band="all",
-                   image_type="atlas"):  # fmt: skip
+    def query_scan(
+        self, date, hemisphere, scan, *, image=None, band="all", image_type="atlas"
+    ):
         """Images of one date-hemisphere-scan (a 2MASS tile: 23 image sets).
 
         Parameters
@@ -202,9 +219,14 @@ class TwoMassBatch:
         return parse_band(band, column="band")
 
 
-for _name in ("query_region", "query_positions", "query_coadd_keys", "query_scan",
-              "query_scans"):  # fmt: skip
+for _name in (
+    "query_region",
+    "query_positions",
+    "query_coadd_keys",
+    "query_scan",
+    "query_scans",
+):
     _method = getattr(TwoMassBatch, _name)
-    _method.__doc__ = _method.__doc__.replace("        {common}", _COMMON.strip("\n")).replace(
-        "        {returns}", _RETURNS.strip("\n")
-    )
+    _method.__doc__ = _method.__doc__.replace(
+        "        {common}", _COMMON.strip("\n")
+    ).replace("        {returns}", _RETURNS.strip("\n"))

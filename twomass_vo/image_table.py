@@ -19,28 +19,126 @@ __all__ = ["COLUMNS", "ImageRow", "ImageTable", "empty_image_table"]
 
 # name, dtype, unit, UCD, description -- the data contract of DESIGN.md.
 COLUMNS = (
-    ("scntr", "i8", None, "meta.id", "0-based index of the input row (position, key, DHS) that produced this row"),
+    (
+        "scntr",
+        "i8",
+        None,
+        "meta.id",
+        "0-based index of the input row (position, key, DHS) that produced this row",
+    ),
     ("id", "U", None, "meta.id", "The user's identifier of that input row, if any"),
-    ("in_ra", "f8", "deg", "pos.eq.ra", "Input position (positions and region modes), ICRS right ascension"),
-    ("in_dec", "f8", "deg", "pos.eq.dec", "Input position (positions and region modes), ICRS declination"),
-    ("coadd_key", "i8", None, "meta.id;obs.image", "Unique key of the 2MASS image set (same for J, H and Ks)"),
-    ("ordate", "U6", None, "time.epoch;obs", "Observation reference date of the night, yymmdd"),
-    ("hemisphere", "U1", None, "instr.obsty", "Observatory hemisphere: n = Mt. Hopkins, s = CTIO"),
+    (
+        "in_ra",
+        "f8",
+        "deg",
+        "pos.eq.ra",
+        "Input position (positions and region modes), ICRS right ascension",
+    ),
+    (
+        "in_dec",
+        "f8",
+        "deg",
+        "pos.eq.dec",
+        "Input position (positions and region modes), ICRS declination",
+    ),
+    (
+        "coadd_key",
+        "i8",
+        None,
+        "meta.id;obs.image",
+        "Unique key of the 2MASS image set (same for J, H and Ks)",
+    ),
+    (
+        "ordate",
+        "U6",
+        None,
+        "time.epoch;obs",
+        "Observation reference date of the night, yymmdd",
+    ),
+    (
+        "hemisphere",
+        "U1",
+        None,
+        "instr.obsty",
+        "Observatory hemisphere: n = Mt. Hopkins, s = CTIO",
+    ),
     ("scanno", "i4", None, "obs.sequence", "Nightly scan number"),
-    ("image", "i4", None, "meta.number;obs.image", "Image number within the scan (closest frame to the image centre)"),
+    (
+        "image",
+        "i4",
+        None,
+        "meta.number;obs.image",
+        "Image number within the scan (closest frame to the image centre)",
+    ),
     ("band", "U1", None, "instr.bandpass", "2MASS band: J, H or K (Ks)"),
-    ("image_type", "U9", None, "meta.code;obs.image", "atlas or quicklook (lossy hcompress: not for photometry)"),
-    ("ra", "f8", "deg", "pos.eq.ra;meta.main", "Image centre (CRVAL1), ICRS right ascension"),
-    ("dec", "f8", "deg", "pos.eq.dec;meta.main", "Image centre (CRVAL2), ICRS declination"),
-    ("s_region", "U", None, "pos.outline;obs.field", "Footprint to the outer pixel edges, POLYGON ICRS ra1 dec1 ... ra4 dec4"),
-    ("dist_edge", "f8", "arcsec", "pos.angDistance", "Positions mode: smallest distance from the position to the 4 image edges"),
-    ("best", "?", None, "meta.code", "Positions mode: whether this is the best (most centred) image set for the position"),
+    (
+        "image_type",
+        "U9",
+        None,
+        "meta.code;obs.image",
+        "atlas or quicklook (lossy hcompress: not for photometry)",
+    ),
+    (
+        "ra",
+        "f8",
+        "deg",
+        "pos.eq.ra;meta.main",
+        "Image centre (CRVAL1), ICRS right ascension",
+    ),
+    (
+        "dec",
+        "f8",
+        "deg",
+        "pos.eq.dec;meta.main",
+        "Image centre (CRVAL2), ICRS declination",
+    ),
+    (
+        "s_region",
+        "U",
+        None,
+        "pos.outline;obs.field",
+        "Footprint to the outer pixel edges, POLYGON ICRS ra1 dec1 ... ra4 dec4",
+    ),
+    (
+        "dist_edge",
+        "f8",
+        "arcsec",
+        "pos.angDistance",
+        "Positions mode: smallest distance from the position to the 4 image edges",
+    ),
+    (
+        "best",
+        "?",
+        None,
+        "meta.code",
+        "Positions mode: whether this is the best (most centred) image set for "
+        "the position",
+    ),
     ("access_url", "U", None, "meta.ref.url", "URL of the full image file"),
     ("access_format", "U", None, "meta.code.mime", "MIME type of the image file"),
-    ("access_estsize", "i8", "kbyte", "phys.size;meta.file", "Estimated size of the image file"),
-    ("cutout_url", "U", None, "meta.ref.url", "URL of the cutout, when a cutout size was asked for and the archive makes cutouts"),
-    ("cutout_size", "f8", "arcsec", "phys.angSize", "Requested cutout width and height (0: the full image)"),
-)  # fmt: skip
+    (
+        "access_estsize",
+        "i8",
+        "kbyte",
+        "phys.size;meta.file",
+        "Estimated size of the image file",
+    ),
+    (
+        "cutout_url",
+        "U",
+        None,
+        "meta.ref.url",
+        "URL of the cutout, when a cutout size was asked for and the archive "
+        "makes cutouts",
+    ),
+    (
+        "cutout_size",
+        "f8",
+        "arcsec",
+        "phys.angSize",
+        "Requested cutout width and height (0: the full image)",
+    ),
+)
 
 _NAMES = tuple(c[0] for c in COLUMNS)
 _OBSCORE_UTYPES = {
@@ -55,8 +153,9 @@ def _column(name, unit, ucd, description, data):
     meta = {"ucd": ucd}
     if name in _OBSCORE_UTYPES:
         meta["utype"] = _OBSCORE_UTYPES[name]
-    return Column(data, name=name, unit=unit, description=description, meta=meta,
-                  copy=False)  # fmt: skip
+    return Column(
+        data, name=name, unit=unit, description=description, meta=meta, copy=False
+    )
 
 
 def _column_data(name, dtype, values, n):
@@ -146,9 +245,7 @@ class ImageRow(Row):
         else:
             center = center.icrs
             ra, dec = center.ra.deg, center.dec.deg
-        return self._loader().local_cutout(
-            self["access_url"], ra, dec, size_arcsec
-        )
+        return self._loader().local_cutout(self["access_url"], ra, dec, size_arcsec)
 
     def download(self, folder, *, decompress=True, overwrite=False):
         """Write the image file (or the row's cutout) into ``folder``.
@@ -269,7 +366,7 @@ class ImageTable(Table):
 
     @classmethod
     def empty(cls, *, archive=None, meta=None, warn=True):
-        """An empty table with the full schema, and a `NoResultsWarning`.
+        """Return an empty table with the full schema, warning `NoResultsWarning`.
 
         Parameters
         ----------
@@ -311,10 +408,13 @@ class ImageTable(Table):
             f"{b}i{s:03d}{i:04d} {d}{h}"
             for b, s, i, d, h in zip(
                 np.char.lower(self["band"].astype(str)),
-                self["scanno"], self["image"], self["ordate"], self["hemisphere"],
+                self["scanno"],
+                self["image"],
+                self["ordate"],
+                self["hemisphere"],
                 strict=True,
             )
-        ]  # fmt: skip
+        ]
         footprints = Footprints.from_s_region(np.asarray(self["s_region"]))
         return Regions(footprints.to_regions(labels=labels))
 

@@ -52,9 +52,7 @@ def angle_arcsec(value, name):
     """
     try:
         arcsec = (
-            value.to_value(u.arcsec)
-            if isinstance(value, u.Quantity)
-            else float(value)
+            value.to_value(u.arcsec) if isinstance(value, u.Quantity) else float(value)
         )
     except (TypeError, ValueError, u.UnitsError) as exc:
         raise ValueError(f"{name}={value!r} is not an angle: {exc}") from None
@@ -119,7 +117,7 @@ def _write_atomic(path, hdul_or_bytes):
 
 
 def _decompressed(hdul):
-    """A plain primary-HDU copy of the first image of ``hdul``."""
+    """Return a plain primary-HDU copy of the first image of ``hdul``."""
     for hdu in hdul:
         if isinstance(hdu, fits.CompImageHDU):
             header = hdu.header.copy()

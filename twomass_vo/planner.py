@@ -1,5 +1,5 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
-"""The mode planner: validated inputs -> archive look-ups -> exact geometry -> ImageTable.
+"""The mode planner: inputs -> archive look-ups -> exact geometry -> ImageTable.
 
 One function per batch mode. Each asks the archive for candidate image sets
 (`twomass_vo.archives.Archive`), decides the service's semantics exactly with
@@ -16,7 +16,13 @@ from astropy import units as u
 
 from .archives.base import BANDS, ImageSets
 from .exceptions import DiameterClampedWarning, InvalidQueryError, QuicklookWarning
-from .geometry import ConvexPolygon, Footprints, angle_between, radec_to_xyz, xyz_to_radec
+from .geometry import (
+    ConvexPolygon,
+    Footprints,
+    angle_between,
+    radec_to_xyz,
+    xyz_to_radec,
+)
 from .image_table import ImageTable
 
 __all__ = [
@@ -140,8 +146,9 @@ def region_shape(center, diameter=None, *, resolver=None):
 
     Parameters
     ----------
-    center : str, `~astropy.coordinates.SkyCoord`, `~regions.CircleSkyRegion` or `~regions.PolygonSkyRegion`
-        Centre (coordinates or object name) or a region.
+    center : str, `~astropy.coordinates.SkyCoord` or `~regions.SkyRegion`
+        Centre (coordinates or object name), or a `~regions.CircleSkyRegion`
+        or convex `~regions.PolygonSkyRegion`.
     diameter : float or `~astropy.units.Quantity`, optional
         Diameter (float: degrees), required with a centre; clamped into
         [0.05, 7] deg with a `~twomass_vo.exceptions.DiameterClampedWarning`.
@@ -175,7 +182,10 @@ def region_shape(center, diameter=None, *, resolver=None):
                 f"{MAX_DIAMETER} deg (the service's largest region)"
             )
         ra, dec = xyz_to_radec(mean)
-        coords = " ".join(f"{a:.6f} {d:.6f}" for a, d in zip(vertices.ra.deg, vertices.dec.deg, strict=True))
+        coords = " ".join(
+            f"{a:.6f} {d:.6f}"
+            for a, d in zip(vertices.ra.deg, vertices.dec.deg, strict=True)
+        )
         return RegionShape(float(ra), float(dec), radius, polygon, f"polygon {coords}")
     if isinstance(center, CircleSkyRegion):
         if diameter is not None:
@@ -188,8 +198,9 @@ def region_shape(center, diameter=None, *, resolver=None):
         centre = parse_coordinates(center, resolver=resolver)
     value = _diameter_deg(diameter)
     ra, dec = float(centre.ra.deg), float(centre.dec.deg)
-    return RegionShape(ra, dec, value / 2, None,
-                       f"circle {ra:.6f} {dec:.6f} diameter {value:g} deg")  # fmt: skip
+    return RegionShape(
+        ra, dec, value / 2, None, f"circle {ra:.6f} {dec:.6f} diameter {value:g} deg"
+    )
 
 
 def _band_mask(bands):
@@ -219,7 +230,9 @@ def _put(out, name, values, start, n):
     if name in _BYTES_COLUMNS and values.dtype.kind == "U":
         values = np.char.encode(values, "ascii")
     column = out.get(name)
-    if column is None or (values.dtype.kind in "US" and values.itemsize > column.itemsize):
+    if column is None or (
+        values.dtype.kind in "US" and values.itemsize > column.itemsize
+    ):
         wider = np.empty(n, dtype=values.dtype)
         if column is not None:
             wider[:start] = column[:start]
@@ -256,8 +269,12 @@ def _table(archive, sets, band_code, image_type, meta, **columns):
         for name in ("s_region", "access_url", "access_format", "access_estsize"):
             _put(out, name, getattr(refs, name), start, n)
         if size is not None:
-            urls = archive.cutout_urls(refs.access_url, columns["in_ra"][part],
-                                       columns["in_dec"][part], size[part])  # fmt: skip
+            urls = archive.cutout_urls(
+                refs.access_url,
+                columns["in_ra"][part],
+                columns["in_dec"][part],
+                size[part],
+            )
             _put(out, "cutout_url", urls, start, n)
     if size is not None:
         out["cutout_size"] = size
@@ -289,8 +306,13 @@ def plan_region(archive, shape, *, intersect, bands, image_type):
     table : `~twomass_vo.ImageTable`
         One row per file, sorted by coadd_key and band.
     """
-    meta = _meta(archive, "region", image_type, intersect=intersect,
-                 query=f"the {shape.description} ({intersect})")  # fmt: skip
+    meta = _meta(
+        archive,
+        "region",
+        image_type,
+        intersect=intersect,
+        query=f"the {shape.description} ({intersect})",
+    )
     sets = archive.find_circle(shape.ra, shape.dec, shape.radius)
     footprints = Footprints(sets.corners)
     if shape.polygon is None:
@@ -302,9 +324,16 @@ def plan_region(archive, shape, *, intersect, bands, image_type):
     sets = sets.take(np.argsort(sets.coadd_key, kind="stable"))
     rows, band_code = _expand_bands(sets, _band_mask([bands]))
     n = len(rows)
-    return _table(archive, sets.take(rows), band_code, image_type, meta,
-                  scntr=np.zeros(n, np.int64), in_ra=np.full(n, shape.ra),
-                  in_dec=np.full(n, shape.dec))  # fmt: skip
+    return _table(
+        archive,
+        sets.take(rows),
+        band_code,
+        image_type,
+        meta,
+        scntr=np.zeros(n, np.int64),
+        in_ra=np.full(n, shape.ra),
+        in_dec=np.full(n, shape.dec),
+    )
 
 
 def _positions_chunk(archive, request, start, stop):
@@ -358,18 +387,27 @@ def plan_positions(archive, request, *, bands, image_type, chunk_size):
     if not parts:
         return ImageTable.empty(archive=archive, meta=meta)
     sets = ImageSets.concatenate([p[0] for p in parts])
-    point, distance, is_best = (np.concatenate([p[i] for p in parts]) for i in (1, 2, 3))
+    point, distance, is_best = (
+        np.concatenate([p[i] for p in parts]) for i in (1, 2, 3)
+    )
     rows, band_code = _expand_bands(sets, _band_mask([bands]))
     order = np.lexsort((band_code, sets.coadd_key[rows], -distance[rows], point[rows]))
     rows, band_code = rows[order], band_code[order]
     point = point[rows]
     return _table(
-        archive, sets.take(rows), band_code, image_type, meta,
-        scntr=request.scntr[point], id=request.id[point],
-        in_ra=request.ra[point], in_dec=request.dec[point],
-        dist_edge=np.degrees(distance[rows]) * 3600, best=is_best[rows],
+        archive,
+        sets.take(rows),
+        band_code,
+        image_type,
+        meta,
+        scntr=request.scntr[point],
+        id=request.id[point],
+        in_ra=request.ra[point],
+        in_dec=request.dec[point],
+        dist_edge=np.degrees(distance[rows]) * 3600,
+        best=is_best[rows],
         cutout_size=request.size[point],
-    )  # fmt: skip
+    )
 
 
 def _unique_files(sets, rows, band_code, scntr):
@@ -398,15 +436,26 @@ def plan_coadd_keys(archive, request, *, image_type):
     table : `~twomass_vo.ImageTable`
         One row per file, in input order (J, H, K within a set).
     """
-    meta = _meta(archive, "coadd_keys", image_type,
-                 query=f"{len(request.coadd_key)} coadd_key(s)")  # fmt: skip
+    meta = _meta(
+        archive,
+        "coadd_keys",
+        image_type,
+        query=f"{len(request.coadd_key)} coadd_key(s)",
+    )
     sets = archive.find_coadd_keys(request.coadd_key)
     q = sets.query_index
     rows, band_code = _expand_bands(sets, _band_mask(request.bands[q]))
     rows, band_code = _unique_files(sets, rows, band_code, request.scntr[q])
     q = q[rows]
-    return _table(archive, sets.take(rows), band_code, image_type, meta,
-                  scntr=request.scntr[q], id=request.id[q])  # fmt: skip
+    return _table(
+        archive,
+        sets.take(rows),
+        band_code,
+        image_type,
+        meta,
+        scntr=request.scntr[q],
+        id=request.id[q],
+    )
 
 
 def plan_scans(archive, request, *, image_type):
@@ -426,13 +475,26 @@ def plan_scans(archive, request, *, image_type):
     table : `~twomass_vo.ImageTable`
         One row per file, in input order, then image number and band.
     """
-    meta = _meta(archive, "scans", image_type,
-                 query=f"{len(request.ordate)} date-hemisphere-scan(s)")  # fmt: skip
-    sets = archive.find_scans(request.ordate, request.hemisphere, request.scanno, request.image)
+    meta = _meta(
+        archive,
+        "scans",
+        image_type,
+        query=f"{len(request.ordate)} date-hemisphere-scan(s)",
+    )
+    sets = archive.find_scans(
+        request.ordate, request.hemisphere, request.scanno, request.image
+    )
     sets = sets.take(np.lexsort((sets.image, sets.query_index)))
     q = sets.query_index
     rows, band_code = _expand_bands(sets, _band_mask(request.bands[q]))
     rows, band_code = _unique_files(sets, rows, band_code, request.scntr[q])
     q = q[rows]
-    return _table(archive, sets.take(rows), band_code, image_type, meta,
-                  scntr=request.scntr[q], id=request.id[q])  # fmt: skip
+    return _table(
+        archive,
+        sets.take(rows),
+        band_code,
+        image_type,
+        meta,
+        scntr=request.scntr[q],
+        id=request.id[q],
+    )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-__all__ = ["BANDS", "Archive", "ImageSets", "FileRefs"]
+__all__ = ["BANDS", "Archive", "FileRefs", "ImageSets"]
 
 #: The band order used for band codes (0, 1, 2) everywhere.
 BANDS = ("J", "H", "K")
@@ -279,7 +279,7 @@ class Archive(abc.ABC):
         return None
 
     def describe(self):
-        """What the archive is and where its data lives (diagnostics).
+        """Describe the archive and where its data lives (diagnostics).
 
         Returns
         -------

@@ -5,7 +5,8 @@ Storage (a folder)::
 
     archive.json        format, name, number of sets, index parameters
     index/<column>.npy  one NumPy file per column, rows sorted by declination zone
-    files/              the file store (``<ordate><hem>/s<scan>/image/<b>i<scan><image>.fits``)
+    files/              the file store
+                        (``<ordate><hem>/s<scan>/image/<b>i<scan><image>.fits``)
 
 Why columnar ``.npy`` files rather than an embedded database: every query
 ends in vectorised NumPy geometry on these columns, and ``.npy`` files are
@@ -27,7 +28,13 @@ from pathlib import Path
 import numpy as np
 
 from ..exceptions import ArchiveError, InputError
-from ..geometry import Footprints, angle_between, format_s_region, radec_to_xyz, sin_corners
+from ..geometry import (
+    Footprints,
+    angle_between,
+    format_s_region,
+    radec_to_xyz,
+    sin_corners,
+)
 from ..sky_index import ZoneIndex
 from .base import BANDS, Archive, FileRefs, ImageSets
 
@@ -35,16 +42,34 @@ __all__ = ["LocalArchive"]
 
 FORMAT = "twomass_vo-local/1"
 ZONE_HEIGHT = 0.5  # deg
-_WCS_COLUMNS = ("crval1", "crval2", "crpix1", "crpix2", "naxis1", "naxis2",
-                "cdelt1", "cdelt2", "crota2")  # fmt: skip
+_WCS_COLUMNS = (
+    "crval1",
+    "crval2",
+    "crpix1",
+    "crpix2",
+    "naxis1",
+    "naxis2",
+    "cdelt1",
+    "cdelt2",
+    "crota2",
+)
 _REQUIRED = ("coadd_key", "ordate", "hemisphere", "scanno", "image", *_WCS_COLUMNS)
 _STORED_DTYPES = {
-    "coadd_key": np.int64, "ordate": "S6", "hemisphere": "S1", "scanno": np.int16,
-    "image": np.int16, "crval1": np.float64, "crval2": np.float64,
-    "crpix1": np.float64, "crpix2": np.float64, "naxis1": np.int32,
-    "naxis2": np.int32, "cdelt1": np.float64, "cdelt2": np.float64,
+    "coadd_key": np.int64,
+    "ordate": "S6",
+    "hemisphere": "S1",
+    "scanno": np.int16,
+    "image": np.int16,
+    "crval1": np.float64,
+    "crval2": np.float64,
+    "crpix1": np.float64,
+    "crpix2": np.float64,
+    "naxis1": np.int32,
+    "naxis2": np.int32,
+    "cdelt1": np.float64,
+    "cdelt2": np.float64,
     "crota2": np.float64,
-}  # fmt: skip
+}
 _PATH_RE = re.compile(
     r"(?P<ordate>\d{6})(?P<hem>[ns])/s(?P<scan>\d{3})/(?P<dir>image|ql)/"
     r"(?P<band>[jhk])(?P<kind>[iq])(?P=scan)(?P<image>\d{4})\.fits"
@@ -58,9 +83,9 @@ def _dhs_key(ordate, hemisphere, scanno, image):
     """One int64 per (date, hemisphere, scan, image): sortable look-up key."""
     date = np.asarray(ordate).astype(np.int64)
     hem = (np.char.lower(np.asarray(hemisphere).astype("U1")) == "s").astype(np.int64)
-    return ((date * 2 + hem) * 1000 + np.asarray(scanno, np.int64)) * 10_000 + np.asarray(
-        image, np.int64
-    )
+    return (
+        (date * 2 + hem) * 1000 + np.asarray(scanno, np.int64)
+    ) * 10_000 + np.asarray(image, np.int64)
 
 
 def relative_paths(ordate, hemisphere, scanno, image, band_code, image_type):
@@ -87,7 +112,13 @@ def relative_paths(ordate, hemisphere, scanno, image, band_code, image_type):
     image4 = np.char.zfill(np.asarray(image).astype("U4"), 4)
     band = np.array(["j", "h", "k"])[np.asarray(band_code)]
     folder, kind = ("/image/", "i") if image_type == "atlas" else ("/ql/", "q")
-    head = add(add(add(np.asarray(ordate).astype("U6"), np.asarray(hemisphere).astype("U1")), "/s"), scan3)
+    head = add(
+        add(
+            add(np.asarray(ordate).astype("U6"), np.asarray(hemisphere).astype("U1")),
+            "/s",
+        ),
+        scan3,
+    )
     tail = add(add(add(add(band, kind), scan3), image4), ".fits")
     return add(add(head, folder), tail)
 
@@ -109,7 +140,8 @@ class LocalArchive(Archive):
     Examples
     --------
     >>> from twomass_vo.archives import LocalArchive
-    >>> archive = LocalArchive.simulate(tmp_path / "patch", "10.68 41.27", 0.1)  # doctest: +SKIP
+    >>> patch = tmp_path / "patch"
+    >>> archive = LocalArchive.simulate(patch, "10.68 41.27", 0.1)  # doctest: +SKIP
     >>> LocalArchive(tmp_path / "patch")  # doctest: +SKIP
     <LocalArchive 'patch': 12 image sets>
     """
@@ -125,19 +157,27 @@ class LocalArchive(Archive):
             try:
                 self.meta = json.loads(meta_file.read_text())
             except (OSError, ValueError) as exc:
-                raise ArchiveError(f"{self.path} is not a twomass_vo LocalArchive: {exc}") from None
+                raise ArchiveError(
+                    f"{self.path} is not a twomass_vo LocalArchive: {exc}"
+                ) from None
             if self.meta.get("format") != FORMAT:
-                raise ArchiveError(f"{meta_file}: unknown format {self.meta.get('format')!r}")
+                raise ArchiveError(
+                    f"{meta_file}: unknown format {self.meta.get('format')!r}"
+                )
             self.columns = {
-                f.stem: np.load(f, mmap_mode="r") for f in sorted((self.path / "index").glob("*.npy"))
+                f.stem: np.load(f, mmap_mode="r")
+                for f in sorted((self.path / "index").glob("*.npy"))
             }
             missing = [c for c in _REQUIRED if c not in self.columns]
             if missing:
                 raise ArchiveError(f"{self.path}: index columns missing: {missing}")
         self.name = self.meta.get("name", "local")
         self.search_radius = float(self.meta["search_radius"])
-        self.zones = ZoneIndex(self.columns["crval1"], self.columns["crval2"],
-                               zone_height=float(self.meta["zone_height"]))  # fmt: skip
+        self.zones = ZoneIndex(
+            self.columns["crval1"],
+            self.columns["crval2"],
+            zone_height=float(self.meta["zone_height"]),
+        )
         if self.path is not None:
             self.files_dir = self.path / self.meta.get("files", "files")
             self.files_uri = self.files_dir.resolve().as_uri() + "/"
@@ -176,7 +216,9 @@ class LocalArchive(Archive):
             The new archive, opened.
         """
         path = Path(path)
-        columns, meta = cls._index_columns(sets, name=name or path.name, extra_meta=extra_meta)
+        columns, meta = cls._index_columns(
+            sets, name=name or path.name, extra_meta=extra_meta
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
         try:
@@ -199,15 +241,23 @@ class LocalArchive(Archive):
     def _index_columns(cls, sets, *, name, extra_meta=None):
         missing = [c for c in _REQUIRED if c not in sets]
         if missing:
-            raise InputError(f"required index columns missing: {missing}", column=missing[0])
+            raise InputError(
+                f"required index columns missing: {missing}", column=missing[0]
+            )
         columns = {c: np.asarray(sets[c]).astype(_STORED_DTYPES[c]) for c in _REQUIRED}
         n = len(columns["coadd_key"])
         keys, first = np.unique(columns["coadd_key"], return_index=True)
         if len(keys) != n:
             dup = np.setdiff1d(np.arange(n), first)[0]
-            raise InputError("is a duplicate coadd_key", row=int(dup), column="coadd_key",
-                             value=int(columns["coadd_key"][dup]))  # fmt: skip
-        columns["has_band"] = np.asarray(sets.get("has_band", np.ones((n, 3), bool)), bool)
+            raise InputError(
+                "is a duplicate coadd_key",
+                row=int(dup),
+                column="coadd_key",
+                value=int(columns["coadd_key"][dup]),
+            )
+        columns["has_band"] = np.asarray(
+            sets.get("has_band", np.ones((n, 3), bool)), bool
+        )
         if "scandir" in sets:
             columns["scandir"] = np.asarray(sets["scandir"]).astype("S1")
         for kind in ("url_atlas", "url_quicklook"):
@@ -216,12 +266,25 @@ class LocalArchive(Archive):
         wcs = [columns[c] for c in _WCS_COLUMNS]
         corners = sin_corners(*wcs) if n else np.zeros((0, 4, 3))
         centre = radec_to_xyz(columns["crval1"], columns["crval2"])
-        radius = float(np.degrees(angle_between(centre[:, None, :], corners).max())) if n else 0.0
-        columns["s_region"] = format_s_region(corners).astype("S") if n else np.zeros(0, "S1")
-        order = ZoneIndex.sort_order(columns["crval1"], columns["crval2"], zone_height=ZONE_HEIGHT)
+        radius = (
+            float(np.degrees(angle_between(centre[:, None, :], corners).max()))
+            if n
+            else 0.0
+        )
+        columns["s_region"] = (
+            format_s_region(corners).astype("S") if n else np.zeros(0, "S1")
+        )
+        order = ZoneIndex.sort_order(
+            columns["crval1"], columns["crval2"], zone_height=ZONE_HEIGHT
+        )
         columns = {c: v[order] for c, v in columns.items()}
         columns["key_order"] = np.argsort(columns["coadd_key"], kind="stable")
-        dhs = _dhs_key(columns["ordate"], columns["hemisphere"], columns["scanno"], columns["image"])
+        dhs = _dhs_key(
+            columns["ordate"],
+            columns["hemisphere"],
+            columns["scanno"],
+            columns["image"],
+        )
         columns["dhs_order"] = np.argsort(dhs, kind="stable")
         columns["dhs_sorted"] = dhs[columns["dhs_order"]]
         meta = {
@@ -237,7 +300,7 @@ class LocalArchive(Archive):
 
     @classmethod
     def from_table(cls, table, *, path=None, name="from_table"):
-        """An archive from an image-metadata table (IRSA's 2MASS SIA v1 columns).
+        """Build an archive from an image-metadata table (IRSA's SIA v1 columns).
 
         Parameters
         ----------
@@ -312,7 +375,9 @@ class LocalArchive(Archive):
             dec=wcs[1].astype(np.float64),
             corners=sin_corners(*wcs) if len(rows) else np.zeros((0, 4, 3)),
             has_band=np.asarray(col["has_band"][rows], bool),
-            query_index=None if query_index is None else np.asarray(query_index, np.int64),
+            query_index=None
+            if query_index is None
+            else np.asarray(query_index, np.int64),
         )
 
     def find_circle(self, ra, dec, radius):  # noqa: D102 (documented in Archive)
@@ -327,7 +392,11 @@ class LocalArchive(Archive):
         keys = np.asarray(keys, np.int64)
         sorted_keys = self.columns["coadd_key"][self.columns["key_order"]]
         pos = np.searchsorted(sorted_keys, keys).clip(0, max(len(sorted_keys) - 1, 0))
-        found = np.flatnonzero(sorted_keys[pos] == keys) if len(sorted_keys) else np.zeros(0, int)
+        found = (
+            np.flatnonzero(sorted_keys[pos] == keys)
+            if len(sorted_keys)
+            else np.zeros(0, int)
+        )
         return self._sets(self.columns["key_order"][pos[found]], found)
 
     def find_scans(self, ordate, hemisphere, scanno, image):  # noqa: D102
@@ -339,7 +408,9 @@ class LocalArchive(Archive):
         stop = np.searchsorted(sorted_keys, hi, side="right")
         counts = stop - start
         request = np.repeat(np.arange(len(lo)), counts)
-        offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+        offsets = np.arange(counts.sum()) - np.repeat(
+            np.cumsum(counts) - counts, counts
+        )
         positions = np.repeat(start, counts) + offsets
         return self._sets(self.columns["dhs_order"][positions], request)
 
@@ -352,8 +423,14 @@ class LocalArchive(Archive):
         if url_column in self.columns:
             urls = self.columns[url_column][rows, band_code].astype("U")
         elif self.files_uri is not None:
-            rel = relative_paths(sets.ordate, sets.hemisphere, sets.scanno, sets.image,
-                                 band_code, image_type)  # fmt: skip
+            rel = relative_paths(
+                sets.ordate,
+                sets.hemisphere,
+                sets.scanno,
+                sets.image,
+                band_code,
+                image_type,
+            )
             urls = np.char.add(self.files_uri, rel)
         else:
             urls = np.zeros(n, "U1")
@@ -367,7 +444,7 @@ class LocalArchive(Archive):
         )
 
     def local_path(self, url):
-        """The store file of ``url``, or None if the URL is not this store's.
+        """Return the store file of ``url``, or None if the URL is not this store's.
 
         Parameters
         ----------
@@ -381,7 +458,7 @@ class LocalArchive(Archive):
         """
         if self.files_uri is None or not str(url).startswith(self.files_uri):
             return None
-        relative = str(url)[len(self.files_uri):]
+        relative = str(url)[len(self.files_uri) :]
         if not _PATH_RE.fullmatch(relative):
             raise ValueError(f"{url!r} is not a file of this archive's store")
         path = self.files_dir / relative
@@ -390,7 +467,7 @@ class LocalArchive(Archive):
         return path
 
     def _make_file(self, relative, path):
-        """Hook for archives that make files on demand (the simulated one)."""
+        """Make a missing store file (a hook for the simulated archive)."""
 
     def set_row(self, relative):
         """Index row and band of a store path.
@@ -412,8 +489,12 @@ class LocalArchive(Archive):
         match = _PATH_RE.fullmatch(relative)
         if match is None:
             raise ValueError(f"{relative!r} is not a store path")
-        key = _dhs_key([match["ordate"]], [match["hem"]], [int(match["scan"])],
-                       [int(match["image"])])[0]  # fmt: skip
+        key = _dhs_key(
+            [match["ordate"]],
+            [match["hem"]],
+            [int(match["scan"])],
+            [int(match["image"])],
+        )[0]
         sorted_keys = self.columns["dhs_sorted"]
         pos = int(np.searchsorted(sorted_keys, key))
         if pos >= len(sorted_keys) or sorted_keys[pos] != key:

@@ -27,8 +27,12 @@ _SYNONYMS = {
     "format": ("format", "access_format"),
     "type": ("type", "image_type"),
 }
-_VECTORS = {"crval": ("crval1", "crval2"), "crpix": ("crpix1", "crpix2"),
-            "naxis": ("naxis1", "naxis2"), "scale": ("scale1", "scale2")}  # fmt: skip
+_VECTORS = {
+    "crval": ("crval1", "crval2"),
+    "crpix": ("crpix1", "crpix2"),
+    "naxis": ("naxis1", "naxis2"),
+    "scale": ("scale1", "scale2"),
+}
 
 
 def _find(table, names):
@@ -52,7 +56,7 @@ def _required(table, key, names):
 
 
 def _pair(table, key):
-    """A (N, 2) array from a 2-vector column or its flattened pair."""
+    """Return a (N, 2) array from a 2-vector column or its flattened pair."""
     vector = _find(table, (key,))
     if vector is not None and np.ndim(table[vector]) == 2:
         return np.asarray(table[vector], np.float64)[:, :2]
@@ -109,15 +113,22 @@ def sets_from_metadata_table(table):
     if fmt_col is not None:
         keep = np.char.find(np.char.lower(_text(table, fmt_col)), "fits") >= 0
     table = table[keep]
-    cols = {key: _required(table, key, names) for key, names in _SYNONYMS.items()
-            if key not in ("format", "type")}  # fmt: skip
+    cols = {
+        key: _required(table, key, names)
+        for key, names in _SYNONYMS.items()
+        if key not in ("format", "type")
+    }
     n = len(table)
 
     date = _text(table, cols["date"])
     date = np.where(np.char.str_len(date) < 6, np.char.zfill(date, 6), date)
     _check(np.char.isdigit(date) & (np.char.str_len(date) == 6), date, cols["date"])
     hem = np.char.lower(_text(table, cols["hem"]))
-    hem = np.where(np.char.startswith(hem, "n"), "n", np.where(np.char.startswith(hem, "s"), "s", hem))
+    hem = np.where(
+        np.char.startswith(hem, "n"),
+        "n",
+        np.where(np.char.startswith(hem, "s"), "s", hem),
+    )
     _check(np.isin(hem, ("n", "s")), hem, cols["hem"])
     band = np.char.upper(_text(table, cols["band"]))
     band = np.where(band == "KS", "K", band)
@@ -129,18 +140,29 @@ def sets_from_metadata_table(table):
             ints[key] = values.astype(np.float64)
         except (TypeError, ValueError):
             ints[key] = np.full(n, np.nan)
-        _check(np.isfinite(ints[key]) & (ints[key] == np.round(ints[key])), values, cols[key])
+        _check(
+            np.isfinite(ints[key]) & (ints[key] == np.round(ints[key])),
+            values,
+            cols[key],
+        )
         ints[key] = ints[key].astype(np.int64)
     kind = np.full(n, "atlas")
     type_col = _find(table, _SYNONYMS["type"])
     if type_col is not None:
-        kind = np.where(np.char.upper(_text(table, type_col)).astype("U1") == "Q",
-                        "quicklook", "atlas")  # fmt: skip
-    crval, crpix, naxis, scale = (_pair(table, k) for k in ("crval", "crpix", "naxis", "scale"))
+        kind = np.where(
+            np.char.upper(_text(table, type_col)).astype("U1") == "Q",
+            "quicklook",
+            "atlas",
+        )
+    crval, crpix, naxis, scale = (
+        _pair(table, k) for k in ("crval", "crpix", "naxis", "scale")
+    )
     crota2 = np.asarray(table[cols["crota2"]], np.float64)
     url = _text(table, cols["download"])
 
-    keys, first, inverse = np.unique(ints["coadd_key"], return_index=True, return_inverse=True)
+    keys, first, inverse = np.unique(
+        ints["coadd_key"], return_index=True, return_inverse=True
+    )
     m = len(keys)
     band_code = np.searchsorted(np.array(["H", "J", "K"]), band)
     band_code = np.array([1, 0, 2])[band_code]  # H, J, K -> J=0, H=1, K=2

@@ -26,8 +26,22 @@ from .synthetic_fits import make_image
 
 __all__ = ["SimulatedArchive", "default_sim_path", "simulate_patch"]
 
-_FIELDS = ("coadd_key", "ordate", "hemisphere", "scanno", "image", "crval1", "crval2",
-           "crpix1", "crpix2", "naxis1", "naxis2", "cdelt1", "cdelt2", "crota2")  # fmt: skip
+_FIELDS = (
+    "coadd_key",
+    "ordate",
+    "hemisphere",
+    "scanno",
+    "image",
+    "crval1",
+    "crval2",
+    "crpix1",
+    "crpix2",
+    "naxis1",
+    "naxis2",
+    "cdelt1",
+    "cdelt2",
+    "crota2",
+)
 _OPEN = {}
 _LOCK = threading.Lock()
 
@@ -54,7 +68,7 @@ def default_sim_path():
 
 
 def _estimated_sizes(layout):
-    """kbyte sizes of a typical Atlas and Quicklook file (same header layout)."""
+    """Kbyte sizes of a typical Atlas and Quicklook file (same header layout)."""
     fields = {name: layout[name][0] for name in (*_FIELDS, "scandir")}
     sizes = {}
     for kind in ("atlas", "quicklook"):
@@ -100,7 +114,7 @@ class SimulatedArchive(LocalArchive):
 
     @classmethod
     def default(cls, path=None):
-        """The process-wide instance for ``path`` (built on first use).
+        """Return the process-wide instance for ``path`` (built on first use).
 
         Parameters
         ----------
@@ -183,8 +197,20 @@ def simulate_patch(cls, path, center, radius):
         np.radians(radius + 0.2)
     )
     rows = np.flatnonzero(near)
-    wcs = [layout[c][rows] for c in ("crval1", "crval2", "crpix1", "crpix2", "naxis1",
-                                     "naxis2", "cdelt1", "cdelt2", "crota2")]  # fmt: skip
+    wcs = [
+        layout[c][rows]
+        for c in (
+            "crval1",
+            "crval2",
+            "crpix1",
+            "crpix2",
+            "naxis1",
+            "naxis2",
+            "cdelt1",
+            "cdelt2",
+            "crota2",
+        )
+    ]
     overlaps = Footprints.from_wcs(*wcs).relate_circle(xyz, np.radians(radius))[0]
     rows = rows[overlaps]
     sets = {name: layout[name][rows] for name in (*_FIELDS, "scandir")}
@@ -194,7 +220,13 @@ def simulate_patch(cls, path, center, radius):
         fields = {name: layout[name][rows[i]] for name in (*_FIELDS, "scandir")}
         for kind in ("atlas", "quicklook"):
             for band in range(3):
-                rel = relative_paths([fields["ordate"]], [fields["hemisphere"]],
-                                     [fields["scanno"]], [fields["image"]], [band], kind)[0]  # fmt: skip
+                rel = relative_paths(
+                    [fields["ordate"]],
+                    [fields["hemisphere"]],
+                    [fields["scanno"]],
+                    [fields["image"]],
+                    [band],
+                    kind,
+                )[0]
                 _write_atomic(make_image(fields, band, kind), archive.files_dir / rel)
     return archive

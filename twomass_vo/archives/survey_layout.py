@@ -53,7 +53,7 @@ _FORCED_NIGHTS = {"n": ("971031", "981121"), "s": ("001022",)}
 
 
 def image_numbers():
-    """The 23 image numbers of a scan, in scan order.
+    """Return the 23 image numbers of a scan, in scan order.
 
     Returns
     -------
@@ -122,7 +122,9 @@ def survey_layout():
     band_of_tile = np.repeat(np.arange(N_BANDS), counts)
     offset = rng.random(N_BANDS)
     index_in_band = np.arange(N_TILES) - np.repeat(np.cumsum(counts) - counts, counts)
-    tile_ra = (360.0 * (index_in_band + offset[band_of_tile]) / counts[band_of_tile]) % 360
+    tile_ra = (
+        360.0 * (index_in_band + offset[band_of_tile]) / counts[band_of_tile]
+    ) % 360
     tile_dec = centres[band_of_tile]
     tile_hem = np.where(tile_dec >= 0, "n", "s")
     tile_dir = np.where(rng.random(N_TILES) < 0.5, "n", "s")

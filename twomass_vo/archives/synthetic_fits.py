@@ -57,11 +57,19 @@ def _header(fields, band_code, rng_set, rng_band, bitpix):
     h["CROTA2"] = (float(fields["crota2"]), "Image Twist +AXIS2 W of N, J2000 (deg)")
     h["CDELT1"] = (float(fields["cdelt1"]), "Axis 1 Pixel Size (degs)")
     h["CDELT2"] = (float(fields["cdelt2"]), "Axis 2 Pixel Size (degs)")
-    h["SKYVAL"] = (round(_SKY[band_code] * rng_band.uniform(0.9, 1.1), 4), "GFIND Sky Estimate")
+    h["SKYVAL"] = (
+        round(_SKY[band_code] * rng_band.uniform(0.9, 1.1), 4),
+        "GFIND Sky Estimate",
+    )
     h["SKYSIG"] = (round(rng_band.uniform(0.7, 1.6), 4), "Grid  Noise Estimate")
-    h["MAGZP"] = (round(_MAGZP[band_code] + rng_band.normal(0, 0.04), 4),
-                  "Calibrated zero point from CALMAN")  # fmt: skip
-    h["SEESH"] = (round(rng_set.uniform(0.85, 1.25), 4), "Seeing shape parameter from SEEMAN")
+    h["MAGZP"] = (
+        round(_MAGZP[band_code] + rng_band.normal(0, 0.04), 4),
+        "Calibrated zero point from CALMAN",
+    )
+    h["SEESH"] = (
+        round(rng_set.uniform(0.85, 1.25), 4),
+        "Seeing shape parameter from SEEMAN",
+    )
     h["TELNAME"] = ("Hopkins" if hem == "n" else "CTIO", "Telescope")
     h["FILTER"] = (band, "Band: j, h, k")
     h["UT_DATE"] = (ordate, "UT Date of Frame (IC) (yymmdd)")
@@ -90,8 +98,9 @@ def _pixels(header, coadd_key, band_code, rng_band):
     xi, yi = np.round(x).astype(int), np.round(y).astype(int)
     px = xi[:, None, None] + dx
     py = yi[:, None, None] + dy
-    profile = np.exp(-((px - x[:, None, None]) ** 2 + (py - y[:, None, None]) ** 2)
-                     / (2 * sigma**2))  # fmt: skip
+    profile = np.exp(
+        -((px - x[:, None, None]) ** 2 + (py - y[:, None, None]) ** 2) / (2 * sigma**2)
+    )
     stamp = flux[:, None, None] * profile / (2 * np.pi * sigma**2)
     ok = (px >= 0) & (px < nx) & (py >= 0) & (py < ny)
     np.add.at(data, (py[ok], px[ok]), stamp[ok].astype(np.float32))
