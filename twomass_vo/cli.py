@@ -143,7 +143,10 @@ def _write(table, path, overwrite):
     if fmt is None:
         raise ValueError(f"unknown table format for {path} (use {', '.join(_FORMATS)})")
     out = table.copy(copy_data=False)
-    if fmt == "ascii.ipac":  # IPAC has no boolean type: y/n as in the help page
+    if fmt == "ascii.ipac":
+        # IPAC keeps table metadata as \keyword lines
+        out.meta = {"keywords": {k: {"value": str(v)} for k, v in table.meta.items()}}
+        # IPAC has no boolean type: y/n as in the help page
         best = out["best"]
         out.replace_column(
             "best",

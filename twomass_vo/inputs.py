@@ -554,6 +554,9 @@ def _column_values(col):
             column=getattr(col, "name", None),
             value=f"shape {data.shape}",
         )
+    if data.dtype.kind == "O":  # Python None (object columns) is null too
+        mask |= np.fromiter((v is None for v in data), bool, len(data))
+        data = np.where(mask, "", data)
     if data.dtype.kind in "USO":
         data = _as_str(data)
         if data.size:

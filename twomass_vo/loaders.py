@@ -61,7 +61,7 @@ def angle_arcsec(value, name):
     return float(arcsec)
 
 
-def file_name_for(row):
+def file_name_for(row, *, decompress=True):
     """File name of a row's image, built only from validated metadata.
 
     Parameters
@@ -69,12 +69,16 @@ def file_name_for(row):
     row : `~twomass_vo.ImageRow` or mapping
         Needs ``ordate``, ``hemisphere``, ``scanno``, ``image``, ``band``,
         ``image_type``, ``scntr`` and ``cutout_size``.
+    decompress : bool, optional
+        Whether a Quicklook file is written decompressed (``.fits``) or as
+        stored, hcompressed (``.fits.fz``, the fpack convention).
 
     Returns
     -------
     name : str
         E.g. ``001022s_ji0620186.fits`` (Atlas), ``001022s_jq0620186.fits``
-        (Quicklook), with ``_cut<scntr>`` before the suffix for cutouts.
+        (Quicklook; ``.fits.fz`` if kept compressed), with ``_cut<scntr>``
+        before the suffix for cutouts.
 
     Raises
     ------
@@ -97,8 +101,8 @@ def file_name_for(row):
     kind = "q" if str(row["image_type"]) == "quicklook" else "i"
     name = f"{ordate}{hem}_{band}{kind}{scan:03d}{image:04d}"
     if float(row["cutout_size"]) > 0:
-        name += f"_cut{int(row['scntr'])}"
-    return name + ".fits"
+        return name + f"_cut{int(row['scntr'])}.fits"  # cutouts are never compressed
+    return name + (".fits.fz" if kind == "q" and not decompress else ".fits")
 
 
 def _write_atomic(path, hdul_or_bytes):
@@ -166,8 +170,13 @@ class Loader:
         url = str(url)
         if not url:
             raise ValueError("this row has no URL")
-        if self.archive is not None:
-            path = self.archive.local_path(url)
+        archive = self.archive
+        if archive is None:  # e.g. a table read from a file: a simulated URL?
+            from .archives.simulated import SimulatedArchive
+
+            archive = SimulatedArchive.holding(url)
+        if archive is not None:
+            path = archive.local_path(url)
             if path is not None:
                 return Path(path)
         parsed = urlparse(url)
@@ -255,7 +264,7 @@ class Loader:
         """
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        target = (folder / file_name_for(row)).resolve()
+        target = (folder / file_name_for(row, decompress=decompress)).resolve()
         if target.parent != folder.resolve():  # pragma: no cover - defensive
             raise ValueError(f"refusing to write outside {folder}")
         if target.exists() and not overwrite:

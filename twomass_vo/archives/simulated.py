@@ -133,6 +133,36 @@ class SimulatedArchive(LocalArchive):
                 _OPEN[key] = cls(path)
             return _OPEN[key]
 
+    @classmethod
+    def holding(cls, url):
+        """Return the simulated archive whose file store holds ``url``, if any.
+
+        Looks at the archives opened in this process and at the default
+        folder (`default_sim_path`), without building anything, so that a
+        table read back from a file can still make its simulated files.
+
+        Parameters
+        ----------
+        url : str
+            A ``file://`` URL.
+
+        Returns
+        -------
+        archive : `SimulatedArchive` or None
+            The archive, or None if no simulated store holds the URL.
+        """
+        url = str(url)
+        with _LOCK:
+            for archive in _OPEN.values():
+                if url.startswith(archive.files_uri):
+                    return archive
+        path = default_sim_path()
+        if (path / "archive.json").exists():
+            files_uri = (path / "files").resolve().as_uri() + "/"
+            if url.startswith(files_uri):
+                return cls.default(path)
+        return None
+
     @staticmethod
     def build(path):
         """Build the all-sky index into ``path`` (once; about half a minute).
