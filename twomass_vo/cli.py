@@ -157,6 +157,8 @@ def _write(table, path, overwrite):
                 meta=best.meta,
             ),
         )
+    elif fmt == "fits":  # FITS keywords: 8 characters, upper case
+        out.meta = {k[:8].upper(): str(v) for k, v in table.meta.items()}
     out.write(path, format=fmt, overwrite=overwrite)
 
 
@@ -180,6 +182,7 @@ def main(argv=None):
     from .exceptions import ArchiveError, InvalidQueryError
 
     args = _parser().parse_args(argv)
+    shown = warnings.showwarning
     warnings.showwarning = _one_line_warning
     try:
         table = _run(args)
@@ -213,6 +216,8 @@ def main(argv=None):
     except (InvalidQueryError, ArchiveError, OSError, ValueError) as exc:
         print(f"twomass-vo: error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        warnings.showwarning = shown
     return 0
 
 

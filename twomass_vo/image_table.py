@@ -180,6 +180,11 @@ class ImageRow(Row):
     the opened file is cached on the table, so a second `open` costs nothing.
     """
 
+    def _get(self, name, default):
+        """Return a value, or ``default`` where masked (tables read from files)."""
+        value = self[name]
+        return default if np.ma.is_masked(value) else value
+
     def _loader(self):
         from .loaders import Loader
 
@@ -229,17 +234,20 @@ class ImageRow(Row):
         """
         from .loaders import angle_arcsec
 
-        row_size = float(self["cutout_size"])
+        row_size = float(self._get("cutout_size", 0.0))
         size_arcsec = row_size if size is None else angle_arcsec(size, "size")
         if not size_arcsec > 0:
             raise ValueError(
                 "cutout() needs a positive size: this row has no cutout_size"
             )
-        url = str(self["cutout_url"])
+        url = str(self._get("cutout_url", ""))
         if url and center is None and size_arcsec == row_size:
             return self._loader().open(url, decompress=True)
         if center is None:
-            ra, dec = float(self["in_ra"]), float(self["in_dec"])
+            ra, dec = (
+                float(self._get("in_ra", np.nan)),
+                float(self._get("in_dec", np.nan)),
+            )
             if not (np.isfinite(ra) and np.isfinite(dec)):
                 ra, dec = float(self["ra"]), float(self["dec"])
         else:

@@ -11,7 +11,7 @@ validated metadata only.
 
 import os
 import re
-import tempfile
+import uuid
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -22,7 +22,7 @@ from astropy.io import fits
 from astropy.nddata import Cutout2D
 from astropy.wcs import WCS
 
-__all__ = ["Loader", "angle_arcsec", "file_name_for"]
+__all__ = ["Loader", "angle_arcsec", "file_name_for", "write_atomic"]
 
 _WCS_KEYS = re.compile(
     r"^(WCSAXES|CRPIX\d|CRVAL\d|CDELT\d|CROTA\d|CTYPE\d|CUNIT\d|PC\d_\d|CD\d_\d"
@@ -59,6 +59,11 @@ def angle_arcsec(value, name):
     if not (np.isfinite(arcsec) and arcsec > 0):
         raise ValueError(f"{name}={value!r} must be a positive, finite angle")
     return float(arcsec)
+
+
+def _cutout_size(row):
+    value = row["cutout_size"]
+    return 0.0 if np.ma.is_masked(value) else float(value)
 
 
 def file_name_for(row, *, decompress=True):
@@ -100,14 +105,28 @@ def file_name_for(row, *, decompress=True):
         )
     kind = "q" if str(row["image_type"]) == "quicklook" else "i"
     name = f"{ordate}{hem}_{band}{kind}{scan:03d}{image:04d}"
-    if float(row["cutout_size"]) > 0:
+    if _cutout_size(row) > 0:
         return name + f"_cut{int(row['scntr'])}.fits"  # cutouts are never compressed
     return name + (".fits.fz" if kind == "q" and not decompress else ".fits")
 
 
-def _write_atomic(path, hdul_or_bytes):
-    """Write to a temporary name in the same folder, then rename."""
-    fd, tmp = tempfile.mkstemp(prefix=".part-", dir=path.parent)
+def write_atomic(path, hdul_or_bytes):
+    """Write a file under a temporary name in the same folder, then rename it.
+
+    No partial file ever stands under the final name. The file gets the
+    usual permissions (``0666`` less the umask), unlike `tempfile.mkstemp`.
+
+    Parameters
+    ----------
+    path : `~pathlib.Path`
+        The final file.
+    hdul_or_bytes : `~astropy.io.fits.HDUList` or bytes
+        The content.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".part-{uuid.uuid4().hex}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as fh:
             if isinstance(hdul_or_bytes, bytes | bytearray):
@@ -269,10 +288,10 @@ class Loader:
             raise ValueError(f"refusing to write outside {folder}")
         if target.exists() and not overwrite:
             return target
-        if float(row["cutout_size"]) > 0:
-            _write_atomic(target, row.cutout())
+        if _cutout_size(row) > 0:
+            write_atomic(target, row.cutout())
         elif decompress and str(row["image_type"]) == "quicklook":
-            _write_atomic(target, self.open(row["access_url"], decompress=True))
+            write_atomic(target, self.open(row["access_url"], decompress=True))
         else:
-            _write_atomic(target, self.local_path(row["access_url"]).read_bytes())
+            write_atomic(target, self.local_path(row["access_url"]).read_bytes())
         return target

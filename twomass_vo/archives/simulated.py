@@ -12,7 +12,6 @@ uses it. The pixels are synthetic; everything else has the real survey's form.
 
 import io
 import os
-import tempfile
 import threading
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import numpy as np
 
 from ..coords import parse_coordinates
 from ..geometry import Footprints, radec_to_xyz
+from ..loaders import write_atomic
 from .local import LocalArchive, relative_paths
 from .survey_layout import survey_layout
 from .synthetic_fits import make_image
@@ -76,18 +76,6 @@ def _estimated_sizes(layout):
         make_image(fields, 0, kind).writeto(buffer)
         sizes[f"estsize_{kind}"] = -(-buffer.tell() // 1000)
     return sizes
-
-
-def _write_atomic(hdul, path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".part-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            hdul.writeto(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class SimulatedArchive(LocalArchive):
@@ -192,7 +180,7 @@ class SimulatedArchive(LocalArchive):
 
     def _make_file(self, relative, path):
         row, band, kind = self.set_row(relative)
-        _write_atomic(make_image(self._fields(row), band, kind), path)
+        write_atomic(path, make_image(self._fields(row), band, kind))
 
 
 def simulate_patch(cls, path, center, radius):
@@ -258,5 +246,5 @@ def simulate_patch(cls, path, center, radius):
                     [band],
                     kind,
                 )[0]
-                _write_atomic(make_image(fields, band, kind), archive.files_dir / rel)
+                write_atomic(archive.files_dir / rel, make_image(fields, band, kind))
     return archive
