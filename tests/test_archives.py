@@ -9,6 +9,7 @@ from astropy.io import fits
 from astropy.table import Table
 
 from twomass_vo.archives import LocalArchive
+from twomass_vo.archives.local import WCS_COLUMNS
 from twomass_vo.archives.survey_layout import (
     IMAGES_PER_TILE,
     N_TILES,
@@ -106,20 +107,7 @@ def test_layout_covers_the_whole_sky(layout):
     index = ZoneIndex(layout["crval1"][order], layout["crval2"][order])
     point, item = index.query_pairs(ra, dec, 0.16)
     rows = order[item]
-    wcs = [
-        layout[c][rows]
-        for c in (
-            "crval1",
-            "crval2",
-            "crpix1",
-            "crpix2",
-            "naxis1",
-            "naxis2",
-            "cdelt1",
-            "cdelt2",
-            "crota2",
-        )
-    ]
+    wcs = [layout[c][rows] for c in WCS_COLUMNS]
     inside = Footprints.from_wcs(*wcs).contains(radec_to_xyz(ra, dec)[point])
     covered = np.zeros(len(ra), bool)
     covered[point[inside]] = True

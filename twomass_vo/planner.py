@@ -419,6 +419,23 @@ def _unique_files(sets, rows, band_code, scntr):
     return rows[first], band_code[first]
 
 
+def _listed_files(archive, sets, request, image_type, meta):
+    """Rows of the keys and scans modes: per-row bands, duplicate files dropped."""
+    q = sets.query_index
+    rows, band_code = _expand_bands(sets, _band_mask(request.bands[q]))
+    rows, band_code = _unique_files(sets, rows, band_code, request.scntr[q])
+    q = q[rows]
+    return _table(
+        archive,
+        sets.take(rows),
+        band_code,
+        image_type,
+        meta,
+        scntr=request.scntr[q],
+        id=request.id[q],
+    )
+
+
 def plan_coadd_keys(archive, request, *, image_type):
     """coadd_key mode: the files of listed image sets, duplicates dropped.
 
@@ -443,19 +460,7 @@ def plan_coadd_keys(archive, request, *, image_type):
         query=f"{len(request.coadd_key)} coadd_key(s)",
     )
     sets = archive.find_coadd_keys(request.coadd_key)
-    q = sets.query_index
-    rows, band_code = _expand_bands(sets, _band_mask(request.bands[q]))
-    rows, band_code = _unique_files(sets, rows, band_code, request.scntr[q])
-    q = q[rows]
-    return _table(
-        archive,
-        sets.take(rows),
-        band_code,
-        image_type,
-        meta,
-        scntr=request.scntr[q],
-        id=request.id[q],
-    )
+    return _listed_files(archive, sets, request, image_type, meta)
 
 
 def plan_scans(archive, request, *, image_type):
@@ -485,16 +490,4 @@ def plan_scans(archive, request, *, image_type):
         request.ordate, request.hemisphere, request.scanno, request.image
     )
     sets = sets.take(np.lexsort((sets.image, sets.query_index)))
-    q = sets.query_index
-    rows, band_code = _expand_bands(sets, _band_mask(request.bands[q]))
-    rows, band_code = _unique_files(sets, rows, band_code, request.scntr[q])
-    q = q[rows]
-    return _table(
-        archive,
-        sets.take(rows),
-        band_code,
-        image_type,
-        meta,
-        scntr=request.scntr[q],
-        id=request.id[q],
-    )
+    return _listed_files(archive, sets, request, image_type, meta)

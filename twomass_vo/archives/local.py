@@ -42,7 +42,7 @@ __all__ = ["LocalArchive"]
 
 FORMAT = "twomass_vo-local/1"
 ZONE_HEIGHT = 0.5  # deg
-_WCS_COLUMNS = (
+WCS_COLUMNS = (
     "crval1",
     "crval2",
     "crpix1",
@@ -53,7 +53,7 @@ _WCS_COLUMNS = (
     "cdelt2",
     "crota2",
 )
-_REQUIRED = ("coadd_key", "ordate", "hemisphere", "scanno", "image", *_WCS_COLUMNS)
+_REQUIRED = ("coadd_key", "ordate", "hemisphere", "scanno", "image", *WCS_COLUMNS)
 _STORED_DTYPES = {
     "coadd_key": np.int64,
     "ordate": "S6",
@@ -263,7 +263,7 @@ class LocalArchive(Archive):
         for kind in ("url_atlas", "url_quicklook"):
             if kind in sets:
                 columns[kind] = np.asarray(sets[kind]).astype("U").astype("S")
-        wcs = [columns[c] for c in _WCS_COLUMNS]
+        wcs = [columns[c] for c in WCS_COLUMNS]
         corners = sin_corners(*wcs) if n else np.zeros((0, 4, 3))
         centre = radec_to_xyz(columns["crval1"], columns["crval2"])
         radius = (
@@ -363,7 +363,7 @@ class LocalArchive(Archive):
     def _sets(self, rows, query_index=None):
         rows = np.asarray(rows, np.int64)
         col = self.columns
-        wcs = [np.asarray(col[c][rows]) for c in _WCS_COLUMNS]
+        wcs = [np.asarray(col[c][rows]) for c in WCS_COLUMNS]
         return ImageSets(
             ref=rows,
             coadd_key=np.asarray(col["coadd_key"][rows], np.int64),

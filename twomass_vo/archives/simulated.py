@@ -20,28 +20,13 @@ import numpy as np
 from ..coords import parse_coordinates
 from ..geometry import Footprints, radec_to_xyz
 from ..loaders import write_atomic
-from .local import LocalArchive, relative_paths
+from .local import WCS_COLUMNS, LocalArchive, relative_paths
 from .survey_layout import survey_layout
 from .synthetic_fits import make_image
 
 __all__ = ["SimulatedArchive", "default_sim_path", "simulate_patch"]
 
-_FIELDS = (
-    "coadd_key",
-    "ordate",
-    "hemisphere",
-    "scanno",
-    "image",
-    "crval1",
-    "crval2",
-    "crpix1",
-    "crpix2",
-    "naxis1",
-    "naxis2",
-    "cdelt1",
-    "cdelt2",
-    "crota2",
-)
+_FIELDS = ("coadd_key", "ordate", "hemisphere", "scanno", "image", *WCS_COLUMNS)
 _OPEN = {}
 _LOCK = threading.Lock()
 
@@ -215,20 +200,7 @@ def simulate_patch(cls, path, center, radius):
         np.radians(radius + 0.2)
     )
     rows = np.flatnonzero(near)
-    wcs = [
-        layout[c][rows]
-        for c in (
-            "crval1",
-            "crval2",
-            "crpix1",
-            "crpix2",
-            "naxis1",
-            "naxis2",
-            "cdelt1",
-            "cdelt2",
-            "crota2",
-        )
-    ]
+    wcs = [layout[c][rows] for c in WCS_COLUMNS]
     overlaps = Footprints.from_wcs(*wcs).relate_circle(xyz, np.radians(radius))[0]
     rows = rows[overlaps]
     sets = {name: layout[name][rows] for name in (*_FIELDS, "scandir")}
