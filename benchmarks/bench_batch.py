@@ -87,7 +87,7 @@ def child_million(n):
 
 def pairs_for_best(sim, n_pairs):
     """About n_pairs (position, image) pairs with the position inside the image."""
-    ra, dec = random_positions(int(n_pairs / 1.6), seed=7)
+    ra, dec = random_positions(int(n_pairs / 1.3), seed=7)
     sets = sim.find_points(ra, dec)
     points = radec_to_xyz(ra, dec)[sets.query_index]
     inside = Footprints(sets.corners).contains(points)
