@@ -358,11 +358,7 @@ class ImageTable(Table):
             The table; extra (non-contract) columns are appended unchanged.
         """
         unknown = set(columns) - set(_NAMES)
-        n = None
-        for values in columns.values():
-            n = len(values)
-            break
-        n = 0 if n is None else n
+        n = len(next(iter(columns.values()), ()))
         cols = []
         for name, dtype, unit, ucd, description in COLUMNS:
             data = _column_data(name, dtype, columns.get(name), n)
