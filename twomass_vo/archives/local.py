@@ -22,7 +22,7 @@ import json
 import os
 import re
 import shutil
-import tempfile
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -220,7 +220,10 @@ class LocalArchive(Archive):
             sets, name=name or path.name, extra_meta=extra_meta
         )
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
+        # os.mkdir keeps the umask's permissions (mkdtemp would make it 0700,
+        # unreadable for a server such as DaCHS running as another user)
+        tmp = path.parent / f".{path.name}-{uuid.uuid4().hex}"
+        tmp.mkdir()
         try:
             (tmp / "index").mkdir()
             for column, values in columns.items():
