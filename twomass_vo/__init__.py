@@ -26,6 +26,29 @@ class Conf(_config.ConfigNamespace):
     timeout = _config.ConfigItem(
         60, "Time limit in seconds for one network request (name resolution, files)."
     )
+    cache_dir = _config.ConfigItem(
+        "",
+        "Folder of the file cache of http(s) files opened, decompressed or cut "
+        "out locally. Empty means <astropy cache dir>/twomass_vo/files.",
+    )
+    max_workers = _config.ConfigItem(
+        8, "Default number of parallel transfers of ImageTable.download."
+    )
+    retries = _config.ConfigItem(
+        5,
+        "Retries of one file after a transient failure (connection error, "
+        "timeout, body cut short, HTTP 5xx or 429).",
+    )
+    retry_budget = _config.ConfigItem(
+        300.0,
+        "Total time in seconds for one file, attempts and waits (backoff, "
+        "Retry-After) included.",
+    )
+    max_file_size = _config.ConfigItem(
+        256 << 20,
+        "Per-file size ceiling in bytes: a larger file is refused (a 2MASS "
+        "Atlas image is about 2 MB).",
+    )
     chunk_size = _config.ConfigItem(
         100_000,
         "Number of input positions handled per chunk in query_positions; bounds "

@@ -8,14 +8,21 @@ Examples::
     twomass-vo --archive sim coadd-keys 1590591 1230312 --band J
     twomass-vo --archive sim scan 971031 n 96 --image 197
     twomass-vo --archive sim scans dhs.tbl -o images.tbl
+    twomass-vo download images.tbl images/ --max-bytes 1GiB --rest rest.tbl
 
 The result table is written with ``--output`` (format from the extension:
 ``.tbl``/``.ipac`` IPAC, ``.xml``/``.vot``/``.votable`` VOTable, ``.csv``,
-``.ecsv``, ``.fits``) or printed; ``--download FOLDER`` also writes the files.
-Bad input ends with a one-line error on stderr and exit status 2.
+``.ecsv``, ``.fits``) or printed; ``--download FOLDER`` also writes the files
+(`twomass_vo.ImageTable.download`: parallel, budgeted, resumable). The
+``download`` subcommand does the same for any ImageTable file, e.g. the
+``--rest`` of an earlier run. Bad input ends with a one-line error on stderr
+and exit status 2; files not retrieved (failed, or deferred by the byte
+budget) end with exit status 1.
 """
 
 import argparse
+import logging
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -34,6 +41,95 @@ _FORMATS = {
 }
 
 
+_UNITS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
+
+
+def parse_size(text):
+    """Parse a byte count: ``1GiB``, ``500MB``, ``2G``, ``1000000`` or ``none``.
+
+    Parameters
+    ----------
+    text : str
+        A number with an optional unit: k, M, G, T (powers of 1000) or Ki,
+        Mi, Gi, Ti (powers of 1024), optionally followed by ``B``; ``none``
+        (or ``unlimited``) for no limit.
+
+    Returns
+    -------
+    size : int or None
+        Bytes, or None for no limit.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        If the text is not a size.
+    """
+    if text.strip().lower() in ("none", "unlimited", "inf"):
+        return None
+    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*([kKmMgGtT]?)(i?)[bB]?\s*", text)
+    if match is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a size such as 1GiB or 500MB"
+        )
+    number, prefix, binary = match.groups()
+    power = "kmgt".find(prefix.lower()) + 1
+    factor = (1024**power) if binary else _UNITS[prefix.lower()]
+    return int(float(number) * factor)
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer >= 1")
+    return value
+
+
+def _download_options(parser):
+    group = parser.add_argument_group("download options")
+    group.add_argument(
+        "--max-workers",
+        type=_positive_int,
+        metavar="N",
+        help="parallel transfers (default: twomass_vo.conf.max_workers, 8)",
+    )
+    group.add_argument(
+        "--max-bytes",
+        type=parse_size,
+        default=2**30,
+        metavar="SIZE",
+        help="byte budget, e.g. 500MB or 2GiB, or 'none' (default 1GiB): the "
+        "files over it are deferred to a later run",
+    )
+    group.add_argument(
+        "--retries",
+        type=int,
+        metavar="N",
+        help="retries per file after transient failures (default 5)",
+    )
+    group.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="seconds per request (default 60)",
+    )
+    group.add_argument(
+        "--no-progress", action="store_true", help="no progress bar on a terminal"
+    )
+    group.add_argument(
+        "--no-decompress", action="store_true", help="keep Quicklook files hcompressed"
+    )
+    group.add_argument(
+        "--rest",
+        type=Path,
+        metavar="FILE",
+        help="write the rows not retrieved (deferred or failed) to FILE, to "
+        "download them later with 'twomass-vo download FILE FOLDER'",
+    )
+
+
 def _parser():
     parser = argparse.ArgumentParser(
         prog="twomass-vo",
@@ -42,8 +138,8 @@ def _parser():
     )
     parser.add_argument(
         "--archive",
-        required=True,
-        help="'sim' (the simulated survey, offline) or the folder of a LocalArchive",
+        help="'sim' (the simulated survey, offline) or the folder of a "
+        "LocalArchive; required by the query modes",
     )
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--band", default="all", help="all (default), J, H or Ks")
@@ -61,13 +157,11 @@ def _parser():
         help="also write the image files (or cutouts) into FOLDER",
     )
     common.add_argument(
-        "--no-decompress", action="store_true", help="keep Quicklook files hcompressed"
-    )
-    common.add_argument(
         "--overwrite",
         action="store_true",
         help="replace existing output and downloaded files",
     )
+    _download_options(common)
     sub = parser.add_subparsers(dest="mode", required=True, metavar="MODE")
 
     p = sub.add_parser(
@@ -107,6 +201,28 @@ def _parser():
         "scans", parents=[common], help="images of a table of date-hemisphere-scans"
     )
     p.add_argument("table", type=Path, help="IPAC, VOTable, CSV, FITS or ECSV file")
+
+    p = sub.add_parser(
+        "download",
+        help="write the files of an image table (a result, or a --rest) into a folder",
+        description="Write the image files (or cutouts) of the rows of an "
+        "ImageTable file into FOLDER: in parallel, within a byte budget, with "
+        "retries; files already there are kept, so running it again resumes.",
+    )
+    p.add_argument("table", type=Path, help="an ImageTable file (any format of -o)")
+    p.add_argument("folder", type=Path, help="target folder (created if missing)")
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        help="write the table with local_path, status and error columns here",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="fetch again and replace files already in FOLDER (and --output)",
+    )
+    _download_options(p)
     return parser
 
 
@@ -135,6 +251,54 @@ def _run(args):
     return batch.query_scans(args.table, **common)
 
 
+def _read(path):
+    from .image_table import ImageTable
+
+    fmt = _FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"unknown table format for {path} (use {', '.join(_FORMATS)})")
+    if not path.is_file():
+        raise OSError(f"{path}: no such file")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. VOTable or FITS unit dialects
+        return ImageTable.read(path, format=fmt)
+
+
+def _download(table, folder, args):
+    """Download the rows; print a summary; return the table with status."""
+    import numpy as np
+
+    result = table.download(
+        folder,
+        max_workers=args.max_workers,
+        max_bytes=args.max_bytes,
+        progress=not args.no_progress,
+        retries=args.retries,
+        timeout=args.timeout,
+        overwrite=args.overwrite,
+        decompress=not args.no_decompress,
+    )
+    status = np.asarray(result["status"])
+    counts = {s: int(np.count_nonzero(status == s)) for s in ("deferred", "failed")}
+    there = int(np.count_nonzero(np.isin(status, ["ok", "cached"])))
+    files = len({p for p in result["local_path"] if p})
+    if counts["deferred"] or counts["failed"]:
+        print(
+            f"{files} file(s) in {folder}; not retrieved: {counts['deferred']} "
+            f"deferred (byte budget), {counts['failed']} failed "
+            f"({there} of {len(result)} row(s) done)"
+        )
+    else:
+        print(f"{files} file(s) in {folder}")
+    rest = result[np.isin(status, ["deferred", "failed"])]
+    if args.rest is not None:
+        _write(rest, args.rest, True)
+        print(f"{len(rest)} row(s) not retrieved -> {args.rest}")
+    elif len(rest):
+        print("run the same command again to continue (files already there are kept)")
+    return result
+
+
 def _write(table, path, overwrite):
     import numpy as np
     from astropy.table import Column
@@ -143,11 +307,20 @@ def _write(table, path, overwrite):
     if fmt is None:
         raise ValueError(f"unknown table format for {path} (use {', '.join(_FORMATS)})")
     out = table.copy(copy_data=False)
+    meta = dict(table.meta)
+    if isinstance(meta.get("keywords"), dict):  # read from IPAC (e.g. a --rest)
+        keywords = meta.pop("keywords")
+        meta.update({k: v.get("value", v) for k, v in keywords.items()})
+    meta.pop("comments", None)
     if fmt == "ascii.ipac":
         # IPAC keeps table metadata as \keyword lines
-        out.meta = {"keywords": {k: {"value": str(v)} for k, v in table.meta.items()}}
+        out.meta = {"keywords": {k: {"value": str(v)} for k, v in meta.items()}}
         # IPAC has no boolean type: y/n as in the help page
         best = out["best"]
+        if best.dtype.kind != "b":  # already y/n (a table read from IPAC)
+            best = Column(
+                best == "y", name="best", description=best.description, meta=best.meta
+            )
         out.replace_column(
             "best",
             Column(
@@ -158,7 +331,7 @@ def _write(table, path, overwrite):
             ),
         )
     elif fmt == "fits":  # FITS keywords: 8 characters, upper case
-        out.meta = {k[:8].upper(): str(v) for k, v in table.meta.items()}
+        out.meta = {k[:8].upper(): str(v) for k, v in meta.items()}
     out.write(path, format=fmt, overwrite=overwrite)
 
 
@@ -181,10 +354,30 @@ def main(argv=None):
     """
     from .exceptions import ArchiveError, InvalidQueryError
 
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.mode != "download" and args.archive is None:
+        parser.error("the following arguments are required: --archive")
     shown = warnings.showwarning
     warnings.showwarning = _one_line_warning
+    logger = logging.getLogger("twomass_vo")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("twomass-vo: %(message)s"))
+    handler.setLevel(logging.WARNING)
+    logger.addHandler(handler)
+    propagate, logger.propagate = logger.propagate, False
+    complete = True
     try:
+        if args.mode == "download":
+            table = _read(args.table)
+            if args.archive is not None:
+                from .core import _open_archive
+
+                table.archive = _open_archive(args.archive)
+            result = _download(table, args.folder, args)
+            if args.output is not None:
+                _write(result, args.output, args.overwrite)
+            return 0 if _all_done(result) else 1
         table = _run(args)
         if args.output is not None:
             _write(table, args.output, args.overwrite)
@@ -206,19 +399,28 @@ def main(argv=None):
                 ]
             ].pprint(max_width=-1)
         if args.download is not None:
-            for row in table:
-                row.download(
-                    args.download,
-                    decompress=not args.no_decompress,
-                    overwrite=args.overwrite,
-                )
-            print(f"{len(table)} file(s) in {args.download}")
+            complete = _all_done(_download(table, args.download, args))
     except (InvalidQueryError, ArchiveError, OSError, ValueError) as exc:
         print(f"twomass-vo: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(
+            "twomass-vo: interrupted (the files already written are kept: run the "
+            "same command again to resume)",
+            file=sys.stderr,
+        )
+        return 130
     finally:
         warnings.showwarning = shown
-    return 0
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+    return 0 if complete else 1
+
+
+def _all_done(result):
+    import numpy as np
+
+    return bool(np.isin(np.asarray(result["status"]), ["ok", "cached"]).all())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -9,7 +9,7 @@ tables (here `~twomass_vo.ImageTable`, whose rows load FITS lazily).
 from pathlib import Path
 
 from . import conf, planner
-from .archives import Archive, LocalArchive, SimulatedArchive
+from .archives import Archive, IrsaArchive, LocalArchive, SimulatedArchive
 from .exceptions import InvalidQueryError
 
 __all__ = ["TwoMassBatch"]
@@ -22,24 +22,36 @@ _COMMON = """
             of the Atlas images, for finding charts and positions only (a
             `~twomass_vo.exceptions.QuicklookWarning` says so)."""
 _RETURNS = """
+        get_query_payload : bool, optional
+            Return the requests the query would send, without sending any
+            (validation still runs): a list of dicts, one per request, with
+            ``service`` (``'sia'`` or ``'tap'``), ``url``, and ``params`` (SIA)
+            or ``query`` (ADQL) and ``uploads`` (name -> Table). Local archives
+            send no requests: an empty list.
+
         Returns
         -------
-        table : `~twomass_vo.ImageTable`
+        table : `~twomass_vo.ImageTable` or list of dict
             One row per image file; rows load lazily (``table[0].open()``). An
             empty result is an empty table with the full schema and a
-            `~twomass_vo.exceptions.NoResultsWarning`."""
+            `~twomass_vo.exceptions.NoResultsWarning`. With
+            ``get_query_payload=True``, the list of requests."""
 
 
 def _open_archive(archive):
+    if archive is None:
+        return IrsaArchive()
     if isinstance(archive, Archive):
         return archive
+    if isinstance(archive, str) and archive.lower() == "irsa":
+        return IrsaArchive()
     if isinstance(archive, str) and archive.lower() == "sim":
         return SimulatedArchive.default()
     if isinstance(archive, str | Path) and (Path(archive) / "archive.json").exists():
         return LocalArchive(archive)
     raise InvalidQueryError(
-        f"archive={archive!r}: give 'sim' (the simulated survey), the folder of a "
-        "LocalArchive, or an Archive object"
+        f"archive={archive!r}: give 'irsa' (the default), 'sim' (the simulated "
+        "survey), the folder of a LocalArchive, or an Archive object"
     )
 
 
@@ -48,9 +60,12 @@ class TwoMassBatch:
 
     Parameters
     ----------
-    archive : str or `~twomass_vo.archives.Archive`
-        ``"sim"`` (the whole simulated survey, built once and cached), the
-        folder of a `~twomass_vo.archives.LocalArchive`, or an archive object.
+    archive : str or `~twomass_vo.archives.Archive`, optional
+        ``"irsa"`` (the default: `~twomass_vo.archives.IrsaArchive`, IRSA's
+        SIA v2 and TAP services), ``"sim"`` (the whole simulated survey, built
+        once and cached, offline), the folder of a
+        `~twomass_vo.archives.LocalArchive`, or any archive object, e.g. a
+        `~twomass_vo.archives.VOArchive` on a data centre's mirror.
     resolver : callable, optional
         Object-name resolver ``str -> SkyCoord`` for centres and position
         tables (default: astropy's Sesame name resolution; 2MASS designations
@@ -63,7 +78,7 @@ class TwoMassBatch:
     >>> images = batch.query_region("10.68 41.27", 0.1, band="J")  # doctest: +SKIP
     """
 
-    def __init__(self, archive, *, resolver=None):
+    def __init__(self, archive=None, *, resolver=None):
         self._archive = _open_archive(archive)
         self.resolver = resolver
 
@@ -83,6 +98,7 @@ class TwoMassBatch:
         intersect="overlaps",
         band="all",
         image_type="atlas",
+        get_query_payload=False,
     ):
         """Images that overlap, cover or are enclosed by a region.
 
@@ -107,6 +123,8 @@ class TwoMassBatch:
         bands = self._bands(band)
         shape = planner.region_shape(center, diameter, resolver=self.resolver)
         image_type = planner.check_image_type(image_type)
+        if get_query_payload:
+            return self._payload("circle", shape.ra, shape.dec, shape.radius)
         return planner.plan_region(
             self._archive,
             shape,
@@ -116,7 +134,14 @@ class TwoMassBatch:
         )
 
     def query_positions(
-        self, table, *, best=False, size=None, band="all", image_type="atlas"
+        self,
+        table,
+        *,
+        best=False,
+        size=None,
+        band="all",
+        image_type="atlas",
+        get_query_payload=False,
     ):
         """Images containing each position of a list.
 
@@ -143,15 +168,28 @@ class TwoMassBatch:
         bands = self._bands(band)
         image_type_checked = planner.check_image_type(image_type)
         request = positions_request(table, best=best, size=size, resolver=self.resolver)
+        chunk = int(conf.chunk_size)
+        if get_query_payload:  # the planner asks the archive chunk by chunk
+            return [
+                payload
+                for start in range(0, len(request.ra), chunk)
+                for payload in self._payload(
+                    "points",
+                    request.ra[start : start + chunk],
+                    request.dec[start : start + chunk],
+                )
+            ]
         return planner.plan_positions(
             self._archive,
             request,
             bands=bands,
             image_type=image_type_checked,
-            chunk_size=int(conf.chunk_size),
+            chunk_size=chunk,
         )
 
-    def query_coadd_keys(self, keys, *, band="all", image_type="atlas"):
+    def query_coadd_keys(
+        self, keys, *, band="all", image_type="atlas", get_query_payload=False
+    ):
         """Images of a list of coadd_keys.
 
         Parameters
@@ -167,10 +205,20 @@ class TwoMassBatch:
 
         request = coadd_keys_request(keys, band=band)
         image_type = planner.check_image_type(image_type)
+        if get_query_payload:
+            return self._payload("coadd_keys", request.coadd_key)
         return planner.plan_coadd_keys(self._archive, request, image_type=image_type)
 
     def query_scan(
-        self, date, hemisphere, scan, *, image=None, band="all", image_type="atlas"
+        self,
+        date,
+        hemisphere,
+        scan,
+        *,
+        image=None,
+        band="all",
+        image_type="atlas",
+        get_query_payload=False,
     ):
         """Images of one date-hemisphere-scan (a 2MASS tile: 23 image sets).
 
@@ -191,9 +239,13 @@ class TwoMassBatch:
 
         request = scan_request(date, hemisphere, scan, image=image, band=band)
         image_type = planner.check_image_type(image_type)
+        if get_query_payload:
+            return self._scans_payload(request)
         return planner.plan_scans(self._archive, request, image_type=image_type)
 
-    def query_scans(self, table, *, band="all", image_type="atlas"):
+    def query_scans(
+        self, table, *, band="all", image_type="atlas", get_query_payload=False
+    ):
         """Images of a list of date-hemisphere-scans.
 
         Parameters
@@ -210,7 +262,23 @@ class TwoMassBatch:
 
         request = scans_request(table, band=band)
         image_type = planner.check_image_type(image_type)
+        if get_query_payload:
+            return self._scans_payload(request)
         return planner.plan_scans(self._archive, request, image_type=image_type)
+
+    def _payload(self, kind, *args):
+        """Return the requests a look-up would send (``get_query_payload``).
+
+        Archives that send no requests (local ones) have no ``payload_*``
+        methods: their payload is an empty list.
+        """
+        make = getattr(self._archive, f"payload_{kind}", None)
+        return [] if make is None else make(*args)
+
+    def _scans_payload(self, request):
+        return self._payload(
+            "scans", request.ordate, request.hemisphere, request.scanno, request.image
+        )
 
     @staticmethod
     def _bands(band):

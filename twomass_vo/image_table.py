@@ -393,6 +393,81 @@ class ImageTable(Table):
             )
         return cls.from_columns({}, archive=archive, meta=meta)
 
+    def download(
+        self,
+        folder,
+        *,
+        max_workers=None,
+        executor=None,
+        max_bytes=2**30,
+        progress=True,
+        retries=None,
+        timeout=None,
+        overwrite=False,
+        decompress=True,
+    ):
+        """Write the files of all rows into ``folder``: parallel, budgeted, resumable.
+
+        Full images, decompressed Quicklook images and cutouts (rows with a
+        ``cutout_size``) go through the same path (`twomass_vo.retrieval`):
+        files named from validated metadata, written atomically and checked
+        (length, FITS structure), recorded with their URL, size and SHA-256 in
+        a manifest in the folder. Files already there and complete are not
+        fetched again, so an interrupted run, run again, goes on where it
+        stopped. ``http(s)`` transfers are retried after transient failures.
+
+        Parameters
+        ----------
+        folder : str or `~pathlib.Path`
+            Target folder, created if missing.
+        max_workers : int, optional
+            Parallel transfers (default ``twomass_vo.conf.max_workers``, 8).
+        executor : `concurrent.futures.Executor` or ``distributed.Client``, optional
+            Where the transfers run: by default a pool of ``max_workers``
+            threads; any executor; or a Dask client, so that a cluster shares
+            the work (the folder must then be visible to every worker).
+        max_bytes : int or None, optional
+            Byte budget (default 1 GiB, the old service's limit): no new
+            transfer starts once it is reached, and the rows not started are
+            ``deferred``. `None` for no limit.
+        progress : bool or callable, optional
+            One aggregate bar (files and bytes) on a terminal; nothing when
+            stderr is not a terminal or with `False`. A callable is called as
+            ``progress(files_done, files_total, bytes_done, bytes_total)``
+            after each file.
+        retries : int or `~twomass_vo.fetch.RetryPolicy`, optional
+            Retries per file (default ``twomass_vo.conf.retries``).
+        timeout : float, optional
+            Seconds per request (default ``twomass_vo.conf.timeout``).
+        overwrite : bool, optional
+            Fetch again and replace files already in the folder.
+        decompress : bool, optional
+            Write Quicklook files decompressed (default) or hcompressed.
+
+        Returns
+        -------
+        table : `ImageTable`
+            A copy of this table with three more columns: ``local_path``,
+            ``status`` (``ok``: written; ``cached``: already there;
+            ``failed``: see ``error``; ``deferred``: over the budget) and
+            ``error``. Its ``deferred`` and ``failed`` rows can be passed to
+            `download` again.
+        """
+        from .retrieval import download
+
+        return download(
+            self,
+            folder,
+            max_workers=max_workers,
+            executor=executor,
+            max_bytes=max_bytes,
+            progress=progress,
+            retries=retries,
+            timeout=timeout,
+            overwrite=overwrite,
+            decompress=decompress,
+        )
+
     def to_regions(self):
         """Footprints of the rows as `regions` shapes, for DS9 or CRTF files.
 

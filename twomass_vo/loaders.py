@@ -3,12 +3,15 @@
 
 A `Loader` turns an ``access_url`` into a local file (asking the archive first,
 which makes simulated files on demand; then ``file://`` paths; then ``http(s)``
-through `astropy.utils.data.download_file`, with TLS verification), opens it
-once and caches the `~astropy.io.fits.HDUList`, makes local cutouts with
-`~astropy.nddata.Cutout2D`, and writes files atomically under names built from
-validated metadata only.
+through the retrying fetch and the file cache of `twomass_vo.retrieval`, with
+TLS verification), opens it once and caches the `~astropy.io.fits.HDUList`,
+makes local cutouts with `~astropy.nddata.Cutout2D`, and writes files
+atomically under names built from validated metadata only (`file_name_for`,
+`atomic_writer`, `write_atomic`). `ImageTable.download
+<twomass_vo.ImageTable.download>` (many files at once) uses the same helpers.
 """
 
+import contextlib
 import os
 import re
 import uuid
@@ -22,7 +25,16 @@ from astropy.io import fits
 from astropy.nddata import Cutout2D
 from astropy.wcs import WCS
 
-__all__ = ["Loader", "angle_arcsec", "file_name_for", "write_atomic"]
+__all__ = [
+    "Loader",
+    "angle_arcsec",
+    "atomic_writer",
+    "cutout_center",
+    "cutout_hdul",
+    "file_name_for",
+    "local_source",
+    "write_atomic",
+]
 
 _WCS_KEYS = re.compile(
     r"^(WCSAXES|CRPIX\d|CRVAL\d|CDELT\d|CROTA\d|CTYPE\d|CUNIT\d|PC\d_\d|CD\d_\d"
@@ -110,11 +122,52 @@ def file_name_for(row, *, decompress=True):
     return name + (".fits.fz" if kind == "q" and not decompress else ".fits")
 
 
-def write_atomic(path, hdul_or_bytes):
+#: Prefix of the temporary files of `atomic_writer` (hidden, never a final name).
+PART_PREFIX = ".part-"
+
+
+@contextlib.contextmanager
+def atomic_writer(path, *, check=None):
+    """Open a temporary file next to ``path``; rename it to ``path`` when done.
+
+    The temporary file is hidden (``.part-<random>``) in the same folder, so
+    that the final rename is atomic: no partial file ever stands under the
+    final name. If the block raises, or ``check`` rejects the written file,
+    the temporary file is removed and nothing is renamed. The file gets the
+    usual permissions (``0666`` less the umask), unlike `tempfile.mkstemp`.
+
+    Parameters
+    ----------
+    path : str or `~pathlib.Path`
+        The final file; its folder is created if missing.
+    check : callable, optional
+        Called with the temporary file's path once it is written and closed;
+        raise to reject the content.
+
+    Yields
+    ------
+    fh : file object
+        The temporary file, open for reading and writing in binary mode.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f"{PART_PREFIX}{uuid.uuid4().hex}"
+    fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "w+b") as fh:
+            yield fh
+        if check is not None:
+            check(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_atomic(path, hdul_or_bytes, *, check=None):
     """Write a file under a temporary name in the same folder, then rename it.
 
-    No partial file ever stands under the final name. The file gets the
-    usual permissions (``0666`` less the umask), unlike `tempfile.mkstemp`.
+    No partial file ever stands under the final name (see `atomic_writer`).
 
     Parameters
     ----------
@@ -122,21 +175,15 @@ def write_atomic(path, hdul_or_bytes):
         The final file.
     hdul_or_bytes : `~astropy.io.fits.HDUList` or bytes
         The content.
+    check : callable, optional
+        Called with the temporary file's path before the rename; raise to
+        reject the content (nothing is then written).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f".part-{uuid.uuid4().hex}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            if isinstance(hdul_or_bytes, bytes | bytearray):
-                fh.write(hdul_or_bytes)
-            else:
-                hdul_or_bytes.writeto(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_writer(path, check=check) as fh:
+        if isinstance(hdul_or_bytes, bytes | bytearray):
+            fh.write(hdul_or_bytes)
+        else:
+            hdul_or_bytes.writeto(fh)
 
 
 def _decompressed(hdul):
@@ -157,6 +204,109 @@ def _image_hdu(hdul):
     raise ValueError("the file holds no image")
 
 
+def _value(row, name, default):
+    value = row[name]
+    return default if np.ma.is_masked(value) else value
+
+
+def cutout_center(row):
+    """Default centre of a row's cutout: its input position, else the image centre.
+
+    Parameters
+    ----------
+    row : `~twomass_vo.ImageRow` or mapping
+        Needs ``in_ra``, ``in_dec``, ``ra`` and ``dec`` (deg).
+
+    Returns
+    -------
+    ra, dec : float
+        ICRS degrees.
+    """
+    ra, dec = float(_value(row, "in_ra", np.nan)), float(_value(row, "in_dec", np.nan))
+    if not (np.isfinite(ra) and np.isfinite(dec)):
+        ra, dec = float(row["ra"]), float(row["dec"])
+    return ra, dec
+
+
+def cutout_hdul(hdul, ra, dec, size_arcsec):
+    """Cut a square of ``size_arcsec`` around (ra, dec) out of an image.
+
+    Parameters
+    ----------
+    hdul : `~astropy.io.fits.HDUList`
+        The full image (its first image HDU with data is used; decompressed).
+    ra, dec : float
+        Cutout centre, ICRS degrees.
+    size_arcsec : float
+        Width and height in arcsec; clipped to the image.
+
+    Returns
+    -------
+    hdul : `~astropy.io.fits.HDUList`
+        A primary HDU with the cutout pixels and an updated WCS header.
+    """
+    hdu = _image_hdu(hdul)
+    wcs = WCS(hdu.header)
+    center = SkyCoord(ra, dec, unit="deg")
+    cut = Cutout2D(
+        hdu.data, center, size_arcsec * u.arcsec, wcs=wcs, mode="trim", copy=True
+    )
+    header = hdu.header.copy()
+    for key in ("XTENSION", "PCOUNT", "GCOUNT"):
+        header.remove(key, ignore_missing=True)
+    for key in [k for k in header if _WCS_KEYS.match(k)]:
+        header.remove(key, remove_all=True)
+    header.update(cut.wcs.to_header())
+    header["CUTOUT"] = (True, "cutout made by twomass_vo (Cutout2D)")
+    return fits.HDUList([fits.PrimaryHDU(cut.data, header)])
+
+
+def local_source(url, archive=None):
+    """Local file behind a non-HTTP ``url``, or None for ``http(s)`` URLs.
+
+    The archive is asked first (a simulated archive makes the file on
+    demand); without one, the simulated archive whose file store holds the
+    URL, if any. Then ``file://`` URLs and plain paths are taken as local
+    files.
+
+    Parameters
+    ----------
+    url : str
+        An ``access_url`` or ``cutout_url``.
+    archive : `~twomass_vo.archives.Archive`, optional
+        The archive the URL came from.
+
+    Returns
+    -------
+    path : `~pathlib.Path` or None
+        The local file (which may not exist), or None for an ``http(s)`` URL.
+
+    Raises
+    ------
+    ValueError
+        For an empty URL or another scheme (``ftp:``, ``data:``, ...).
+    """
+    url = str(url)
+    if not url:
+        raise ValueError("this row has no URL")
+    parsed = urlparse(url)
+    if parsed.scheme in ("http", "https"):
+        return None
+    if archive is None and parsed.scheme == "file":
+        from .archives.simulated import SimulatedArchive
+
+        archive = SimulatedArchive.holding(url)
+    if archive is not None and hasattr(archive, "local_path"):
+        path = archive.local_path(url)
+        if path is not None:
+            return Path(path)
+    if parsed.scheme == "file":
+        return Path(unquote(parsed.path))
+    if parsed.scheme == "":
+        return Path(url)
+    raise ValueError(f"unsupported URL scheme in {url!r} (only http, https, file)")
+
+
 class Loader:
     """Fetches, opens and caches the files of an `~twomass_vo.ImageTable`.
 
@@ -174,6 +324,10 @@ class Loader:
     def local_path(self, url):
         """Local path of the file behind ``url``, fetching it if needed.
 
+        ``http(s)`` files are fetched once, with retries
+        (`twomass_vo.retrieval.cached_path`), into the file cache
+        (``twomass_vo.conf.cache_dir``).
+
         Parameters
         ----------
         url : str
@@ -184,30 +338,12 @@ class Loader:
         path : `~pathlib.Path`
             A readable local file.
         """
-        from . import conf
+        path = local_source(url, self.archive)
+        if path is None:
+            from .retrieval import cached_path
 
-        url = str(url)
-        if not url:
-            raise ValueError("this row has no URL")
-        archive = self.archive
-        if archive is None:  # e.g. a table read from a file: a simulated URL?
-            from .archives.simulated import SimulatedArchive
-
-            archive = SimulatedArchive.holding(url)
-        if archive is not None:
-            path = archive.local_path(url)
-            if path is not None:
-                return Path(path)
-        parsed = urlparse(url)
-        if parsed.scheme == "file":
-            return Path(unquote(parsed.path))
-        if parsed.scheme in ("http", "https"):
-            from astropy.utils.data import download_file
-
-            return Path(download_file(url, cache=True, timeout=conf.timeout))
-        if parsed.scheme == "":
-            return Path(url)
-        raise ValueError(f"unsupported URL scheme in {url!r}")
+            path = cached_path(str(url))
+        return path
 
     def open(self, url, *, decompress=True):
         """Open ``url`` once; later calls return the cached `~astropy.io.fits.HDUList`.
@@ -249,18 +385,7 @@ class Loader:
         hdul : `~astropy.io.fits.HDUList`
             The cutout with an updated WCS header.
         """
-        hdu = _image_hdu(self.open(url, decompress=True))
-        wcs = WCS(hdu.header)
-        center = SkyCoord(ra, dec, unit="deg")
-        cut = Cutout2D(
-            hdu.data, center, size_arcsec * u.arcsec, wcs=wcs, mode="trim", copy=True
-        )
-        header = hdu.header.copy()
-        for key in [k for k in header if _WCS_KEYS.match(k)]:
-            header.remove(key, remove_all=True)
-        header.update(cut.wcs.to_header())
-        header["CUTOUT"] = (True, "cutout made by twomass_vo (Cutout2D)")
-        return fits.HDUList([fits.PrimaryHDU(cut.data, header)])
+        return cutout_hdul(self.open(url, decompress=True), ra, dec, size_arcsec)
 
     def download_row(self, row, folder, *, decompress=True, overwrite=False):
         """Write the file (or cutout) of ``row`` into ``folder`` atomically.

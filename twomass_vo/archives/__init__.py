@@ -1,12 +1,25 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
 """Archives: where 2MASS image metadata and files live.
 
-`Archive` is the interface; `LocalArchive` an embedded index plus a file store;
-`SimulatedArchive` the whole simulated survey with files made on demand.
+`Archive` is the interface. `IrsaArchive` (the default) asks IRSA's SIA v2 and
+TAP services; `VOArchive` any SIA v2 / TAP service that publishes a 2MASS image
+table (a data centre's mirror, see ``mirror/dachs/``); `LocalArchive` is an
+embedded index plus a file store; `SimulatedArchive` the whole simulated
+survey, with files made on demand.
 """
 
 from .base import Archive, FileRefs, ImageSets
+from .irsa import IrsaArchive
 from .local import LocalArchive
 from .simulated import SimulatedArchive
+from .vo import VOArchive
 
-__all__ = ["Archive", "FileRefs", "ImageSets", "LocalArchive", "SimulatedArchive"]
+__all__ = [
+    "Archive",
+    "FileRefs",
+    "ImageSets",
+    "IrsaArchive",
+    "LocalArchive",
+    "SimulatedArchive",
+    "VOArchive",
+]

@@ -278,8 +278,15 @@ class Archive(abc.ABC):
         """
         return None
 
-    def describe(self):
+    def describe(self, *, check=False):
         """Describe the archive and where its data lives (diagnostics).
+
+        Parameters
+        ----------
+        check : bool, optional
+            Also check that each place the archive reads from answers; the
+            result is in ``info["endpoints"]``: name -> mapping with ``url``,
+            ``ok`` and ``detail``.
 
         Returns
         -------

@@ -520,7 +520,7 @@ class LocalArchive(Archive):
         """
         return Footprints(self._sets(rows).corners)
 
-    def describe(self):  # noqa: D102
+    def describe(self, *, check=False):  # noqa: D102
         info = super().describe()
         info.update(
             path=None if self.path is None else str(self.path),
@@ -528,4 +528,14 @@ class LocalArchive(Archive):
             bands=list(BANDS),
             files=None if self.files_dir is None else str(self.files_dir),
         )
+        if check:
+            places = {"index": self.path, "files": self.files_dir}
+            info["endpoints"] = {
+                name: {
+                    "url": None if place is None else Path(place).resolve().as_uri(),
+                    "ok": place is None or Path(place).is_dir(),
+                    "detail": "in memory" if place is None else "folder",
+                }
+                for name, place in places.items()
+            }
         return info

@@ -1,0 +1,478 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""One HTTP(S) file, fetched with retries that respect the server.
+
+`fetch` streams one URL into an open file with `requests` (TLS verification
+always on), checks the body's length against ``Content-Length`` /
+``Content-Range``, and retries what is worth retrying:
+
+- connection errors, timeouts and bodies cut short (the next attempt asks
+  for the missing bytes only, with an HTTP ``Range`` request, and starts over
+  if the server ignores it);
+- HTTP 5xx and 429; a ``Retry-After`` header (seconds or an HTTP date) is
+  honoured, and holds back every request to that host in this process, not
+  only the one that was told;
+
+with exponential backoff and jitter, at most `RetryPolicy.retries` times and
+within a total time budget per file (`RetryPolicy.budget`). Other 4xx answers,
+TLS errors, bad URLs and files over the size ceiling are not retried. Every
+failure ends in a `FetchError` whose message says what happened and how many
+attempts were made.
+
+Following pyvo's and astroquery's stance (no automatic retry in core), this is
+the wrapper's policy, and it is visible: its settings are arguments of
+`~twomass_vo.ImageTable.download` and items of `twomass_vo.conf`.
+"""
+
+import email.utils
+import hashlib
+import logging
+import platform
+import random
+import threading
+import time
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+__all__ = ["Cancelled", "FetchError", "FetchResult", "RetryPolicy", "fetch"]
+
+log = logging.getLogger("twomass_vo.retrieval")
+
+#: Bytes read from the network at a time.
+CHUNK = 1 << 20
+
+_local = threading.local()
+_gate_lock = threading.Lock()
+_not_before = {}  # host -> time.monotonic() before which no request is sent
+
+
+class FetchError(OSError):
+    """A file could not be fetched.
+
+    Parameters
+    ----------
+    message : str
+        What happened.
+    retryable : bool, optional
+        Whether another attempt may succeed (transient errors).
+    status : int, optional
+        The HTTP status, if the server answered.
+    retry_after : float, optional
+        Seconds the server asked to wait (``Retry-After``).
+    """
+
+    def __init__(self, message, *, retryable=False, status=None, retry_after=None):
+        super().__init__(message)
+        self.retryable = retryable
+        self.status = status
+        self.retry_after = retry_after
+
+
+class Cancelled(Exception):
+    """The run was stopped (e.g. Ctrl-C) while this file was being fetched."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to retry one file.
+
+    Parameters
+    ----------
+    retries : int, optional
+        Retries after the first attempt (0: a single attempt).
+    backoff : float, optional
+        Base of the exponential backoff, seconds: the wait before retry ``n``
+        (0-based) is drawn uniformly between half and all of
+        ``min(max_backoff, backoff * 2**n)`` (jitter spreads the clients).
+    max_backoff : float, optional
+        Longest wait between two attempts, seconds (a longer
+        ``Retry-After`` is still honoured, within ``budget``).
+    budget : float, optional
+        Total time for one file, seconds, attempts and waits included; no
+        attempt starts after it, and a ``Retry-After`` beyond it ends the
+        retries at once.
+    """
+
+    retries: int = 5
+    backoff: float = 0.5
+    max_backoff: float = 30.0
+    budget: float = 300.0
+
+    def __post_init__(self):
+        if int(self.retries) != self.retries or self.retries < 0:
+            raise ValueError(f"retries={self.retries!r} must be an integer >= 0")
+        for name in ("backoff", "max_backoff", "budget"):
+            value = getattr(self, name)
+            if not value >= 0:
+                raise ValueError(f"{name}={value!r} must be >= 0")
+
+    def delay(self, attempt, rng=random):
+        """Wait before retry number ``attempt`` (0-based), with jitter.
+
+        Parameters
+        ----------
+        attempt : int
+            How many retries came before.
+        rng : `random.Random`, optional
+            Source of the jitter.
+
+        Returns
+        -------
+        seconds : float
+            Between half and all of ``min(max_backoff, backoff * 2**attempt)``.
+        """
+        cap = min(self.max_backoff, self.backoff * 2.0**attempt)
+        return cap / 2 + rng.uniform(0, cap / 2)
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What `fetch` wrote.
+
+    Attributes
+    ----------
+    size : int
+        Bytes written.
+    sha256 : str
+        Hex SHA-256 of the bytes written.
+    attempts : int
+        Requests made.
+    """
+
+    size: int
+    sha256: str
+    attempts: int
+
+
+def user_agent():
+    """Return the User-Agent of every request: package, requests, Python versions.
+
+    Returns
+    -------
+    agent : str
+        E.g. ``twomass_vo/0.1 requests/2.32 Python/3.11 (Linux)``.
+    """
+    import requests
+
+    from .version import version
+
+    return (
+        f"twomass_vo/{version} requests/{requests.__version__} "
+        f"Python/{platform.python_version()} ({platform.system()})"
+    )
+
+
+def _session():
+    """One `requests.Session` per thread (sessions are not thread-safe)."""
+    session = getattr(_local, "session", None)
+    if session is None:
+        import requests
+
+        session = requests.Session()
+        session.headers["User-Agent"] = user_agent()
+        session.verify = True  # never switched off
+        _local.session = session
+    return session
+
+
+def parse_retry_after(value, *, now=None):
+    """Seconds to wait from a ``Retry-After`` header.
+
+    Parameters
+    ----------
+    value : str or None
+        The header: delay-seconds or an HTTP date.
+    now : float, optional
+        Current POSIX time (default: `time.time`).
+
+    Returns
+    -------
+    seconds : float or None
+        The wait (0 for a date in the past), or None if absent or unreadable.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None or when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
+
+
+def _hold_host(host, seconds):
+    until = time.monotonic() + seconds
+    with _gate_lock:
+        if _not_before.get(host, 0.0) < until:
+            _not_before[host] = until
+
+
+def _host_wait(host):
+    with _gate_lock:
+        return _not_before.get(host, 0.0) - time.monotonic()
+
+
+def _sleep(seconds, cancel):
+    if seconds <= 0:
+        return
+    if cancel is None:
+        time.sleep(seconds)
+    elif cancel.wait(seconds):
+        raise Cancelled()
+
+
+def _content_range_start(value):
+    """Start and total of ``Content-Range: bytes START-END/TOTAL``."""
+    try:
+        unit, spec = value.split(" ", 1)
+        span, total = spec.split("/", 1)
+        start = int(span.split("-", 1)[0])
+        return (
+            (start, None if total.strip() == "*" else int(total))
+            if unit == "bytes"
+            else (None, None)
+        )
+    except (AttributeError, ValueError):
+        return None, None
+
+
+class _Body:
+    """The bytes written so far, their hash, and how to start over."""
+
+    def __init__(self, fh):
+        self.fh = fh
+        self.reset()
+
+    def reset(self):
+        self.fh.seek(0)
+        self.fh.truncate()
+        self.size = 0
+        self.hash = hashlib.sha256()
+
+    def write(self, chunk):
+        self.fh.write(chunk)
+        self.hash.update(chunk)
+        self.size += len(chunk)
+
+
+def _stream(raw, body, expected, max_size, cancel, on_bytes):
+    """Copy the body from the urllib3 response ``raw``, keeping every byte read.
+
+    urllib3 drops the bytes of a read that ends in an error, and raises
+    ``IncompleteRead`` for a body shorter than announced, losing them too; we
+    read what has arrived (``read1``) with urllib3's own length check off,
+    and check the length ourselves, so that a retry asks only for the rest.
+    """
+    from urllib3.exceptions import HTTPError, SSLError
+
+    raw.enforce_content_length = False
+    read = getattr(raw, "read1", None) or raw.read
+    while True:
+        try:
+            chunk = read(CHUNK, decode_content=True)
+        except SSLError as exc:
+            raise FetchError(f"TLS error: {exc}") from None
+        except (HTTPError, OSError) as exc:
+            raise FetchError(
+                f"{type(exc).__name__} after {body.size} bytes: {exc}", retryable=True
+            ) from None
+        if not chunk:
+            break
+        if cancel is not None and cancel.is_set():
+            raise Cancelled()
+        body.write(chunk)
+        if on_bytes is not None:
+            on_bytes(len(chunk))
+        if max_size is not None and body.size > max_size:
+            raise FetchError(
+                f"the body goes past the per-file ceiling of {max_size} bytes"
+            )
+    if expected is not None and body.size != expected:
+        raise FetchError(
+            f"the body was cut short: {body.size} of {expected} bytes",
+            retryable=expected > body.size,
+        )
+
+
+def _attempt(url, body, *, timeout, max_size, cancel, on_bytes):
+    """One request; raises `FetchError` (retryable or not) unless complete."""
+    import requests
+
+    headers = {"Accept-Encoding": "identity"}
+    ranged = body.size > 0
+    if ranged:
+        headers["Range"] = f"bytes={body.size}-"
+    try:
+        with _session().get(
+            url, stream=True, timeout=(timeout, timeout), headers=headers
+        ) as response:
+            status = response.status_code
+            if status == 416 and ranged:
+                body.reset()
+                raise FetchError("HTTP 416 for a resumed request", retryable=True)
+            if status in (429,) or 500 <= status <= 599:
+                raise FetchError(
+                    f"HTTP {status} {response.reason}",
+                    retryable=True,
+                    status=status,
+                    retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                )
+            if status not in (200, 206):
+                raise FetchError(f"HTTP {status} {response.reason}", status=status)
+            if urlparse(response.url).scheme not in ("http", "https"):
+                raise FetchError(f"redirected to a non-HTTP URL {response.url!r}")
+            length = response.headers.get("Content-Length")
+            length = int(length) if length and length.isdigit() else None
+            if status == 206:
+                start, total = _content_range_start(
+                    response.headers.get("Content-Range")
+                )
+                if not ranged or start != body.size:
+                    body.reset()
+                    raise FetchError(
+                        "the server answered a range that was not asked for",
+                        retryable=True,
+                    )
+                expected = (
+                    total
+                    if total is not None
+                    else (None if length is None else start + length)
+                )
+            else:
+                if ranged:  # the server ignored the Range header: start over
+                    body.reset()
+                expected = length
+            if max_size is not None and expected is not None and expected > max_size:
+                raise FetchError(
+                    f"the file is {expected} bytes, over the per-file ceiling of "
+                    f"{max_size} bytes"
+                )
+            encoded = response.headers.get("Content-Encoding", "identity")
+            if encoded.lower() in ("", "identity"):
+                _stream(response.raw, body, expected, max_size, cancel, on_bytes)
+            else:  # asked for identity, got e.g. gzip: decode; no length, no resume
+                try:
+                    _stream(response.raw, body, None, max_size, cancel, on_bytes)
+                except FetchError:
+                    body.reset()
+                    raise
+    except requests.exceptions.SSLError as exc:
+        raise FetchError(f"TLS error: {exc}") from None
+    except (
+        requests.exceptions.ConnectionError,
+        requests.exceptions.Timeout,
+        requests.exceptions.ChunkedEncodingError,
+    ) as exc:
+        raise FetchError(f"{type(exc).__name__}: {exc}", retryable=True) from None
+    except requests.exceptions.RequestException as exc:
+        raise FetchError(f"{type(exc).__name__}: {exc}") from None
+
+
+def fetch(
+    url,
+    fh,
+    *,
+    timeout=60.0,
+    policy=None,
+    max_size=None,
+    cancel=None,
+    on_bytes=None,
+    rng=None,
+):
+    """Stream ``url`` into ``fh``, retrying transient failures.
+
+    Parameters
+    ----------
+    url : str
+        An ``http://`` or ``https://`` URL.
+    fh : file object
+        Open for writing and reading in binary mode, seekable and
+        truncatable (an attempt that must start over truncates it).
+    timeout : float, optional
+        Seconds to connect, and seconds without a byte before a read gives up.
+    policy : `RetryPolicy`, optional
+        Retries, backoff and time budget (default `RetryPolicy()`).
+    max_size : int, optional
+        Per-file ceiling in bytes: a larger file fails at once.
+    cancel : `threading.Event`, optional
+        Set it to stop (between chunks and during waits): raises `Cancelled`.
+    on_bytes : callable, optional
+        Called with the length of each chunk written (progress).
+    rng : `random.Random`, optional
+        Source of the backoff jitter.
+
+    Returns
+    -------
+    result : `FetchResult`
+        Size and SHA-256 of the body, and the number of requests made.
+
+    Raises
+    ------
+    FetchError
+        When the file could not be fetched: a non-retryable answer, or the
+        retries or the time budget are used up.
+    Cancelled
+        When ``cancel`` was set.
+    """
+    policy = RetryPolicy() if policy is None else policy
+    rng = random if rng is None else rng
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise FetchError(f"not an http(s) URL: {url!r}")
+    host = parsed.netloc
+    start = time.monotonic()
+    deadline = start + policy.budget
+    body = _Body(fh)
+    attempt = 0
+    while True:
+        hold = _host_wait(host)
+        if hold > deadline - time.monotonic():
+            raise FetchError(
+                f"the server asked to wait {hold:.1f} s before the next request to "
+                f"{host}, more than the time budget left"
+                + (f" (after {attempt} attempts)" if attempt else "")
+            )
+        _sleep(hold, cancel)
+        attempt += 1
+        try:
+            _attempt(
+                url,
+                body,
+                timeout=timeout,
+                max_size=max_size,
+                cancel=cancel,
+                on_bytes=on_bytes,
+            )
+        except FetchError as exc:
+            tries = f"{attempt} attempt{'s' if attempt > 1 else ''}"
+            if not exc.retryable:
+                raise FetchError(f"{exc} ({tries})", status=exc.status) from None
+            if attempt > policy.retries:
+                raise FetchError(
+                    f"{exc} (gave up after {tries})", status=exc.status
+                ) from None
+            wait = policy.delay(attempt - 1, rng)
+            if exc.retry_after is not None:
+                _hold_host(host, exc.retry_after)
+                wait = max(wait, exc.retry_after)
+            left = deadline - time.monotonic()
+            if wait > left:
+                why = (
+                    f"the server asked to wait {exc.retry_after:g} s"
+                    if exc.retry_after is not None and exc.retry_after > left
+                    else "the time budget is used up"
+                )
+                raise FetchError(
+                    f"{exc} ({tries}; {why}, {max(left, 0):.1f} s of the "
+                    f"{policy.budget:g} s budget left)",
+                    status=exc.status,
+                ) from None
+            log.info("retrying %s in %.2f s after %s: %s", url, wait, tries, exc)
+            _sleep(wait, cancel)
+            continue
+        return FetchResult(
+            size=body.size, sha256=body.hash.hexdigest(), attempts=attempt
+        )
