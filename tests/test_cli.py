@@ -535,3 +535,56 @@ def test_console_script_region_to_votable(batch, tmp_path):
     assert urls(written) == urls(expected)
     fields = {f.name: f for f in parse(path).get_first_table().fields}
     assert fields["ra"].ucd == "pos.eq.ra;meta.main"
+
+
+def test_info_describes_the_archive(capsys):
+    assert main(["--archive", "sim", "info", "--check"]) == 0
+    out = capsys.readouterr().out
+    assert "kind: SimulatedArchive" in out and "image_sets: 1373813" in out
+    assert "endpoint index:" in out and "endpoint files:" in out
+    assert "NOT ANSWERING" not in out
+
+
+def test_info_of_irsa_needs_no_network_without_check(capsys):
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "kind: IrsaArchive" in out and "collection: twomass_allsky" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "match"),
+    [
+        (["--tap-url", "http://127.0.0.1:9/tap", "info"], "--tap-table"),
+        (
+            [
+                "--archive",
+                "sim",
+                "--tap-url",
+                "http://127.0.0.1:9/tap",
+                "--tap-table",
+                "t.images",
+                "info",
+            ],
+            "either --archive or --tap-url",
+        ),
+    ],
+)
+def test_vo_mirror_options_errors(capsys, argv, match):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and match in err[0]
+
+
+def test_info_check_reports_a_dead_mirror(capsys):
+    argv = [
+        "--tap-url",
+        "http://127.0.0.1:9/tap",
+        "--tap-table",
+        "t.images",
+        "info",
+        "--check",
+    ]
+    assert main(argv) == 1
+    assert (
+        "endpoint tap: http://127.0.0.1:9/tap NOT ANSWERING" in capsys.readouterr().out
+    )

@@ -147,8 +147,14 @@ def test_coadd_keys_and_scans(remote, local):
         remote.query_scan(date, hem, scan, image=int(row["image"]), band="H"),
         local.query_scan(date, hem, scan, image=int(row["image"]), band="H"),
     )
-    dhs = Table({"xdate": [date, date], "hem": [hem, hem], "scan": [scan, scan],
-                 "image": [int(row["image"]), 0]})  # fmt: skip
+    dhs = Table(
+        {
+            "xdate": [date, date],
+            "hem": [hem, hem],
+            "scan": [scan, scan],
+            "image": [int(row["image"]), 0],
+        }
+    )
     same_rows(remote.query_scans(dhs), local.query_scans(dhs))
 
 
@@ -177,3 +183,31 @@ def test_server_errors_are_clear(mirror):
         pytest.raises(ArchiveError, match="no_such_table"),
     ):
         TwoMassBatch(archive=broken).query_coadd_keys([1])
+
+
+def test_cli_on_the_mirror(local, tmp_path, capsys):
+    from astropy.table import Table as T
+
+    from twomass_vo.cli import main
+
+    mirror_options = [
+        "--sia-url",
+        os.environ["SIA_URL"],
+        "--tap-url",
+        os.environ["TAP_URL"],
+        "--tap-table",
+        os.environ["TAP_TABLE"],
+        "--datalink-url",
+        os.environ["DATALINK_URL"],
+    ]
+    assert main([*mirror_options, "info", "--check"]) == 0
+    out = capsys.readouterr().out
+    for name in ("sia", "tap", "datalink"):
+        assert f"endpoint {name}: " in out
+    assert "NOT ANSWERING" not in out
+    path = tmp_path / "region.vot"
+    assert main([*mirror_options, "region", M31, "0.3", "-o", str(path)]) == 0
+    written = T.read(path)
+    expected = local.query_region(M31, 0.3)
+    assert list(written["coadd_key"]) == list(expected["coadd_key"])
+    assert list(written["band"]) == list(expected["band"])

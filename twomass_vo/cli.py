@@ -138,9 +138,17 @@ def _parser():
     )
     parser.add_argument(
         "--archive",
-        help="'sim' (the simulated survey, offline) or the folder of a "
-        "LocalArchive; required by the query modes",
+        help="'irsa' (the default: IRSA's SIA v2 and TAP services), 'sim' (the "
+        "simulated survey, offline) or the folder of a LocalArchive",
     )
+    vo = parser.add_argument_group(
+        "a VO mirror", "any SIA v2 / TAP service publishing a 2MASS image table"
+    )
+    vo.add_argument("--tap-url", help="TAP service of the mirror (selects it)")
+    vo.add_argument("--tap-table", help="its image table, e.g. twomass.images")
+    vo.add_argument("--sia-url", help="its SIA v2 service (optional)")
+    vo.add_argument("--datalink-url", help="its datalink/SODA cutout service")
+    vo.add_argument("--collection", help="SIA v2 COLLECTION (optional)")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--band", default="all", help="all (default), J, H or Ks")
     common.add_argument(
@@ -203,6 +211,14 @@ def _parser():
     p.add_argument("table", type=Path, help="IPAC, VOTable, CSV, FITS or ECSV file")
 
     p = sub.add_parser(
+        "info",
+        help="which endpoints, collection and table the archive uses",
+        description="Describe the archive; with --check, ask each endpoint "
+        "whether it answers (exit status 1 if one does not).",
+    )
+    p.add_argument("--check", action="store_true", help="check every endpoint")
+
+    p = sub.add_parser(
         "download",
         help="write the files of an image table (a result, or a --rest) into a folder",
         description="Write the image files (or cutouts) of the rows of an "
@@ -226,10 +242,46 @@ def _parser():
     return parser
 
 
+def _archive(args):
+    """Return the archive the options name: a VO mirror, or --archive (IRSA)."""
+    from .core import _open_archive
+
+    if args.tap_url:
+        if not args.tap_table:
+            raise ValueError("--tap-url needs --tap-table (the mirror's image table)")
+        if args.archive is not None:
+            raise ValueError("give either --archive or --tap-url, not both")
+        from .archives import VOArchive
+
+        return VOArchive(
+            sia_url=args.sia_url,
+            tap_url=args.tap_url,
+            table=args.tap_table,
+            datalink_url=args.datalink_url,
+            collection=args.collection,
+        )
+    return _open_archive(args.archive)
+
+
+def _info(archive, check):
+    """Print the archive's description; return whether every endpoint answers."""
+    info = archive.describe(check=check)
+    endpoints = info.pop("endpoints", {})
+    for key, value in info.items():
+        if not isinstance(value, dict):
+            print(f"{key}: {value}")
+    answered = True
+    for name, status in endpoints.items():
+        answered &= bool(status["ok"])
+        state = "ok" if status["ok"] else "NOT ANSWERING"
+        print(f"endpoint {name}: {status['url']} {state} ({status['detail']})")
+    return answered
+
+
 def _run(args):
     from . import TwoMassBatch
 
-    batch = TwoMassBatch(archive=args.archive)
+    batch = TwoMassBatch(archive=_archive(args))
     common = {"band": args.band, "image_type": args.image_type}
     if args.mode == "region":
         return batch.query_region(
@@ -356,8 +408,6 @@ def main(argv=None):
 
     parser = _parser()
     args = parser.parse_args(argv)
-    if args.mode != "download" and args.archive is None:
-        parser.error("the following arguments are required: --archive")
     shown = warnings.showwarning
     warnings.showwarning = _one_line_warning
     logger = logging.getLogger("twomass_vo")
@@ -368,12 +418,12 @@ def main(argv=None):
     propagate, logger.propagate = logger.propagate, False
     complete = True
     try:
+        if args.mode == "info":
+            return 0 if _info(_archive(args), args.check) else 1
         if args.mode == "download":
             table = _read(args.table)
-            if args.archive is not None:
-                from .core import _open_archive
-
-                table.archive = _open_archive(args.archive)
+            if args.archive is not None or args.tap_url:
+                table.archive = _archive(args)
             result = _download(table, args.folder, args)
             if args.output is not None:
                 _write(result, args.output, args.overwrite)
