@@ -946,8 +946,9 @@ def test_cli_query_mode_with_a_budget(batch, sim, tmp_path, capsys):
 def test_cli_download_errors(tmp_path, capsys):
     status, _, err = run_cli(capsys, "download", tmp_path / "nothere.vot", tmp_path)
     assert status == 2 and "nothere.vot" in err and len(err.splitlines()) == 1
-    with pytest.raises(SystemExit):
-        main(["scan", "971031", "n", "96"])  # query modes need --archive
+    # IRSA is the default archive: bad input still fails before any request
+    status, _, err = run_cli(capsys, "scan", "97084", "n", "96")
+    assert status == 2 and "97084" in err and len(err.splitlines()) == 1
     with pytest.raises(SystemExit):
         main(["download", "t.vot", "dl", "--max-bytes", "lots"])
 
