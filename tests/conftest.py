@@ -1,11 +1,19 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
 """Shared fixtures: test data paths and the simulated archives."""
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 DATA = Path(__file__).parent / "data"
+
+# CI runs the property tests with a fixed seed (a run that must land should not
+# depend on luck); locally hypothesis explores new examples on every run.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI") == "true":
+    settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")
