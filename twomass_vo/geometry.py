@@ -547,23 +547,22 @@ def _orient(v):
         # reversing v_0..v_{K-1} gives the normals n'_i = -n_{(K-2-i) mod K}
         k = v.shape[-2]
         flip = (k - 2 - np.arange(k)) % k
-        v = v.copy()
-        n = n.copy()
-        v[rev] = v[rev][..., ::-1, :]
-        n[rev] = -n[rev][..., flip, :]
+        if np.all(rev):  # e.g. every tile of one archive: views, no copies
+            v, n = v[..., ::-1, :], -n[..., flip, :]
+        else:
+            m = rev[..., None, None]
+            v, n = np.where(m, v[..., ::-1, :], v), np.where(m, -n[..., flip, :], n)
     return v, n, centre
 
 
 def _convex_ok(v, n, centre):
     """Which polygons ``(..., K, 3)`` are convex, non-degenerate and small."""
     k = v.shape[-2]
-    # s[..., i, j] = n_i . v_j must be > 0 for every vertex not on edge i
-    s = n @ np.swapaxes(v, -1, -2)
-    off = np.ones((k, k), dtype=bool)
-    ii = np.arange(k)
-    off[ii, ii] = False
-    off[ii, (ii + 1) % k] = False
-    good = np.all(np.where(off, s > 0, True), axis=(-2, -1))
+    # n_i . v_j must be > 0 for every vertex not on edge i: j = i+2 ... i+K-1
+    good = np.ones(v.shape[:-2], dtype=bool)
+    for offset in range(2, k):
+        shifted = np.roll(v, -offset, axis=-2)
+        good &= np.all(np.einsum("...kj,...kj->...k", n, shifted) > 0, axis=-1)
     good &= np.all(np.einsum("...kj,...j->...k", n, centre) > 0, axis=-1)
     good &= np.all(np.einsum("...kj,...j->...k", v, centre) > 0, axis=-1)
     good &= np.isfinite(n).all(axis=(-2, -1))
