@@ -180,11 +180,6 @@ class ImageRow(Row):
     the opened file is cached on the table, so a second `open` costs nothing.
     """
 
-    def _get(self, name, default):
-        """Return a value, or ``default`` where masked (tables read from files)."""
-        value = self[name]
-        return default if np.ma.is_masked(value) else value
-
     def _loader(self):
         from .loaders import Loader
 
@@ -232,24 +227,19 @@ class ImageRow(Row):
         hdul : `~astropy.io.fits.HDUList`
             A primary HDU with the cutout pixels and an updated WCS header.
         """
-        from .loaders import angle_arcsec
+        from .loaders import angle_arcsec, cutout_center, row_value
 
-        row_size = float(self._get("cutout_size", 0.0))
+        row_size = float(row_value(self, "cutout_size", 0.0))
         size_arcsec = row_size if size is None else angle_arcsec(size, "size")
         if not size_arcsec > 0:
             raise ValueError(
                 "cutout() needs a positive size: this row has no cutout_size"
             )
-        url = str(self._get("cutout_url", ""))
+        url = str(row_value(self, "cutout_url", ""))
         if url and center is None and size_arcsec == row_size:
             return self._loader().open(url, decompress=True)
         if center is None:
-            ra, dec = (
-                float(self._get("in_ra", np.nan)),
-                float(self._get("in_dec", np.nan)),
-            )
-            if not (np.isfinite(ra) and np.isfinite(dec)):
-                ra, dec = float(self["ra"]), float(self["dec"])
+            ra, dec = cutout_center(self)
         else:
             center = center.icrs
             ra, dec = center.ra.deg, center.dec.deg

@@ -33,6 +33,7 @@ __all__ = [
     "cutout_hdul",
     "file_name_for",
     "local_source",
+    "row_value",
     "write_atomic",
 ]
 
@@ -74,8 +75,7 @@ def angle_arcsec(value, name):
 
 
 def _cutout_size(row):
-    value = row["cutout_size"]
-    return 0.0 if np.ma.is_masked(value) else float(value)
+    return float(row_value(row, "cutout_size", 0.0))
 
 
 def file_name_for(row, *, decompress=True):
@@ -204,7 +204,26 @@ def _image_hdu(hdul):
     raise ValueError("the file holds no image")
 
 
-def _value(row, name, default):
+def row_value(row, name, default):
+    """Return ``row[name]``, or ``default`` where it is masked.
+
+    Tables read back from files (CSV, ECSV, FITS, VOTable) come back with
+    empty values masked.
+
+    Parameters
+    ----------
+    row : `~twomass_vo.ImageRow` or mapping
+        The row.
+    name : str
+        Column name.
+    default : object
+        Value for a masked element.
+
+    Returns
+    -------
+    value : object
+        The value.
+    """
     value = row[name]
     return default if np.ma.is_masked(value) else value
 
@@ -222,7 +241,8 @@ def cutout_center(row):
     ra, dec : float
         ICRS degrees.
     """
-    ra, dec = float(_value(row, "in_ra", np.nan)), float(_value(row, "in_dec", np.nan))
+    ra = float(row_value(row, "in_ra", np.nan))
+    dec = float(row_value(row, "in_dec", np.nan))
     if not (np.isfinite(ra) and np.isfinite(dec)):
         ra, dec = float(row["ra"]), float(row["dec"])
     return ra, dec
