@@ -3,8 +3,8 @@
 
 `SimulatedArchive` is a `~twomass_vo.archives.LocalArchive` over the survey
 layout of `twomass_vo.archives.survey_layout` (59,731 tiles, 1,373,813 image
-sets, 4,121,439 images per image type). Its index is built once (about half a
-minute) into the astropy cache folder, or ``twomass_vo.conf.sim_path``, and
+sets, 4,121,439 images per image type). Its index is built once (under ten seconds
+on 2 cores) into the astropy cache folder, or ``twomass_vo.conf.sim_path``, and
 reused; its FITS files (`twomass_vo.archives.synthetic_fits`) are written to
 the file store the first time they are asked for. ``TwoMassBatch(archive="sim")``
 uses it. The pixels are synthetic; everything else has the real survey's form.
