@@ -42,6 +42,7 @@ from twomass_vo import TwoMassBatch
 from twomass_vo.archives import SimulatedArchive
 from twomass_vo.exceptions import NoResultsWarning
 from twomass_vo.geometry import Footprints, radec_to_xyz, xyz_to_radec
+from twomass_vo.planner import best_flags
 
 M31 = "00h42m44.3s +41d16m08s"
 
@@ -101,10 +102,7 @@ def numpy_best(sets, points):
 
 def best_given_footprints(footprints, sets, points):
     distance = footprints.edge_distance(points)
-    order = np.lexsort((-distance, sets.query_index))
-    first = np.ones(len(order), bool)
-    first[1:] = sets.query_index[order][1:] != sets.query_index[order][:-1]
-    return order[first]
+    return best_flags(sets.query_index, distance, sets.coadd_key)
 
 
 def regions_route(sim, sets, points, sample):

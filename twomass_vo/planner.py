@@ -30,6 +30,7 @@ __all__ = [
     "MAX_DIAMETER",
     "MIN_DIAMETER",
     "RegionShape",
+    "best_flags",
     "check_image_type",
     "check_intersect",
     "plan_coadd_keys",
@@ -336,6 +337,31 @@ def plan_region(archive, shape, *, intersect, bands, image_type):
     )
 
 
+def best_flags(point, distance, coadd_key):
+    """Mark the best image set of each point (the help page's "best image").
+
+    Parameters
+    ----------
+    point : ndarray of int
+        The point of each (point, image set) pair.
+    distance : ndarray of float
+        Smallest distance from the point to the set's four edges.
+    coadd_key : ndarray of int
+        The set's key; ties go to the smaller key.
+
+    Returns
+    -------
+    best : ndarray of bool
+        True for the pair with the largest ``distance`` of each point.
+    """
+    order = np.lexsort((coadd_key, -distance, point))
+    first = np.ones(len(order), bool)
+    first[1:] = point[order][1:] != point[order][:-1]
+    best = np.zeros(len(order), bool)
+    best[order[first]] = True
+    return best
+
+
 def _positions_chunk(archive, request, start, stop):
     """Containment, edge distance and best flag for points [start, stop)."""
     ra, dec = request.ra[start:stop], request.dec[start:stop]
@@ -346,12 +372,7 @@ def _positions_chunk(archive, request, start, stop):
     distance = footprints.edge_distance(points)[inside]
     sets = sets.take(inside)
     point = sets.query_index + start
-    # best: the set with the largest minimum edge distance (ties: smaller key)
-    order = np.lexsort((sets.coadd_key, -distance, point))
-    first = np.ones(len(order), bool)
-    first[1:] = point[order][1:] != point[order][:-1]
-    is_best = np.zeros(len(order), bool)
-    is_best[order[first]] = True
+    is_best = best_flags(point, distance, sets.coadd_key)
     keep = is_best | ~request.best[point]
     return sets.take(keep), point[keep], distance[keep], is_best[keep]
 
