@@ -918,22 +918,22 @@ def test_dhs_keys_order_and_uniqueness():
 
 
 def test_footprint_forms(fake):
-    from twomass_vo.archives.vo import _parse_footprints
+    from twomass_vo.archives.image_sets import parse_footprints
 
     corners = [10, 20, 10.1, 20, 10.1, 20.2, 10, 20.2]
     closed = np.ma.MaskedArray([np.array(corners + corners[:2], float)], dtype=object)
     closed.name = "s_region"
-    got = _parse_footprints(closed, np.array([0]))
+    got = parse_footprints(closed, np.array([0]))
     assert got.shape == (1, 4, 3)
     assert np.allclose(got[0, 2], radec_to_xyz(10.1, 20.2))
     stc = np.array([b"POLYGON ICRS 10 20 10.1 20 10.1 20.2 10 20.2"])
-    assert np.allclose(_parse_footprints(_named(stc), np.array([0])), got)
+    assert np.allclose(parse_footprints(_named(stc), np.array([0])), got)
     fixed = _named(np.array([corners], float))
-    assert np.allclose(_parse_footprints(fixed, np.array([0])), got)
+    assert np.allclose(parse_footprints(fixed, np.array([0])), got)
     with pytest.raises(ArchiveError, match="3 vertices"):
-        _parse_footprints(_named(np.array([corners[:6]], float)), np.array([0]))
+        parse_footprints(_named(np.array([corners[:6]], float)), np.array([0]))
     with pytest.raises(ArchiveError, match="s_region"):
-        _parse_footprints(_named(np.array(["CIRCLE 1 2 3"])), np.array([0]))
+        parse_footprints(_named(np.array(["CIRCLE 1 2 3"])), np.array([0]))
 
 
 def _named(values):

@@ -1,0 +1,287 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""Values a VO service returns and values we send it, parsed and validated.
+
+* text and numbers of a response column (`as_text`, `as_numbers`), and the
+  number text written into ADQL / SIA parameters (`format_number`);
+* band names -> band codes (`band_codes`), 2MASS file paths -> date,
+  hemisphere, scan, image, band and kind (`parse_image_paths`), and the
+  date-hemisphere-scan-image key of a set (`dhs_keys`);
+* validated inputs: URLs (`check_url`), integers (`validated_ints`), scans
+  (`validated_scans`) and points (`validated_points`).
+"""
+
+import contextlib
+import re
+from urllib.parse import urlsplit
+
+import numpy as np
+
+from ..exceptions import InvalidQueryError
+
+__all__ = [
+    "LazyPaths",
+    "as_numbers",
+    "as_text",
+    "band_codes",
+    "check_url",
+    "dhs_keys",
+    "format_number",
+    "is_http",
+    "parse_image_paths",
+    "validated_ints",
+    "validated_points",
+    "validated_scans",
+    "zfill",
+]
+
+#: A 2MASS image file: ``[{ordate}{hem}/s{scan}/image/]{b}i{scan}{image}.fits[.gz]``.
+_PATH_RE = re.compile(
+    r"(?:(?P<ordate>\d{6})(?P<hem>[ns])/s(?P<dscan>\d{3})/(?:image|ql)/)?"
+    r"(?P<band>[jhk])(?P<kind>[iq])(?P<scan>\d{3})(?P<image>\d{4})"
+    r"\.fits(?:\.gz|\.fz)?\Z"
+)
+
+
+def is_http(urls):
+    """Mask of the URLs whose scheme is http or https."""
+    lower = np.char.lower(np.asarray(urls, dtype=str))
+    return np.char.startswith(lower, "http://") | np.char.startswith(lower, "https://")
+
+
+def check_url(url, name, *, required=False):
+    """Return ``url`` as a str if it is an http(s) URL (None if absent and optional)."""
+    if url is None:
+        if required:
+            raise InvalidQueryError(f"{name} is required")
+        return None
+    url = str(url)
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        raise InvalidQueryError(f"{name}={url!r} must be an http(s) URL")
+    return url
+
+
+def format_number(value):
+    """ADQL / SIA text of a float: positional, shortest round-trip form."""
+    return np.format_float_positional(float(value), trim="-")
+
+
+def zfill(values, width):
+    """`numpy.char.zfill` that also takes empty arrays."""
+    values = np.asarray(values)
+    return np.char.zfill(values, width) if values.size else values.astype(str)
+
+
+def as_text(values):
+    """Return a column as a str array: bytes decoded, masked values as ''."""
+    if isinstance(values, np.ma.MaskedArray):
+        mask = np.ma.getmaskarray(values)
+        data = np.asarray(values.data)
+    else:
+        mask = None
+        data = np.asarray(values)
+    if data.dtype.kind == "S":
+        data = np.char.decode(data, "ascii", errors="replace")
+    elif data.dtype.kind == "O":
+        nulls = np.equal(data, None) if len(data) else np.zeros(0, bool)
+        if nulls.any():
+            data = np.where(nulls, "", data)
+        if len(data) and isinstance(data[0], (bytes, np.bytes_)):
+            data = np.char.decode(data.astype(bytes), "ascii", errors="replace")
+        else:
+            data = data.astype(str)
+    data = np.char.strip(data.astype(str))
+    if mask is not None and mask.any():
+        data = np.where(mask, "", data)
+    return data
+
+
+def as_numbers(values, dtype, fill):
+    """Return a column as numbers, masked or unparsable values as ``fill``."""
+    if isinstance(values, np.ma.MaskedArray):
+        mask = np.ma.getmaskarray(values)
+        data = np.asarray(values.data)
+    else:
+        mask = np.zeros(len(values), bool)
+        data = np.asarray(values)
+    if data.dtype.kind in "biuf":
+        out = data.astype(np.float64)
+    else:
+        text = as_text(data)
+        out = np.full(len(text), np.nan)
+        for i, t in enumerate(text):  # string fallback only
+            with contextlib.suppress(ValueError):
+                out[i] = float(t)
+    out[mask | ~np.isfinite(out)] = fill
+    return out.astype(dtype)
+
+
+def band_codes(values):
+    """Band codes (0, 1, 2 for J, H, Ks) of band names, -1 where unknown.
+
+    Parameters
+    ----------
+    values : array-like of str
+        Band names as services write them: ``J``, ``H``, ``K``, ``Ks``,
+        ``j``, ``2MASS J``, ``2MASS KS``, ...
+
+    Returns
+    -------
+    codes : ndarray of int64
+        0, 1, 2, or -1 for an unknown name.
+    """
+    text = np.char.upper(as_text(np.asarray(values)))
+    text = np.char.strip(np.char.replace(text, "2MASS", ""))
+    text = np.char.strip(np.char.replace(text, "_", ""))
+    codes = np.full(len(text), -1, np.int64)
+    for code, names in enumerate((("J",), ("H",), ("K", "KS"))):
+        codes[np.isin(text, names)] = code
+    return codes
+
+
+def parse_image_paths(values):
+    """Date, hemisphere, scan, image, band and kind from 2MASS file paths.
+
+    Parameters
+    ----------
+    values : array-like of str
+        URLs or paths ending in
+        ``{ordate}{hem}/s{scan:03d}/image/{b}i{scan:03d}{image:04d}.fits[.gz]``
+        (IRSA's file tree), or bare file names ``{b}i{scan}{image}.fits[.gz]``
+        (then ``ordate`` and ``hemisphere`` are ``''``). A query string is
+        ignored. Quicklook files (``ql/{b}q...``) are recognised too.
+
+    Returns
+    -------
+    parsed : dict of ndarray
+        ``ok`` (bool: the value is such a path), ``ordate``, ``hemisphere``,
+        ``scanno``, ``image``, ``band_code`` (0, 1, 2; -1 if not ok) and
+        ``kind`` (0 atlas, 1 quicklook).
+    """
+    text = as_text(np.asarray(values))
+    n = len(text)
+    out = {
+        "ok": np.zeros(n, bool),
+        "ordate": np.full(n, "", "U6"),
+        "hemisphere": np.full(n, "", "U1"),
+        "scanno": np.zeros(n, np.int64),
+        "image": np.zeros(n, np.int64),
+        "band_code": np.full(n, -1, np.int64),
+        "kind": np.zeros(n, np.int64),
+    }
+    for i, value in enumerate(text):  # string parsing: one regex per value
+        path = urlsplit(value).path if "://" in value else value.split("?")[0]
+        match = _PATH_RE.search(path)
+        if match is None:
+            continue
+        if match["dscan"] is not None and match["dscan"] != match["scan"]:
+            continue
+        if match.start() > 0 and path[match.start() - 1] not in "/":
+            continue
+        out["ok"][i] = True
+        out["ordate"][i] = match["ordate"] or ""
+        out["hemisphere"][i] = match["hem"] or ""
+        out["scanno"][i] = int(match["scan"])
+        out["image"][i] = int(match["image"])
+        out["band_code"][i] = "jhk".index(match["band"])
+        out["kind"][i] = 0 if match["kind"] == "i" else 1
+    return out
+
+
+def dhs_keys(ordate, hemisphere, scanno, image):
+    """One int64 per date-hemisphere-scan-image: the archive's set key.
+
+    Parameters
+    ----------
+    ordate, hemisphere : array-like of str
+        ``yymmdd`` and ``n`` / ``s``.
+    scanno, image : array-like of int
+        Scan and image numbers.
+
+    Returns
+    -------
+    keys : ndarray of int64
+        ``((yymmdd * 2 + is_south) * 1000 + scan) * 10000 + image``.
+    """
+    date = np.asarray(ordate).astype("U6").astype(np.int64)
+    south = (np.asarray(hemisphere).astype("U1") == "s").astype(np.int64)
+    return ((date * 2 + south) * 1000 + np.asarray(scanno, np.int64)) * 10_000 + (
+        np.asarray(image, np.int64)
+    )
+
+
+def validated_ints(values, name, *, low, high):
+    """Validate integers (ints, integral floats or digit strings)."""
+    arr = np.asarray(values)
+    if arr.ndim == 0:
+        arr = arr[None]
+    if arr.dtype.kind in "iu":
+        out = arr.astype(np.int64)
+    elif arr.dtype.kind == "f":
+        if not (np.isfinite(arr).all() and (arr == np.round(arr)).all()):
+            bad = arr[~(np.isfinite(arr) & (arr == np.round(arr)))][0]
+            raise InvalidQueryError(f"{name}: {bad!r} is not an integer")
+        out = arr.astype(np.int64)
+    else:
+        text = as_text(arr)
+        good = np.char.isdigit(text) & (np.char.str_len(text) <= 18)
+        if not good.all():
+            raise InvalidQueryError(f"{name}: {arr[~good][0]!r} is not an integer")
+        out = text.astype(np.int64)
+    bad = (out < low) | (out > high)
+    if bad.any():
+        raise InvalidQueryError(
+            f"{name}: {int(out[bad][0])} is outside [{low}, {high}]"
+        )
+    return out
+
+
+def validated_scans(ordate, hemisphere, scanno, image):
+    """Validate scans: ``yymmdd`` dates, n / s, scan and image numbers."""
+    ordate = as_text(np.atleast_1d(np.asarray(ordate)))
+    ordate = np.where(
+        (np.char.str_len(ordate) == 5) & np.char.isdigit(ordate),
+        zfill(ordate, 6),
+        ordate,
+    )
+    bad = ~((np.char.str_len(ordate) == 6) & np.char.isdigit(ordate))
+    if bad.any():
+        raise InvalidQueryError(f"ordate: {ordate[bad][0]!r} is not yymmdd")
+    hem = np.char.lower(as_text(np.atleast_1d(np.asarray(hemisphere))))
+    bad = ~np.isin(hem, ("n", "s"))
+    if bad.any():
+        raise InvalidQueryError(f"hemisphere: {hem[bad][0]!r} is not n or s")
+    scanno = validated_ints(scanno, "scanno", low=0, high=999)
+    image = validated_ints(image, "image", low=0, high=9999)
+    lengths = {len(ordate), len(hem), len(scanno), len(image)}
+    if len(lengths) != 1:
+        raise InvalidQueryError(
+            "ordate, hemisphere, scanno and image must have the same length"
+        )
+    return ordate.astype("U6"), hem.astype("U1"), scanno, image
+
+
+def validated_points(ra, dec):
+    """Validate points: finite 1-d ``ra``, ``dec`` (ra wrapped to [0, 360))."""
+    ra = np.atleast_1d(np.asarray(ra, dtype=np.float64))
+    dec = np.atleast_1d(np.asarray(dec, dtype=np.float64))
+    if ra.shape != dec.shape or ra.ndim != 1:
+        raise InvalidQueryError("ra and dec must be 1-d arrays of the same length")
+    if not (np.isfinite(ra).all() and np.isfinite(dec).all()):
+        raise InvalidQueryError("ra and dec must be finite")
+    if (np.abs(dec) > 90).any():
+        raise InvalidQueryError("dec must be within [-90, 90] degrees")
+    return ra % 360.0, dec
+
+
+class LazyPaths:
+    """`parse_image_paths` of a column, run on first use only."""
+
+    def __init__(self, column, n):
+        self._column, self._n, self._parsed = column, n, None
+
+    def __getitem__(self, key):
+        if self._parsed is None:
+            values = self._column if self._column is not None else [""] * self._n
+            self._parsed = parse_image_paths(values)
+        return self._parsed[key]
