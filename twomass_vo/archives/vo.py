@@ -71,7 +71,7 @@ from .service_values import (
     validated_ints,
     validated_scans,
 )
-from .sia import SiaQueries
+from .sia import POINT_RADIUS, SiaQueries  # noqa: F401 (POINT_RADIUS: public name here)
 from .soda import soda_cutout_urls
 from .tap import TapExecution
 
