@@ -29,17 +29,6 @@ from pathlib import Path
 
 __all__ = ["main"]
 
-_FORMATS = {
-    ".tbl": "ascii.ipac",
-    ".ipac": "ascii.ipac",
-    ".xml": "votable",
-    ".vot": "votable",
-    ".votable": "votable",
-    ".csv": "ascii.csv",
-    ".ecsv": "ascii.ecsv",
-    ".fits": "fits",
-}
-
 
 _UNITS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
 
@@ -304,16 +293,9 @@ def _run(args):
 
 
 def _read(path):
-    from .image_table import ImageTable
+    from .table_metadata import read_table
 
-    fmt = _FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise ValueError(f"unknown table format for {path} (use {', '.join(_FORMATS)})")
-    if not path.is_file():
-        raise OSError(f"{path}: no such file")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # e.g. VOTable or FITS unit dialects
-        return ImageTable.read(path, format=fmt)
+    return read_table(path)
 
 
 def _download(table, folder, args):
@@ -352,39 +334,9 @@ def _download(table, folder, args):
 
 
 def _write(table, path, overwrite):
-    import numpy as np
-    from astropy.table import Column
+    from .table_metadata import write_table
 
-    fmt = _FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise ValueError(f"unknown table format for {path} (use {', '.join(_FORMATS)})")
-    out = table.copy(copy_data=False)
-    meta = dict(table.meta)
-    if isinstance(meta.get("keywords"), dict):  # read from IPAC (e.g. a --rest)
-        keywords = meta.pop("keywords")
-        meta.update({k: v.get("value", v) for k, v in keywords.items()})
-    meta.pop("comments", None)
-    if fmt == "ascii.ipac":
-        # IPAC keeps table metadata as \keyword lines
-        out.meta = {"keywords": {k: {"value": str(v)} for k, v in meta.items()}}
-        # IPAC has no boolean type: y/n as in the help page
-        best = out["best"]
-        if best.dtype.kind != "b":  # already y/n (a table read from IPAC)
-            best = Column(
-                best == "y", name="best", description=best.description, meta=best.meta
-            )
-        out.replace_column(
-            "best",
-            Column(
-                np.where(best, "y", "n"),
-                name="best",
-                description=best.description,
-                meta=best.meta,
-            ),
-        )
-    elif fmt == "fits":  # FITS keywords: 8 characters, upper case
-        out.meta = {k[:8].upper(): str(v) for k, v in meta.items()}
-    out.write(path, format=fmt, overwrite=overwrite)
+    write_table(table, path, overwrite=overwrite)
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):

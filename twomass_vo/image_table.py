@@ -59,10 +59,10 @@ COLUMNS = (
         "hemisphere",
         "U1",
         None,
-        "instr.obsty",
+        "meta.code;instr.obsty",
         "Observatory hemisphere: n = Mt. Hopkins, s = CTIO",
     ),
-    ("scanno", "i4", None, "obs.sequence", "Nightly scan number"),
+    ("scanno", "i4", None, "meta.number;obs.sequence", "Nightly scan number"),
     (
         "image",
         "i4",
@@ -146,6 +146,8 @@ _OBSCORE_UTYPES = {
     "access_format": "obscore:Access.Format",
     "access_estsize": "obscore:Access.Size",
     "s_region": "obscore:Char.SpatialAxis.Coverage.Support.Area",
+    "ra": "obscore:Char.SpatialAxis.Coverage.Location.Coord.Position2D.Value2.C1",
+    "dec": "obscore:Char.SpatialAxis.Coverage.Location.Coord.Position2D.Value2.C2",
 }
 
 
