@@ -119,6 +119,31 @@ def _download_options(parser):
     )
 
 
+def _picture_options(parser):
+    group = parser.add_argument_group("pictures and VO tools")
+    group.add_argument(
+        "--plot", type=Path, metavar="PNG", help="plot the footprints into PNG"
+    )
+    group.add_argument(
+        "--preview",
+        type=Path,
+        metavar="PNG",
+        help="positions mode: J/H/Ks colour previews, one panel per position",
+    )
+    group.add_argument(
+        "--preview-max",
+        type=_positive_int,
+        default=16,
+        metavar="N",
+        help="at most N preview panels (default 16)",
+    )
+    group.add_argument(
+        "--samp",
+        action="store_true",
+        help="send the table to the SAMP hub's clients (TOPCAT, Aladin, ...)",
+    )
+
+
 def _parser():
     parser = argparse.ArgumentParser(
         prog="twomass-vo",
@@ -146,7 +171,13 @@ def _parser():
         choices=("atlas", "quicklook"),
         help="Atlas (default) or Quicklook (lossy: not for photometry)",
     )
-    common.add_argument("-o", "--output", type=Path, help="write the result table here")
+    common.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        help="write the result table here (or the footprints: .reg DS9, .crtf "
+        "CRTF; or the coverage: .moc.fits)",
+    )
     common.add_argument(
         "--download",
         type=Path,
@@ -159,6 +190,7 @@ def _parser():
         help="replace existing output and downloaded files",
     )
     _download_options(common)
+    _picture_options(common)
     sub = parser.add_subparsers(dest="mode", required=True, metavar="MODE")
 
     p = sub.add_parser(
@@ -334,9 +366,48 @@ def _download(table, folder, args):
 
 
 def _write(table, path, overwrite):
+    from .moc import REGION_FORMATS, write_footprints
     from .table_metadata import write_table
 
-    write_table(table, path, overwrite=overwrite)
+    if path.name.lower().endswith(".moc.fits"):
+        if path.exists() and not overwrite:
+            raise OSError(f"{path} exists (use --overwrite)")
+        table.to_moc().save(str(path), format="fits", overwrite=overwrite)
+    elif path.suffix.lower() in REGION_FORMATS:
+        write_footprints(table, path, overwrite=overwrite)
+    else:
+        write_table(table, path, overwrite=overwrite)
+
+
+def _pictures(table, args):
+    """Write the --plot and --preview pictures; send the table with --samp."""
+    if args.plot is not None:
+        _save_figure(table.plot().figure, args.plot, args.overwrite)
+        print(f"footprints -> {args.plot}")
+    if args.preview is not None:
+        if args.mode != "positions":
+            raise ValueError("--preview is for the positions mode")
+        from .preview import plot_previews
+
+        figure = plot_previews(table, max_panels=args.preview_max)
+        _save_figure(figure, args.preview, args.overwrite)
+        print(f"colour previews -> {args.preview}")
+    if args.samp:
+        from .samp import broadcast
+
+        sent = broadcast(table)
+        print(f"table sent over SAMP to {len(sent)} client(s)")
+
+
+def _save_figure(figure, path, overwrite):
+    import matplotlib.pyplot as plt
+
+    try:
+        if path.exists() and not overwrite:
+            raise OSError(f"{path} exists (use --overwrite)")
+        figure.savefig(path, dpi=100)
+    finally:
+        plt.close(figure)
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):
@@ -400,9 +471,10 @@ def main(argv=None):
                     "access_url",
                 ]
             ].pprint(max_width=-1)
+        _pictures(table, args)
         if args.download is not None:
             complete = _all_done(_download(table, args.download, args))
-    except (InvalidQueryError, ArchiveError, OSError, ValueError) as exc:
+    except (InvalidQueryError, ArchiveError, OSError, ValueError, ImportError) as exc:
         print(f"twomass-vo: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
