@@ -385,8 +385,6 @@ def _pictures(table, args):
         _save_figure(table.plot().figure, args.plot, args.overwrite)
         print(f"footprints -> {args.plot}")
     if args.preview is not None:
-        if args.mode != "positions":
-            raise ValueError("--preview is for the positions mode")
         from .preview import plot_previews
 
         figure = plot_previews(table, max_panels=args.preview_max)
@@ -451,6 +449,8 @@ def main(argv=None):
             if args.output is not None:
                 _write(result, args.output, args.overwrite)
             return 0 if _all_done(result) else 1
+        if getattr(args, "preview", None) is not None and args.mode != "positions":
+            raise ValueError("--preview is for the positions mode")
         table = _run(args)
         if args.output is not None:
             _write(table, args.output, args.overwrite)

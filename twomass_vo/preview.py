@@ -57,7 +57,7 @@ def set_rows(row):
     rows = {}
     for i in same:
         rows.setdefault(str(table["band"][i]).upper(), table[i])
-    missing = [b for b in _BANDS if b not in rows]
+    missing = [b for b in ("J", "H", "K") if b not in rows]
     if missing:
         archive = getattr(table, "archive", None)
         if archive is None:
