@@ -372,7 +372,9 @@ def _write(table, path, overwrite):
     if path.name.lower().endswith(".moc.fits"):
         if path.exists() and not overwrite:
             raise OSError(f"{path} exists (use --overwrite)")
-        table.to_moc().save(str(path), format="fits", overwrite=overwrite)
+        table.to_moc().save(
+            str(path), format="fits", overwrite=overwrite, v1_compatible=True
+        )
     elif path.suffix.lower() in REGION_FORMATS:
         write_footprints(table, path, overwrite=overwrite)
     else:

@@ -125,7 +125,9 @@ def _send(table, client, images, footprints, folder, timeout):
     }
     if footprints:
         moc_path = folder / "twomass_coverage.moc.fits"
-        table.to_moc().save(str(moc_path), format="fits", overwrite=True)
+        table.to_moc().save(
+            str(moc_path), format="fits", overwrite=True, v1_compatible=True
+        )
         sent["coverage.load.moc.fits"] = _call_all(
             client,
             "coverage.load.moc.fits",
