@@ -183,6 +183,7 @@ def plot_preview(row, ax=None, *, size=None, center=None, mark=None, **kwargs):
     if ax is None:
         fig = plt.figure(figsize=(5, 5))
         ax = fig.add_subplot(projection=wcs)
+        fig.subplots_adjust(left=0.2, right=0.95)
     if mark is None:
         mark = center
     if mark is None:
