@@ -259,3 +259,22 @@ def test_write_table_refuses_unknown_extension_and_overwrite(batch, tmp_path):
         write_table(table, path)
     write_table(table, path, overwrite=True)
     assert set(FORMATS) == set(SUFFIXES)
+
+
+def test_a_table_from_an_older_file_writes_valid_ucds(batch, tmp_path):
+    """Column metadata come from the contract, not from what a file says."""
+    table = batch.query_scan(*SCAN, image=197)
+    old = tmp_path / "old.vot"
+    write_table(table, old)
+    text = old.read_text()
+    text = text.replace('ucd="meta.code;instr.obsty"', 'ucd="instr.obsty"')
+    text = text.replace('ucd="meta.number;obs.sequence"', 'ucd="obs.sequence"')
+    old.write_text(text)
+    assert not volint(old)[0]
+    again = tmp_path / "again.vot"
+    write_table(read_table(old), again)
+    ok, report = volint(again)
+    assert ok, report
+    csv = tmp_path / "rows.csv"
+    write_table(table, csv)
+    assert read_table(csv)["ra"].unit == "deg"

@@ -15,7 +15,7 @@ from astropy.table import Column, Row, Table
 
 from .exceptions import NoResultsWarning
 
-__all__ = ["COLUMNS", "ImageRow", "ImageTable", "empty_image_table"]
+__all__ = ["COLUMNS", "ImageRow", "ImageTable", "column_utype", "empty_image_table"]
 
 # name, dtype, unit, UCD, description -- the data contract of DESIGN.md.
 COLUMNS = (
@@ -149,6 +149,22 @@ _OBSCORE_UTYPES = {
     "ra": "obscore:Char.SpatialAxis.Coverage.Location.Coord.Position2D.Value2.C1",
     "dec": "obscore:Char.SpatialAxis.Coverage.Location.Coord.Position2D.Value2.C2",
 }
+
+
+def column_utype(name):
+    """Return the ObsCore utype of a contract column, or None.
+
+    Parameters
+    ----------
+    name : str
+        Column name.
+
+    Returns
+    -------
+    utype : str or None
+        E.g. ``obscore:Access.Reference`` for ``access_url``.
+    """
+    return _OBSCORE_UTYPES.get(name)
 
 
 def _column(name, unit, ucd, description, data):

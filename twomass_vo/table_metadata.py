@@ -399,4 +399,29 @@ def read_table(path):
             table.meta = _metadata_from_votable(path)
         else:
             table.meta = structured_meta(dict(table.meta))
+    _apply_contract(table)
     return table
+
+
+def _apply_contract(table):
+    """Give the contract columns of a table read from disk their UCD, utype, text.
+
+    Files written by older versions (or CSV, which has no column metadata)
+    then write out as current results do. Units are set only where the file
+    had none (CSV); a unit the file has is kept.
+    """
+    from .image_table import COLUMNS, column_utype
+
+    for name, _, unit, ucd, description in COLUMNS:
+        if name not in table.colnames:
+            continue
+        column = table[name]
+        column.meta["ucd"] = ucd
+        utype = column_utype(name)
+        if utype is None:
+            column.meta.pop("utype", None)
+        else:
+            column.meta["utype"] = utype
+        column.description = description
+        if unit is not None and column.unit is None:
+            column.unit = unit
