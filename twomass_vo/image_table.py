@@ -15,7 +15,7 @@ from astropy.table import Column, Row, Table
 
 from .exceptions import NoResultsWarning
 
-__all__ = ["COLUMNS", "ImageRow", "ImageTable", "column_utype", "empty_image_table"]
+__all__ = ["COLUMNS", "ImageRow", "ImageTable", "empty_image_table"]
 
 # name, dtype, unit, UCD, description -- the data contract of DESIGN.md.
 COLUMNS = (
@@ -149,22 +149,6 @@ _OBSCORE_UTYPES = {
     "ra": "obscore:Char.SpatialAxis.Coverage.Location.Coord.Position2D.Value2.C1",
     "dec": "obscore:Char.SpatialAxis.Coverage.Location.Coord.Position2D.Value2.C2",
 }
-
-
-def column_utype(name):
-    """Return the ObsCore utype of a contract column, or None.
-
-    Parameters
-    ----------
-    name : str
-        Column name.
-
-    Returns
-    -------
-    utype : str or None
-        E.g. ``obscore:Access.Reference`` for ``access_url``.
-    """
-    return _OBSCORE_UTYPES.get(name)
 
 
 def _column(name, unit, ucd, description, data):
@@ -635,12 +619,9 @@ class ImageTable(Table):
         ax : `~astropy.visualization.wcsaxes.WCSAxes`
             The axes.
         """
-        from .preview import best_row, plot_preview
+        from .preview import table_preview
 
-        row = best_row(self, position)
-        if size is None:
-            return plot_preview(row, ax, size=0, mark=position, **kwargs)
-        return plot_preview(row, ax, size=size, center=position, **kwargs)
+        return table_preview(self, position, ax, size=size, **kwargs)
 
 
 def empty_image_table(*, archive=None, meta=None, warn=True):

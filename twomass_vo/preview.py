@@ -19,6 +19,7 @@ __all__ = [
     "plot_preview",
     "plot_previews",
     "set_rows",
+    "table_preview",
 ]
 
 _BANDS = ("K", "H", "J")  # red, green, blue
@@ -216,6 +217,34 @@ def _draw(ax, rgb, wcs, mark):
         )
     ax.coords[0].set_axislabel("RA")
     ax.coords[1].set_axislabel("Dec")
+
+
+def table_preview(table, position, ax=None, *, size=None, **kwargs):
+    """Draw the colour composite of the image set that contains a position best.
+
+    Parameters
+    ----------
+    table : `~twomass_vo.ImageTable`
+        A result.
+    position : `~astropy.coordinates.SkyCoord`
+        The position, marked on the picture.
+    ax : `~astropy.visualization.wcsaxes.WCSAxes`, optional
+        Axes with the composite's WCS; a new figure by default.
+    size : `~astropy.units.Quantity` or float, optional
+        Cutout size around the position (float: arcsec); default the full
+        images.
+    **kwargs
+        ``stretch`` and ``Q`` of `composite`.
+
+    Returns
+    -------
+    ax : `~astropy.visualization.wcsaxes.WCSAxes`
+        The axes.
+    """
+    row = best_row(table, position)
+    if size is None:
+        return plot_preview(row, ax, size=0, mark=position, **kwargs)
+    return plot_preview(row, ax, size=size, center=position, **kwargs)
 
 
 def best_row(table, position):

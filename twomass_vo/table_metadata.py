@@ -410,18 +410,15 @@ def _apply_contract(table):
     then write out as current results do. Units are set only where the file
     had none (CSV); a unit the file has is kept.
     """
-    from .image_table import COLUMNS, column_utype
+    from .image_table import COLUMNS, ImageTable
 
-    for name, _, unit, ucd, description in COLUMNS:
+    contract = ImageTable.from_columns({})
+    for name, _, unit, _, description in COLUMNS:
         if name not in table.colnames:
             continue
         column = table[name]
-        column.meta["ucd"] = ucd
-        utype = column_utype(name)
-        if utype is None:
-            column.meta.pop("utype", None)
-        else:
-            column.meta["utype"] = utype
+        column.meta.pop("utype", None)
+        column.meta.update(contract[name].meta)  # ucd, ObsCore utype
         column.description = description
         if unit is not None and column.unit is None:
             column.unit = unit
