@@ -121,6 +121,23 @@ def test_region_outline_is_the_query_circle(region_table):
     np.testing.assert_allclose(ring.separation(centre).deg, 0.15, atol=1e-6)
 
 
+def test_polygon_region_is_drawn_closed_through_its_vertices(batch):
+    from regions import PolygonSkyRegion
+
+    vertices = SkyCoord([10.5, 10.9, 10.9, 10.5], [41.1, 41.1, 41.4, 41.4], unit="deg")
+    table = batch.query_region(PolygonSkyRegion(vertices), band="J")
+    ax = table.plot()
+    assert_vertices_are_the_corners(ax, table)
+    (line,) = [line for line in ax.lines if line.get_gid() == "region"]
+    x, y = line.get_data()
+    assert (x[0], y[0]) == (x[-1], y[-1]) and len(x) == 5
+    drawn = ax.wcs.pixel_to_world(x[:4], y[:4])
+    # the same four vertices (the stored polygon may start elsewhere or turn
+    # the other way)
+    for vertex in vertices:
+        assert drawn.separation(vertex).min() < 1e-3 * u.arcsec
+
+
 def test_best_plot_matches_reference(positions_table, tmp_path):
     with matplotlib.style.context(["default", STYLE]):
         ax = positions_table.plot(color_by="best")

@@ -116,7 +116,9 @@ def _region_points(text, npoints=181):
         ring = centre.directional_offset_by(angles, numbers[2] * u.deg)
         return ring.ra.deg, ring.dec.deg
     if tokens[0].upper() == "POLYGON" and len(numbers) >= 6:
-        return np.array(numbers[0::2]), np.array(numbers[1::2])
+        # closed; the edges are great circles: straight lines in TAN
+        ra, dec = numbers[0::2], numbers[1::2]
+        return np.array([*ra, ra[0]]), np.array([*dec, dec[0]])
     return None
 
 
