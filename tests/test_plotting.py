@@ -242,7 +242,10 @@ def test_matplotlib_is_imported_only_for_pictures(tmp_path):
         "t.plot()\n"
         "assert 'matplotlib' in sys.modules\n"
     )
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=os.getcwd())
+    import twomass_vo
+
+    package_root = os.path.dirname(os.path.dirname(twomass_vo.__file__))
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=package_root)
     done = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
