@@ -145,7 +145,6 @@ def test_a_client_error_is_reported(hub, table, tmp_path):
 
 
 def test_no_hub_is_a_clear_error(table, tmp_path, monkeypatch):
-    monkeypatch.setenv("HOME", str(tmp_path))
     missing = tmp_path / "no-such.lock"
     monkeypatch.setenv("SAMP_HUB", f"std-lockurl:{missing.as_uri()}")
     with pytest.raises(SAMPError, match="no SAMP hub"):
@@ -160,3 +159,12 @@ def test_cli_samp(hub, receiver, tmp_path, monkeypatch, capsys):
     ((_, loaded),) = receiver.received["table.load.votable"]
     assert len(loaded) == 3
     assert np.all(loaded["scanno"] == 96)
+
+
+def test_cli_samp_without_a_hub_is_a_one_line_error(tmp_path, monkeypatch, capsys):
+    missing = tmp_path / "no-such.lock"
+    monkeypatch.setenv("SAMP_HUB", f"std-lockurl:{missing.as_uri()}")
+    status = main(["--archive", "sim", "scan", *SCAN, "--image", "197", "--samp"])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.startswith("twomass-vo: error: no SAMP hub") and err.count("\n") == 1

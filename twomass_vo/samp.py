@@ -24,7 +24,7 @@ except ImportError:  # pragma: no cover -- pyvo without its own SAMP
     from astropy.samp import SAMPClientError, SAMPHubError, SAMPIntegratedClient
 
 
-class SAMPError(RuntimeError):
+class SAMPError(ConnectionError):
     """No SAMP hub, or a client failed to load what it was sent."""
 
 
