@@ -35,6 +35,15 @@ else:
     intersphinx_mapping = {}
     html_theme = "alabaster"
 
+# sphinx-astropy v2 has these; the fallbacks need them too (API, gallery)
+for _extension in (
+    "sphinx_automodapi.automodapi",
+    "sphinx_automodapi.smart_resolver",
+    "matplotlib.sphinxext.plot_directive",
+):
+    if _extension not in extensions and _have(_extension.split(".")[0]):
+        extensions.append(_extension)
+
 project = "twomass_vo"
 author = "twomass_vo developers"
 copyright = f"{datetime.date.today().year}, {author}"
@@ -47,8 +56,17 @@ intersphinx_mapping.update(
         "astropy": ("https://docs.astropy.org/en/stable/", None),
         "regions": ("https://astropy-regions.readthedocs.io/en/stable/", None),
         "pyvo": ("https://pyvo.readthedocs.io/en/latest/", None),
+        "mocpy": ("https://cds-astro.github.io/mocpy/", None),
     }
 )
+
+# the gallery's figures: made by the build (matplotlib's plot directive)
+plot_include_source = True
+plot_html_show_source_link = False
+plot_html_show_formats = False
+plot_formats = [("png", 80)]
+plot_rcparams = {"figure.figsize": (6, 6), "font.size": 9}
+plot_apply_rcparams = True
 
 root_doc = master_doc = "index"
 exclude_patterns = ["_build", "**/__pycache__"]
@@ -56,3 +74,97 @@ default_role = "obj"
 autodoc_member_order = "bysource"
 numpydoc_show_class_members = False
 html_title = f"twomass_vo {version}"
+
+# -- offline builds ----------------------------------------------------------
+# ``sphinx-build -D disable_intersphinx=1`` (sphinx-astropy's
+# intersphinx_toggle; ``tox -e docs`` and CI use it) builds without fetching
+# the other projects' inventories. References to those projects' objects then
+# have no target: they are rendered as plain text, and only they are exempt
+# from the nitpicky (-n) check -- every reference to twomass_vo must resolve.
+EXTERNAL_PACKAGES = (
+    "astropy",
+    "astroquery",
+    "concurrent",
+    "datetime",
+    "dask",
+    "distributed",
+    "matplotlib",
+    "mocpy",
+    "numpy",
+    "pathlib",
+    "pyvo",
+    "random",
+    "regions",
+    "requests",
+    "threading",
+    "abc",
+    "tempfile",
+    "False",
+    "True",
+    "None",
+)
+
+
+def _offline_references(app, config):
+    if getattr(config, "disable_intersphinx", False):
+        names = "|".join(EXTERNAL_PACKAGES)
+        config.nitpick_ignore_regex = [
+            *config.nitpick_ignore_regex,
+            ("py:.*", rf"~?({names})(\..*)?"),
+        ]
+
+
+# -- short references to the package's own objects ---------------------------
+# Docstrings say `ImageRow` or `LocalArchive` where the module they are
+# rendered in (e.g. ``twomass_vo``, which re-exports ``ImageTable``) has no
+# such name. Such a reference is resolved to the package's documented object
+# of that name when there is exactly one (aliases of one Python object count
+# once), preferring the module of the docstring; otherwise it stays missing
+# and -n reports it.
+def _python_object(name):
+    import importlib
+
+    parts = name.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        try:
+            for attr in parts[i:]:
+                obj = getattr(obj, attr)
+        except AttributeError:
+            return None
+        return obj
+    return None
+
+
+def _resolve_own_names(app, env, node, contnode):
+    if node.get("refdomain") != "py":
+        return None
+    target = node["reftarget"].lstrip("~.")
+    # `twomass_vo.ImageRow`: a package-level name for an object of a submodule
+    target = target.removeprefix("twomass_vo.")
+    domain = env.get_domain("py")
+    candidates = sorted(
+        name
+        for name in domain.objects
+        if name.startswith("twomass_vo") and name.endswith("." + target)
+    )
+    module = node.get("py:module") or ""
+    same = [name for name in candidates if name.startswith(module + ".")]
+    candidates = same or candidates
+    if not candidates:
+        return None
+    objects = {id(_python_object(name)) for name in candidates}
+    if len(objects) != 1 or _python_object(candidates[0]) is None:
+        return None
+    chosen = min(candidates, key=len)
+    return domain.resolve_xref(
+        env, node["refdoc"], app.builder, node["reftype"], chosen, node, contnode
+    )
+
+
+def setup(app):
+    app.connect("config-inited", _offline_references)
+    app.connect("missing-reference", _resolve_own_names)

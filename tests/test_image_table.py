@@ -31,6 +31,8 @@ OBSCORE = {
     "access_format": "obscore:Access.Format",
     "access_estsize": "obscore:Access.Size",
     "s_region": "obscore:Char.SpatialAxis.Coverage.Support.Area",
+    "ra": "obscore:Char.SpatialAxis.Coverage.Location.Coord.Position2D.Value2.C1",
+    "dec": "obscore:Char.SpatialAxis.Coverage.Location.Coord.Position2D.Value2.C2",
 }
 M31 = "00h42m44.3s +41d16m08s"
 

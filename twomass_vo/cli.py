@@ -29,17 +29,6 @@ from pathlib import Path
 
 __all__ = ["main"]
 
-_FORMATS = {
-    ".tbl": "ascii.ipac",
-    ".ipac": "ascii.ipac",
-    ".xml": "votable",
-    ".vot": "votable",
-    ".votable": "votable",
-    ".csv": "ascii.csv",
-    ".ecsv": "ascii.ecsv",
-    ".fits": "fits",
-}
-
 
 _UNITS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
 
@@ -130,6 +119,31 @@ def _download_options(parser):
     )
 
 
+def _picture_options(parser):
+    group = parser.add_argument_group("pictures and VO tools")
+    group.add_argument(
+        "--plot", type=Path, metavar="PNG", help="plot the footprints into PNG"
+    )
+    group.add_argument(
+        "--preview",
+        type=Path,
+        metavar="PNG",
+        help="positions mode: J/H/Ks colour previews, one panel per position",
+    )
+    group.add_argument(
+        "--preview-max",
+        type=_positive_int,
+        default=16,
+        metavar="N",
+        help="at most N preview panels (default 16)",
+    )
+    group.add_argument(
+        "--samp",
+        action="store_true",
+        help="send the table to the SAMP hub's clients (TOPCAT, Aladin, ...)",
+    )
+
+
 def _parser():
     parser = argparse.ArgumentParser(
         prog="twomass-vo",
@@ -157,7 +171,13 @@ def _parser():
         choices=("atlas", "quicklook"),
         help="Atlas (default) or Quicklook (lossy: not for photometry)",
     )
-    common.add_argument("-o", "--output", type=Path, help="write the result table here")
+    common.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        help="write the result table here (or the footprints: .reg DS9, .crtf "
+        "CRTF; or the coverage: .moc.fits)",
+    )
     common.add_argument(
         "--download",
         type=Path,
@@ -170,6 +190,7 @@ def _parser():
         help="replace existing output and downloaded files",
     )
     _download_options(common)
+    _picture_options(common)
     sub = parser.add_subparsers(dest="mode", required=True, metavar="MODE")
 
     p = sub.add_parser(
@@ -304,16 +325,9 @@ def _run(args):
 
 
 def _read(path):
-    from .image_table import ImageTable
+    from .table_metadata import read_table
 
-    fmt = _FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise ValueError(f"unknown table format for {path} (use {', '.join(_FORMATS)})")
-    if not path.is_file():
-        raise OSError(f"{path}: no such file")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # e.g. VOTable or FITS unit dialects
-        return ImageTable.read(path, format=fmt)
+    return read_table(path)
 
 
 def _download(table, folder, args):
@@ -352,39 +366,48 @@ def _download(table, folder, args):
 
 
 def _write(table, path, overwrite):
-    import numpy as np
-    from astropy.table import Column
+    from .moc import REGION_FORMATS, write_footprints
+    from .table_metadata import write_table
 
-    fmt = _FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise ValueError(f"unknown table format for {path} (use {', '.join(_FORMATS)})")
-    out = table.copy(copy_data=False)
-    meta = dict(table.meta)
-    if isinstance(meta.get("keywords"), dict):  # read from IPAC (e.g. a --rest)
-        keywords = meta.pop("keywords")
-        meta.update({k: v.get("value", v) for k, v in keywords.items()})
-    meta.pop("comments", None)
-    if fmt == "ascii.ipac":
-        # IPAC keeps table metadata as \keyword lines
-        out.meta = {"keywords": {k: {"value": str(v)} for k, v in meta.items()}}
-        # IPAC has no boolean type: y/n as in the help page
-        best = out["best"]
-        if best.dtype.kind != "b":  # already y/n (a table read from IPAC)
-            best = Column(
-                best == "y", name="best", description=best.description, meta=best.meta
-            )
-        out.replace_column(
-            "best",
-            Column(
-                np.where(best, "y", "n"),
-                name="best",
-                description=best.description,
-                meta=best.meta,
-            ),
+    if path.name.lower().endswith(".moc.fits"):
+        if path.exists() and not overwrite:
+            raise OSError(f"{path} exists (use --overwrite)")
+        table.to_moc().save(
+            str(path), format="fits", overwrite=overwrite, v1_compatible=True
         )
-    elif fmt == "fits":  # FITS keywords: 8 characters, upper case
-        out.meta = {k[:8].upper(): str(v) for k, v in meta.items()}
-    out.write(path, format=fmt, overwrite=overwrite)
+    elif path.suffix.lower() in REGION_FORMATS:
+        write_footprints(table, path, overwrite=overwrite)
+    else:
+        write_table(table, path, overwrite=overwrite)
+
+
+def _pictures(table, args):
+    """Write the --plot and --preview pictures; send the table with --samp."""
+    if args.plot is not None:
+        _save_figure(table.plot().figure, args.plot, args.overwrite)
+        print(f"footprints -> {args.plot}")
+    if args.preview is not None:
+        from .preview import plot_previews
+
+        figure = plot_previews(table, max_panels=args.preview_max)
+        _save_figure(figure, args.preview, args.overwrite)
+        print(f"colour previews -> {args.preview}")
+    if args.samp:
+        from .samp import broadcast
+
+        sent = broadcast(table)
+        print(f"table sent over SAMP to {len(sent)} client(s)")
+
+
+def _save_figure(figure, path, overwrite):
+    import matplotlib.pyplot as plt
+
+    try:
+        if path.exists() and not overwrite:
+            raise OSError(f"{path} exists (use --overwrite)")
+        figure.savefig(path, dpi=100)
+    finally:
+        plt.close(figure)
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):
@@ -428,6 +451,8 @@ def main(argv=None):
             if args.output is not None:
                 _write(result, args.output, args.overwrite)
             return 0 if _all_done(result) else 1
+        if getattr(args, "preview", None) is not None and args.mode != "positions":
+            raise ValueError("--preview is for the positions mode")
         table = _run(args)
         if args.output is not None:
             _write(table, args.output, args.overwrite)
@@ -448,9 +473,10 @@ def main(argv=None):
                     "access_url",
                 ]
             ].pprint(max_width=-1)
+        _pictures(table, args)
         if args.download is not None:
             complete = _all_done(_download(table, args.download, args))
-    except (InvalidQueryError, ArchiveError, OSError, ValueError) as exc:
+    except (InvalidQueryError, ArchiveError, OSError, ValueError, ImportError) as exc:
         print(f"twomass-vo: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -55,6 +55,32 @@ def _open_archive(archive):
     )
 
 
+def _region_text(shape):
+    """Return the search region as an s_region string (CIRCLE or POLYGON, ICRS deg)."""
+    if shape.polygon is None:
+        return f"CIRCLE ICRS {shape.ra:.7f} {shape.dec:+.7f} {shape.radius:.7f}"
+    from .geometry import xyz_to_radec
+
+    ra, dec = xyz_to_radec(shape.polygon.vertices)
+    corners = " ".join(f"{a:.7f} {d:+.7f}" for a, d in zip(ra, dec, strict=True))
+    return f"POLYGON ICRS {corners}"
+
+
+def _source_text(source):
+    """Return the input file's name (None for inputs given in Python)."""
+    if isinstance(source, str | Path) and Path(source).suffix:
+        return Path(source).name
+    return None
+
+
+def _size_text(size):
+    if size is None:
+        return None
+    if hasattr(size, "to_value"):
+        return f"{size.to_value('arcsec'):g}"
+    return f"{float(size):g}"
+
+
 class TwoMassBatch:
     """The 2MASS Batch Image Service: five batch modes over one archive.
 
@@ -125,11 +151,20 @@ class TwoMassBatch:
         image_type = planner.check_image_type(image_type)
         if get_query_payload:
             return self._payload("circle", shape.ra, shape.dec, shape.radius)
-        return planner.plan_region(
+        table = planner.plan_region(
             self._archive,
             shape,
             intersect=intersect,
             bands=bands,
+            image_type=image_type,
+        )
+        return self._record(
+            table,
+            region=_region_text(shape),
+            center=f"{shape.ra:.7f} {shape.dec:+.7f}",
+            diameter=None if shape.polygon is not None else 2 * shape.radius,
+            intersect=intersect,
+            band=band,
             image_type=image_type,
         )
 
@@ -167,6 +202,7 @@ class TwoMassBatch:
 
         bands = self._bands(band)
         image_type_checked = planner.check_image_type(image_type)
+        table_arg = table
         request = positions_request(table, best=best, size=size, resolver=self.resolver)
         chunk = int(conf.chunk_size)
         if get_query_payload:  # the planner asks the archive chunk by chunk
@@ -179,12 +215,21 @@ class TwoMassBatch:
                     request.dec[start : start + chunk],
                 )
             ]
-        return planner.plan_positions(
+        table = planner.plan_positions(
             self._archive,
             request,
             bands=bands,
             image_type=image_type_checked,
             chunk_size=chunk,
+        )
+        return self._record(
+            table,
+            source=_source_text(table_arg),
+            n_inputs=len(request.ra),
+            best=best,
+            size=_size_text(size),
+            band=band,
+            image_type=image_type_checked,
         )
 
     def query_coadd_keys(
@@ -207,7 +252,14 @@ class TwoMassBatch:
         image_type = planner.check_image_type(image_type)
         if get_query_payload:
             return self._payload("coadd_keys", request.coadd_key)
-        return planner.plan_coadd_keys(self._archive, request, image_type=image_type)
+        table = planner.plan_coadd_keys(self._archive, request, image_type=image_type)
+        return self._record(
+            table,
+            source=_source_text(keys),
+            n_inputs=len(request.coadd_key),
+            band=band,
+            image_type=image_type,
+        )
 
     def query_scan(
         self,
@@ -241,7 +293,16 @@ class TwoMassBatch:
         image_type = planner.check_image_type(image_type)
         if get_query_payload:
             return self._scans_payload(request)
-        return planner.plan_scans(self._archive, request, image_type=image_type)
+        table = planner.plan_scans(self._archive, request, image_type=image_type)
+        return self._record(
+            table,
+            date=str(request.ordate[0]),
+            hemisphere=str(request.hemisphere[0]),
+            scan=int(request.scanno[0]),
+            image=image,
+            band=band,
+            image_type=image_type,
+        )
 
     def query_scans(
         self, table, *, band="all", image_type="atlas", get_query_payload=False
@@ -264,7 +325,21 @@ class TwoMassBatch:
         image_type = planner.check_image_type(image_type)
         if get_query_payload:
             return self._scans_payload(request)
-        return planner.plan_scans(self._archive, request, image_type=image_type)
+        source = _source_text(table)
+        table = planner.plan_scans(self._archive, request, image_type=image_type)
+        return self._record(
+            table,
+            source=source,
+            n_inputs=len(request.ordate),
+            band=band,
+            image_type=image_type,
+        )
+
+    def _record(self, table, **parameters):
+        """Record the query's parameters, route, version and date in table.meta."""
+        from .table_metadata import record_query
+
+        return record_query(table, archive=self._archive, parameters=parameters)
 
     def _payload(self, kind, *args):
         """Return the requests a look-up would send (``get_query_payload``).

@@ -59,10 +59,10 @@ COLUMNS = (
         "hemisphere",
         "U1",
         None,
-        "instr.obsty",
+        "meta.code;instr.obsty",
         "Observatory hemisphere: n = Mt. Hopkins, s = CTIO",
     ),
-    ("scanno", "i4", None, "obs.sequence", "Nightly scan number"),
+    ("scanno", "i4", None, "meta.number;obs.sequence", "Nightly scan number"),
     (
         "image",
         "i4",
@@ -146,6 +146,8 @@ _OBSCORE_UTYPES = {
     "access_format": "obscore:Access.Format",
     "access_estsize": "obscore:Access.Size",
     "s_region": "obscore:Char.SpatialAxis.Coverage.Support.Area",
+    "ra": "obscore:Char.SpatialAxis.Coverage.Location.Coord.Position2D.Value2.C1",
+    "dec": "obscore:Char.SpatialAxis.Coverage.Location.Coord.Position2D.Value2.C2",
 }
 
 
@@ -269,6 +271,33 @@ class ImageRow(Row):
         return self._loader().download_row(
             self, folder, decompress=decompress, overwrite=overwrite
         )
+
+    def preview(self, ax=None, *, size=None, center=None, **kwargs):
+        """Draw the J/H/Ks colour composite of this row's image set.
+
+        Needs matplotlib (the ``plot`` extra). See
+        `twomass_vo.preview.plot_preview`.
+
+        Parameters
+        ----------
+        ax : `~astropy.visualization.wcsaxes.WCSAxes`, optional
+            Axes with the composite's WCS; a new figure by default.
+        size : `~astropy.units.Quantity` or float, optional
+            Cutout size (float: arcsec); default the row's ``cutout_size``,
+            or the full images.
+        center : `~astropy.coordinates.SkyCoord`, optional
+            Cutout centre, marked on the picture; default the input position.
+        **kwargs
+            ``mark``, ``stretch`` and ``Q`` of `~twomass_vo.preview.plot_preview`.
+
+        Returns
+        -------
+        ax : `~astropy.visualization.wcsaxes.WCSAxes`
+            The axes.
+        """
+        from .preview import plot_preview
+
+        return plot_preview(self, ax, size=size, center=center, **kwargs)
 
 
 class ImageTable(Table):
@@ -486,6 +515,113 @@ class ImageTable(Table):
         ]
         footprints = Footprints.from_s_region(np.asarray(self["s_region"]))
         return Regions(footprints.to_regions(labels=labels))
+
+    def broadcast(
+        self, hub=None, *, client=None, images=False, footprints=False, **kwargs
+    ):
+        """Send the table to the SAMP clients (TOPCAT, Aladin, ...) of a hub.
+
+        See `twomass_vo.samp.broadcast`.
+
+        Parameters
+        ----------
+        hub : SAMP hub server, optional
+            An in-process hub; by default the session's hub (lock file).
+        client : SAMP integrated client, optional
+            A connected client to send with; by default one for this call.
+        images : bool, optional
+            Also send the image files (``image.load.fits``).
+        footprints : bool, optional
+            Also send the coverage MOC (``coverage.load.moc.fits``).
+        **kwargs
+            ``folder`` and ``timeout`` of `twomass_vo.samp.broadcast`.
+
+        Returns
+        -------
+        sent : dict
+            MType -> ids of the clients that loaded it.
+        """
+        from .samp import broadcast
+
+        return broadcast(
+            self, hub, client=client, images=images, footprints=footprints, **kwargs
+        )
+
+    def to_moc(self, *, max_depth=13):
+        """Coverage of the footprints as a MOC, for Aladin (needs mocpy).
+
+        See `twomass_vo.moc.footprints_moc`.
+
+        Parameters
+        ----------
+        max_depth : int, optional
+            HEALPix depth of the finest cells (13: about 26 arcsec).
+
+        Returns
+        -------
+        moc : `mocpy.MOC`
+            The union of the footprints; ``moc.save(path)`` writes a MOC FITS
+            file.
+        """
+        from .moc import footprints_moc
+
+        return footprints_moc(self, max_depth=max_depth)
+
+    def plot(self, ax=None, *, color_by="band", show_region=True, show_positions=True):
+        """Plot the footprints on a sky projection (needs matplotlib).
+
+        See `twomass_vo.plotting.plot_footprints`.
+
+        Parameters
+        ----------
+        ax : `~astropy.visualization.wcsaxes.WCSAxes`, optional
+            Axes to draw on; by default new axes on a TAN projection centred
+            on the result.
+        color_by : {'band', 'best'}, optional
+            Colour by band (default) or by the ``best`` flag.
+        show_region : bool, optional
+            Draw the query region of region-mode results.
+        show_positions : bool, optional
+            Mark the input positions.
+
+        Returns
+        -------
+        ax : `~astropy.visualization.wcsaxes.WCSAxes`
+            The axes.
+        """
+        from .plotting import plot_footprints
+
+        return plot_footprints(
+            self,
+            ax,
+            color_by=color_by,
+            show_region=show_region,
+            show_positions=show_positions,
+        )
+
+    def preview(self, position, ax=None, *, size=None, **kwargs):
+        """Draw the J/H/Ks colour composite of the best image set at a position.
+
+        Parameters
+        ----------
+        position : `~astropy.coordinates.SkyCoord`
+            The position, marked on the picture.
+        ax : `~astropy.visualization.wcsaxes.WCSAxes`, optional
+            Axes with the composite's WCS; a new figure by default.
+        size : `~astropy.units.Quantity` or float, optional
+            Cutout size around the position (float: arcsec); default the
+            full images.
+        **kwargs
+            ``stretch`` and ``Q`` of `~twomass_vo.preview.composite`.
+
+        Returns
+        -------
+        ax : `~astropy.visualization.wcsaxes.WCSAxes`
+            The axes.
+        """
+        from .preview import table_preview
+
+        return table_preview(self, position, ax, size=size, **kwargs)
 
 
 def empty_image_table(*, archive=None, meta=None, warn=True):
