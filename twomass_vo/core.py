@@ -217,9 +217,10 @@ class TwoMassBatch:
         ----------
         table : `~astropy.table.Table` or str or `~pathlib.Path`
             Positions: a table or a file (IPAC, VOTable, CSV, FITS, ECSV) with
-            ``ra``/``dec`` columns (decimal degrees or sexagesimal) or an object
-            name column, and optional ``size`` (cutout, arcsec), ``best``
-            (y/n per row) and ``id``.
+            ``ra``/``dec`` columns (decimal degrees or sexagesimal) or a
+            SkyCoord column, or else an object name column (resolved
+            online; next to ra/dec it is only the ``id``), and optional
+            ``size`` (cutout, arcsec), ``best`` (y/n per row) and ``id``.
         best : bool, optional
             Keep only the best image set of each position: the one whose
             smallest distance from the position to its four edges is largest.

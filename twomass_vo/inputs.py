@@ -1019,10 +1019,12 @@ def positions_request(source, *, best=False, size=None, resolver=None):
         The table has ``ra`` and ``dec`` columns (also ``ra_deg``,
         ``raj2000``, ``in_ra``; ``dec_deg``, ``dej2000``, ``decj2000``,
         ``in_dec``; any case) in decimal degrees or sexagesimal (RA in
-        hours), or an object-name column (``object``, ``objname``,
-        ``name``), used for the rows without ra/dec, or a
-        `~astropy.coordinates.SkyCoord` column.  Optional columns:
-        ``size`` (cutout size, arcsec), ``best`` (y/n) and ``id``.
+        hours), or a `~astropy.coordinates.SkyCoord` column, or else an
+        object-name column (``object``, ``objname``, ``name``), whose names
+        are resolved.  A name column next to ra/dec (or SkyCoord) columns
+        is never resolved: it is the rows' ``id`` when there is no ``id``
+        column.  Optional columns: ``size`` (cutout size, arcsec),
+        ``best`` (y/n) and ``id``.
     best : bool, optional
         Best-image-only flag for the rows without a ``best`` value.
     size : float, `~astropy.units.Quantity` or None, optional
