@@ -7,7 +7,6 @@ tables (here `~twomass_vo.ImageTable`, whose rows load FITS lazily).
 """
 
 import functools
-import inspect
 import types
 from pathlib import Path
 
@@ -80,19 +79,18 @@ class _class_or_instance:
     def __init__(self, method):
         self._method = method
         functools.update_wrapper(self, method)
-        parameters = list(inspect.signature(method).parameters.values())[1:]
-        self._class_signature = inspect.Signature(parameters)
 
     def __get__(self, obj, cls=None):
         if obj is not None:
             return types.MethodType(self._method, obj)
         method = self._method
 
+        # its signature is the method's, ``self`` first, as for any method
+        # looked up on its class (and as astroquery's class_or_instance)
         @functools.wraps(method)
         def on_a_default_instance(*args, **kwargs):
             return method(cls(), *args, **kwargs)
 
-        on_a_default_instance.__signature__ = self._class_signature
         return on_a_default_instance
 
 
