@@ -23,11 +23,18 @@ def data_path():
 
 
 @pytest.fixture(scope="session")
-def sim():
-    """The all-sky simulated archive (index built once per machine, then cached)."""
+def sim(private_sim_store):
+    """The all-sky simulated archive, in this session's private store.
+
+    ``private_sim_store`` (the root ``conftest.py``) points the simulated
+    survey into the session's temporary folder: the tests never write into
+    the user's own cache.
+    """
     from twomass_vo.archives import SimulatedArchive
 
-    return SimulatedArchive.default()
+    archive = SimulatedArchive.default()
+    assert archive.path == private_sim_store, "the tests must use a private store"
+    return archive
 
 
 @pytest.fixture(scope="session")

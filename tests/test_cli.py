@@ -7,6 +7,7 @@ same inputs. One test runs the installed console script in a subprocess.
 """
 
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -18,6 +19,7 @@ from astropy.io import fits
 from astropy.io.votable import parse
 from astropy.table import Table
 
+import twomass_vo
 from twomass_vo.cli import main
 from twomass_vo.exceptions import QuicklookWarning
 from twomass_vo.image_table import COLUMNS
@@ -31,8 +33,11 @@ IMAGE_CENTRE = "200.386306 31.959798"
 
 
 @pytest.fixture
-def cli(capsys):
+def cli(capsys, sim):
     """Run ``twomass-vo --archive sim ARGS`` in process: (status, stdout, stderr).
+
+    It depends on ``sim`` so that the simulated survey is built (with its
+    one-line notice on stderr) before the command runs.
 
     The warning filters are those of a plain ``python`` run (warnings shown,
     deprecations hidden), not the test suite's "error", so that the command's
@@ -433,7 +438,7 @@ def test_download_into_a_file_is_an_error(cli, tmp_path):
     assert status == 2
     assert err.splitlines() == [err.strip()] and err.startswith("twomass-vo: error: ")
     assert "not_a_folder" in err
-    assert "335943" in out  # the table was printed before the download failed
+    assert out == ""  # checked before any work
 
 
 # --------------------------------------------------------------------- warnings
@@ -584,7 +589,158 @@ def test_info_check_reports_a_dead_mirror(capsys):
         "info",
         "--check",
     ]
-    assert main(argv) == 1
+    assert main(argv) == 3  # the archive is unreachable
     assert (
         "endpoint tap: http://127.0.0.1:9/tap NOT ANSWERING" in capsys.readouterr().out
     )
+
+
+# ------------------------------------------------- options, units, messages
+def test_version(capsys):
+    with pytest.raises(SystemExit) as excinfo:
+        main(["--version"])
+    assert excinfo.value.code == 0
+    assert capsys.readouterr().out == f"twomass-vo {twomass_vo.__version__}\n"
+
+
+HELP_ENTRY = re.compile(r"^  (\S.*?)(?:\s{2,}(\S.*))?$")
+
+
+@pytest.mark.parametrize(
+    "mode",
+    [None, "region", "positions", "coadd-keys", "scan", "scans", "info", "download"],
+)
+def test_every_option_has_help(capsys, mode):
+    with pytest.raises(SystemExit):
+        main([mode, "--help"] if mode else ["--help"])
+    lines = capsys.readouterr().out.splitlines()
+    entries = 0
+    for i, line in enumerate(lines):
+        match = HELP_ENTRY.match(line)
+        following = lines[i + 1] if i + 1 < len(lines) else ""
+        if match is None or line.endswith(":"):  # not an option (a group title)
+            continue
+        if lines[i - 1].endswith(":") and not following:  # a group description
+            continue
+        entries += 1
+        has_help = match[2] is not None or following.startswith(" " * 4)
+        assert has_help, f"{match[1]!r} has no help text"
+    assert entries >= 3
+
+
+def test_archive_options_after_the_mode(batch, tmp_path, capsys):
+    path = tmp_path / "r.vot"
+    argv = ["region", M31, "0.3", "--band", "H", "-o", str(path), "--archive", "sim"]
+    assert main(argv) == 0
+    assert urls(read(path)) == urls(batch.query_region(M31, 0.3, band="H"))
+    capsys.readouterr()
+    assert main(["info", "--archive", "sim"]) == 0
+    assert "kind: SimulatedArchive" in capsys.readouterr().out
+    # given before and after the mode: the one after wins
+    assert main(["--archive", "irsa", "info", "--archive", "sim"]) == 0
+    assert "kind: SimulatedArchive" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("diameter", "size"),
+    [("0.3deg", "60arcsec"), ("18arcmin", "1arcmin"), ("1080arcsec", "60")],
+)
+def test_units_on_diameters_and_sizes(cli, batch, tmp_path, diameter, size):
+    status, _, err = cli(
+        "region", M31, diameter, "--band", "J", "-o", tmp_path / "r.vot"
+    )
+    assert (status, err) == (0, "")
+    assert urls(read(tmp_path / "r.vot")) == urls(
+        batch.query_region(M31, 0.3, band="J")
+    )
+    table = tmp_path / "p.csv"
+    table.write_text("ra,dec\n10.6847,41.2688\n")
+    status, _, err = cli("positions", table, "--size", size, "-o", tmp_path / "p.ecsv")
+    assert (status, err) == (0, "")
+    written = read(tmp_path / "p.ecsv")
+    assert len(written) == 6 and list(written["cutout_size"]) == [60.0] * 6
+    assert written["cutout_size"].unit == "arcsec"
+
+
+def test_band_lists_on_the_command_line(cli, tmp_path):
+    status, _, err = cli("scan", *SCAN, "--image", "197", "--band", "J,Ks", "-o",
+                         tmp_path / "s.vot")  # fmt: skip
+    assert (status, err) == (0, "")
+    assert sorted(read(tmp_path / "s.vot")["band"]) == ["J", "K"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "says", "never"),
+    [
+        (("region", M31, "0.3parsec"), "DIAMETER '0.3parsec' is not an angle", "="),
+        (("region", M31, "0"), "DIAMETER '0' is not a positive angle", "="),
+        (("positions", "t.csv", "--size", "0"), "--size '0' is not a positive", "None"),
+        (("positions", "t.csv", "--size", "-3"), "--size '-3'", "None"),
+        (("scan", *SCAN, "--band", "Q"), "--band 'Q' is not a 2MASS band", "column"),
+        (("scan", "97084", "n", "96"), "DATE '97084' is not a date", "column"),
+        (("scan", "971031", "x", "96"), "HEMISPHERE 'x' is not", "column"),
+        (("scan", "971031", "n", "1000"), "SCAN '1000' is not", "column"),
+        (("scan", *SCAN, "--image", "abc"), "--image 'abc' is not", "column"),
+        (("coadd-keys", "1590591", "12a"), "KEY number 2: '12a' is not", "column"),
+    ],
+)
+def test_messages_name_the_options(cli, tmp_path, monkeypatch, argv, says, never):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "t.csv").write_text("ra,dec\n10.0,20.0\n")
+    status, out, err = cli(*argv)
+    assert_one_error(status, out, err, says)
+    assert never not in err
+
+
+def test_an_existing_output_needs_overwrite(cli, tmp_path):
+    path = tmp_path / "s.vot"
+    path.write_text("keep me")
+    status, out, err = cli("scan", *SCAN, "-o", path)
+    assert_one_error(status, out, err, f"-o/--output {path}: the file exists")
+    assert "add --overwrite" in err and "overwrite=True" not in err
+    assert path.read_text() == "keep me"
+    status, out, err = cli("scan", *SCAN, "-o", path, "--overwrite")
+    assert (status, err) == (0, "") and len(read(path)) == 69
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("nowhere/s.vot", "the folder"),
+        ("s.txt", "unknown table format '.txt'"),
+        ("s", "unknown table format '(none)'"),
+    ],
+)
+def test_output_is_checked_before_any_work(capsys, tmp_path, name, says):
+    # the archive cannot be reached: status 2 (not 3) shows nothing was asked
+    argv = ["--tap-url", "http://127.0.0.1:9/tap", "--tap-table", "t.images"]
+    status = main([*argv, "coadd-keys", "1", "-o", str(tmp_path / name)])
+    out, err = capsys.readouterr()
+    assert_one_error(status, out, err, says)
+
+
+def test_download_checks_its_output_before_any_work(capsys, tmp_path):
+    (tmp_path / "t.vot").write_text("")
+    status = main(["download", str(tmp_path / "t.vot"), str(tmp_path / "dl"), "-o",
+                   str(tmp_path / "x.txt")])  # fmt: skip
+    out, err = capsys.readouterr()
+    assert_one_error(status, out, err, "unknown table format '.txt'")
+    assert not (tmp_path / "dl").exists()
+
+
+def test_archive_folder_errors(capsys, tmp_path):
+    status = main(["--archive", str(tmp_path / "nowhere"), "scan", *SCAN])
+    out, err = capsys.readouterr()
+    assert_one_error(status, out, err, "nowhere'", "no such folder")
+    status = main(["--archive", str(tmp_path), "scan", *SCAN])
+    out, err = capsys.readouterr()
+    assert_one_error(status, out, err, "not a LocalArchive folder")
+
+
+def test_an_unreachable_archive_is_status_3(capsys):
+    argv = ["--tap-url", "http://127.0.0.1:9/tap", "--tap-table", "t.images"]
+    status = main([*argv, "coadd-keys", "1590591"])
+    err = capsys.readouterr().err
+    assert status == 3
+    assert err.startswith("twomass-vo: error: archive unreachable: ")
+    assert len(err.splitlines()) == 1

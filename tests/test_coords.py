@@ -363,7 +363,7 @@ def test_bad_input_types():
         ("004244.3 -411608 gal", "compact form"),
         ("10. 10. icrs B1950", "ICRS has no equinox"),
         ("10. 10. gal J2000", "Galactic coordinates have no equinox"),
-        ("1.2.3 4.5", "not a valid position"),
+        ("1.2.3 4.5", "'1.2.3' is not a decimal number"),
     ],
 )
 def test_malformed_or_out_of_range_is_an_error_not_a_name(text, match):
@@ -908,3 +908,111 @@ def test_columns_sexagesimal_round_trip(ra, dec, style):
     ra_deg, dec_deg = parse_coordinate_columns(["1.0", ra_text], ["2.0", dec_text])
     assert ra_deg[1] == pytest.approx(exact_ra % 360, abs=1e-10)
     assert dec_deg[1] == pytest.approx(exact_dec, abs=1e-10)
+
+
+# ---------------------------------------------------------------------------
+# Malformed coordinates are errors, never names (no network call)
+
+
+def never_called(name):
+    raise AssertionError(f"the resolver was asked for {name!r}")
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("nan nan", "'nan' is not a finite number"),
+        ("inf 0.0", "'inf' is not a finite number"),
+        ("-inf +45.", "'-inf' is not a finite number"),
+        ("nan", "'nan' is not a finite number"),
+        ("10.5e 20.5", "'10.5e' is not a decimal number"),
+        ("0x10 0x20", "'0x10' is not a decimal number"),
+        ("00h42m44.3s +41d16m13s extra", "'extra' is not part of a position"),
+        ("10.68 41.27 extra", "'extra' is not part of a position"),
+        ("00:42:44.3 +41:16:08 xyz words", "'xyz' is not part of a position"),
+        ("2MASS J00424433+4116074x", "invalid 2MASS designation.*'x' follows"),
+        ("2MASS J00424433+4116074!", "invalid 2MASS designation.*'!' follows"),
+        ("2MASX J23045666+1219223 7", "invalid 2MASS designation"),
+        ("10.68\x00 41.27", r"U\+0000"),
+        ("10.68\u200b 41.27", r"U\+200B \(zero width space\)"),
+        ("M 31\u200b", r"U\+200B"),
+        ("M31\x00", r"U\+0000"),
+        ("\ufeff10.68 41.27", r"U\+FEFF"),
+        ("10. 20. fk4 B0000", "equinox 'B0000' is not a year from 1800 to 2200"),
+        ("10. 20. J0000", "equinox 'J0000'"),
+        ("10. 20. ecl J9999", "equinox 'J9999'"),
+    ],
+)
+def test_malformed_coordinates_are_errors_not_names(text, match):
+    with pytest.raises(InvalidQueryError, match=match) as info:
+        parse_coordinates(text, resolver=never_called)
+    assert not isinstance(info.value, NameResolutionError)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "M 31",
+        "NGC 224",
+        "47 Tuc",
+        "16 Cyg B",
+        "1999 AN10",
+        "3C 273",
+        "1ES 1959+650",
+        "1E 1207.4-5209",
+        "4U 1820-30",
+        "2MASS J0746425+200032AB",
+        "2MASS J1207334-393254 b",
+        "Barnard's star",
+    ],
+)
+def test_name_like_strings_go_to_the_resolver(name):
+    asked = []
+
+    def resolver(text):
+        asked.append(text)
+        return SkyCoord(1 * u.deg, 2 * u.deg)
+
+    assert parse_coordinates(name, resolver=resolver).dec.deg == pytest.approx(2)
+    assert asked == [name]
+
+
+def test_equinoxes_in_range_are_accepted():
+    for text in (
+        "10. 20. fk4 B1875",
+        "10. 20. J2100",
+        "10. 20. B1800",
+        "10. 20. J2200",
+    ):
+        assert parse_coordinates(text).isscalar
+
+
+@pytest.mark.parametrize(
+    "ra",
+    [
+        [1, 2] * u.km,
+        Column([1.0, 2.0], unit="km"),
+        Column(["1:00:00", "2:00:00"], unit="kg"),
+    ],
+)
+def test_columns_with_a_unit_that_is_not_an_angle_are_errors(ra):
+    with pytest.raises(InputError, match="not an angle") as info:
+        parse_coordinate_columns(ra, [1.0, 2.0])
+    assert info.value.column == "ra" and info.value.value in ("km", "kg")
+    with pytest.raises(InputError, match="not an angle") as info:
+        parse_coordinate_columns([1.0], Column([1.0], unit="h"))
+    assert info.value.column == "dec"
+
+
+def test_a_right_ascension_in_hours_of_time_is_an_hour_angle():
+    ra, _ = parse_coordinate_columns(Column([1.0, 2.0], unit="h"), [1.0, 2.0])
+    np.testing.assert_allclose(ra, [15.0, 30.0])
+    ra, _ = parse_coordinate_columns([3600.0] * u.s, [1.0])
+    np.testing.assert_allclose(ra, [15.0])
+
+
+def test_columns_of_complex_numbers_are_errors():
+    for ra in ([10 + 1j, 20], np.array([10 + 0j]), [10 + 1j] * u.deg):
+        with pytest.raises(InputError, match="complex") as info:
+            parse_coordinate_columns(ra, [1.0] * len(ra))
+        assert (info.value.row, info.value.column) == (0, "ra")

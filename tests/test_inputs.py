@@ -22,9 +22,11 @@ from twomass_vo.inputs import (
     ScanRequest,
     coadd_keys_request,
     find_column,
+    parse_angle,
     parse_band,
     positions_request,
     read_table,
+    region_diameter,
     scan_request,
     scans_request,
 )
@@ -638,19 +640,53 @@ def test_object_names_are_resolved(tmp_path):
     assert list(request.size) == [5.0, 1.0, 7.0]
 
 
-def test_object_names_fill_rows_without_ra_dec(tmp_path):
-    # as in IRSA's IPAC upload example: objname for some rows, ra/dec for others
+def never_called(name):
+    raise AssertionError(f"the resolver was asked for {name!r}")
+
+
+def test_ra_dec_columns_win_over_a_name_column(tmp_path):
+    # a name next to ra/dec columns is the row's id, never resolved online
     path = write_ipac(
         tmp_path / "mixed.tbl",
         {
             "objname": ["", "M31", "NGC 7479"],
-            "ra": ["13h29m52.37s", "", "1.5"],
-            "dec": ["+47d11m40.8s", "", "2.5"],
+            "ra": ["13h29m52.37s", "10.684708", "1.5"],
+            "dec": ["+47d11m40.8s", "41.26875", "2.5"],
         },
     )
-    request = positions_request(path, resolver=fake_resolver)
+    request = positions_request(path, resolver=never_called)
     np.testing.assert_allclose(request.ra, [202.468208, 10.684708, 1.5], atol=1e-6)
     np.testing.assert_allclose(request.dec, [47.194667, 41.26875, 2.5], atol=1e-6)
+    assert list(request.id) == ["", "M31", "NGC 7479"]
+    # an id column stays the id
+    table = Table({"ra": [1.0], "dec": [2.0], "name": ["M31"], "id": ["mine"]})
+    assert list(positions_request(table, resolver=never_called).id) == ["mine"]
+
+
+def test_a_row_without_ra_dec_is_missing_even_with_a_name(tmp_path):
+    path = write_ipac(
+        tmp_path / "mixed.tbl",
+        {"objname": ["M33", "M31"], "ra": ["1.5", ""], "dec": ["2.5", ""]},
+    )
+    with pytest.raises(InputError) as excinfo:
+        positions_request(path, resolver=never_called)
+    check_error(excinfo, 1, "ra", None)
+    assert "'objname' column is an id" in str(excinfo.value)
+
+
+def test_a_skycoord_column_wins_over_a_name_column():
+    coords = SkyCoord([10, 20] * u.deg, [-5, 5] * u.deg)
+    table = QTable({"where": coords, "object": ["M31", "M33"]})
+    request = positions_request(table, resolver=never_called)
+    np.testing.assert_allclose(request.ra, [10, 20])
+    assert list(request.id) == ["M31", "M33"]
+
+
+def test_names_alone_are_resolved_and_are_the_ids(tmp_path):
+    path = write_ipac(tmp_path / "n.tbl", {"object": ["M31", "NGC 7479"]})
+    request = positions_request(path, resolver=fake_resolver)
+    np.testing.assert_allclose(request.ra, [10.684708, 346.236042])
+    assert list(request.id) == ["M31", "NGC 7479"]
 
 
 def test_unresolvable_name_is_an_input_error(tmp_path):
@@ -681,8 +717,8 @@ def test_table_errors_come_before_name_resolution(tmp_path):
 def test_sexagesimal_error_names_the_input_row(tmp_path):
     path = write_ipac(
         tmp_path / "p.tbl",
-        {"object": ["M31", "", ""], "ra": ["", "12:00:00", "12:61:00"],
-         "dec": ["", "+10:00:00", "+10:00:00"]},
+        {"object": ["M31", "", ""], "ra": ["1.5", "12:00:00", "12:61:00"],
+         "dec": ["2.5", "+10:00:00", "+10:00:00"]},
     )  # fmt: skip
     with pytest.raises(InputError) as excinfo:
         positions_request(path, resolver=fake_resolver)
@@ -770,7 +806,8 @@ def test_global_best_must_be_bool(best):
 
 
 @pytest.mark.parametrize(
-    "size", [0, -1, float("nan"), float("inf"), "50", True, 5 * u.m, [1, 2] * u.arcsec]
+    "size",
+    [0, -1, float("nan"), float("inf"), "50 km", True, 5 * u.m, [1, 2] * u.arcsec],
 )
 def test_global_size_must_be_positive_angle(size):
     with pytest.raises(InvalidQueryError, match="size"):
@@ -781,6 +818,9 @@ def test_global_size_accepts_numpy_numbers_and_angles():
     path = DATA / "help_positions_gator.tbl"
     assert list(positions_request(path, size=np.float32(2.5)).size) == [2.5] * 3
     assert list(positions_request(path, size=0.5 * u.arcmin).size) == [30.0] * 3
+    # strings as astroquery users type them: arcsec alone, or with a unit
+    assert list(positions_request(path, size="50").size) == [50.0] * 3
+    assert list(positions_request(path, size="1arcmin").size) == [60.0] * 3
     assert positions_request(path, best=np.True_).best.all()
 
 
@@ -1325,3 +1365,147 @@ def test_messages_quote_values_plainly():
         scans_request(Table({"xdate": ["97084"], "hem": ["n"], "scan": [1]}))
     assert "np." not in str(excinfo.value)
     assert re.match(r"row 0, column 'xdate': '97084' is not a date", str(excinfo.value))
+
+
+# --------------------------------------------------------------------------
+# Bad input: clear errors naming the value, never internal exceptions
+
+
+@pytest.mark.parametrize(
+    ("keys", "match"),
+    [
+        (2**63, "too large"),
+        (np.uint64(2**63), "too large"),
+        ("\u00b2", "digits 0-9"),  # superscript two: str.isdigit() is True
+        ("\u0663", "digits 0-9"),  # Arabic-Indic three: int() reads it as 3
+        ("-5", "digits 0-9"),
+        ({"a": 1}, "cannot be read as a coadd_key table"),
+        ({"coadd_key": 5}, "cannot be read as a coadd_key table"),
+    ],
+)
+def test_bad_coadd_keys_are_input_errors(keys, match):
+    with pytest.raises(InputError, match=match) as excinfo:
+        coadd_keys_request(keys)
+    if not isinstance(keys, dict):
+        assert excinfo.value.value == keys
+
+
+def test_coadd_keys_in_ascii_digits_still_work():
+    assert list(coadd_keys_request("1590591").coadd_key) == [1590591]
+    assert list(coadd_keys_request(2**63 - 1).coadd_key) == [2**63 - 1]
+
+
+def test_band_lists():
+    assert parse_band(["J", "H"]) == "JH"
+    assert parse_band(("ks", "j")) == "JK"
+    assert parse_band(["H", "all"]) == "JHK"
+    assert parse_band(np.array(["K"])) == "K"
+    for bad in ([], ["J", "Q"], [1], {"J": 1}):
+        with pytest.raises(InvalidQueryError, match="not a 2MASS band"):
+            parse_band(bad)
+    request = coadd_keys_request([1, 2], band=["J", "H"])
+    assert list(request.bands) == ["JH", "JH"]
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        QTable({"ra": [10.0] * u.km, "dec": [20.0] * u.km}),
+        Table({"ra": [10.0], "dec": [20.0]}, units={"ra": "km", "dec": "deg"}),
+        Table({"ra": ["10:00:00"], "dec": ["20:00:00"]}, units={"ra": "km"}),
+        Table({"ra": [10.0], "dec": [20.0]}, units={"ra": "deg", "dec": "h"}),
+    ],
+)
+def test_position_columns_with_a_length_unit_are_errors(table):
+    with pytest.raises(InputError, match="not an angle") as excinfo:
+        positions_request(table)
+    assert excinfo.value.column in ("ra", "dec")
+    assert excinfo.value.value in ("km", "h")
+
+
+def test_size_column_with_a_length_unit_is_an_error():
+    table = Table({"ra": [1.0], "dec": [2.0], "size": [3.0]}, units={"size": "km"})
+    with pytest.raises(InputError, match="not an angle") as excinfo:
+        positions_request(table)
+    assert (excinfo.value.column, excinfo.value.value) == ("size", "km")
+
+
+def test_angle_units_of_position_columns_are_used():
+    table = Table(
+        {"ra": [1.0], "dec": [30.0], "size": [1.0]},
+        units={"ra": "hourangle", "dec": "arcmin", "size": "arcmin"},
+    )
+    request = positions_request(table)
+    np.testing.assert_allclose(
+        [request.ra[0], request.dec[0], request.size[0]], [15.0, 0.5, 60.0]
+    )
+    hours = Table({"ra": [2.0], "dec": [0.0]}, units={"ra": "h"})  # hour angle
+    np.testing.assert_allclose(positions_request(hours).ra, [30.0])
+
+
+@pytest.mark.parametrize("ra", [[10 + 1j], [10 + 0j], np.array([1 + 0j])])
+def test_complex_ra_is_an_error(ra):
+    with pytest.raises(InputError, match="complex") as excinfo:
+        positions_request(Table({"ra": ra, "dec": [20.0]}))
+    assert (excinfo.value.row, excinfo.value.column) == (0, "ra")
+
+
+@pytest.mark.parametrize(
+    ("value", "match"),
+    [
+        (True, "not an angle"),
+        (np.True_, "not an angle"),
+        (1 + 2j, "not a real number"),
+        ((1 + 0j) * u.deg, "not a real number"),
+        ([0.1, 0.2] * u.deg, "single angle"),
+        ([0.1], "single angle"),
+        (np.array([0.3]), "single angle"),
+        (10**400, "too large"),
+        ("0.3 parsec", "not an angle"),
+        ("wide", "not an angle such as 0.3deg"),
+        (0.3 * u.m, "not an angle"),
+        (None, "not an angle"),
+    ],
+)
+def test_parse_angle_refuses(value, match):
+    with pytest.raises(InvalidQueryError, match=match) as excinfo:
+        parse_angle(value, argument="diameter", unit=u.deg)
+    assert str(excinfo.value).startswith("diameter=")
+    assert len(str(excinfo.value)) < 200  # 10**400 is not printed whole
+
+
+@pytest.mark.parametrize(
+    ("value", "degrees"),
+    [
+        (0.3, 0.3),
+        (np.float32(0.5), 0.5),
+        (3, 3.0),
+        (0.3 * u.deg, 0.3),
+        (18 * u.arcmin, 0.3),
+        ("0.3", 0.3),
+        ("0.3deg", 0.3),
+        ("0.3 d", 0.3),
+        ("18arcmin", 0.3),
+        ("18'", 0.3),
+        ("1080arcsec", 0.3),
+    ],
+)
+def test_parse_angle_accepts(value, degrees):
+    assert parse_angle(value, argument="diameter", unit=u.deg) == pytest.approx(degrees)
+
+
+@pytest.mark.parametrize("value", [0, 0.0, -1, float("nan"), "1e400", 0 * u.deg])
+def test_region_diameter_must_be_positive_and_finite(value):
+    with pytest.raises(InvalidQueryError, match="positive, finite"):
+        region_diameter(value)
+    with pytest.raises(InvalidQueryError, match=r"radius=.*positive, finite"):
+        region_diameter(radius=value)
+
+
+def test_region_diameter_or_radius():
+    assert region_diameter(0.3) == 0.3
+    assert region_diameter(radius=0.15) == 0.3
+    assert region_diameter(radius=9 * u.arcmin) == pytest.approx(0.3)
+    assert region_diameter() is None
+    with pytest.raises(InvalidQueryError, match="diameter or radius, not both"):
+        region_diameter(0.3, radius=0.15)

@@ -12,7 +12,15 @@ from astropy import config as _config
 
 from .version import version as __version__
 
-__all__ = ["ImageTable", "TwoMassBatch", "__version__", "conf"]
+__all__ = [
+    "ImageTable",
+    "IrsaArchive",
+    "LocalArchive",
+    "TwoMassBatch",
+    "VOArchive",
+    "__version__",
+    "conf",
+]
 
 
 class Conf(_config.ConfigNamespace):
@@ -59,15 +67,25 @@ class Conf(_config.ConfigNamespace):
 conf = Conf()
 
 
+# The heavy modules are imported on first use, so that ``import twomass_vo``
+# (and the command line's start-up) stays fast: name -> module that holds it.
+_LAZY = {
+    "TwoMassBatch": "core",
+    "ImageTable": "image_table",
+    "IrsaArchive": "archives",
+    "LocalArchive": "archives",
+    "VOArchive": "archives",
+}
+
+
 def __getattr__(name):
-    # The heavy modules are imported on first use, so that ``import twomass_vo``
-    # (and the command line's start-up) stays fast.
-    if name == "TwoMassBatch":
-        from .core import TwoMassBatch
+    if name in _LAZY:
+        from importlib import import_module
 
-        return TwoMassBatch
-    if name == "ImageTable":
-        from .image_table import ImageTable
-
-        return ImageTable
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    # tab completion lists the lazily imported names too
+    return sorted(set(globals()) | set(__all__))

@@ -15,19 +15,29 @@ The result table is written with ``--output`` (format from the extension:
 ``.ecsv``, ``.fits``) or printed; ``--download FOLDER`` also writes the files
 (`twomass_vo.ImageTable.download`: parallel, budgeted, resumable). The
 ``download`` subcommand does the same for any ImageTable file, e.g. the
-``--rest`` of an earlier run. Bad input ends with a one-line error on stderr
-and exit status 2; files not retrieved (failed, or deferred by the byte
-budget) end with exit status 1.
+``--rest`` of an earlier run. The archive options (``--archive``,
+``--tap-url``, ...) may come before or after the mode. Diameters and sizes
+take units: ``0.3deg``, ``10arcmin``, ``60arcsec`` (a number alone is degrees
+for a diameter, arcsec for a size).
+
+Exit status: 0 done; 1 some rows not retrieved (failed, or deferred by the
+byte budget); 2 usage error or bad input (a one-line error on stderr, before
+any work); 3 the archive is unreachable or failed (``info --check``: an
+endpoint does not answer).
 """
 
 import argparse
 import logging
+import math
 import re
 import sys
 import warnings
 from pathlib import Path
 
 __all__ = ["main"]
+
+#: Exit statuses (see the module docstring).
+EXIT_OK, EXIT_NOT_RETRIEVED, EXIT_BAD_INPUT, EXIT_ARCHIVE = 0, 1, 2, 3
 
 
 _UNITS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
@@ -64,6 +74,58 @@ def parse_size(text):
     power = "kmgt".find(prefix.lower()) + 1
     factor = (1024**power) if binary else _UNITS[prefix.lower()]
     return int(float(number) * factor)
+
+
+def _angle(text, unit_name, option):
+    """Read a positive angle with an optional unit (a Quantity); ValueError if not."""
+    from astropy import units as u
+
+    from .exceptions import InvalidQueryError
+    from .inputs import parse_angle
+
+    unit = u.Unit(unit_name)
+    try:
+        value = parse_angle(text, argument=option, unit=unit)
+    except InvalidQueryError:
+        value = None
+    if value is None or not math.isfinite(value):
+        raise ValueError(
+            f"{option} {text!r} is not an angle such as 0.3deg, 10arcmin or "
+            f"60arcsec (a number alone is in {unit_name})"
+        )
+    if value <= 0:
+        raise ValueError(f"{option} {text!r} is not a positive angle")
+    return value * unit
+
+
+def _band(text):
+    """Read --band: a band, or bands separated by commas; ValueError if not."""
+    from .exceptions import InvalidQueryError
+    from .inputs import parse_band
+
+    bands = [b for b in text.split(",") if b.strip()] if "," in text else text
+    try:
+        parse_band(bands)
+    except InvalidQueryError:
+        raise ValueError(
+            f"--band {text!r} is not a 2MASS band: use all, J, H or Ks (K), or "
+            "several separated by commas (J,H)"
+        ) from None
+    return bands
+
+
+def _check_arguments(args):
+    """Check and convert the values argparse leaves as text, in place.
+
+    Done in `main` rather than as argparse types, so that a bad value is a
+    one-line error (exit status 2) like every other bad input.
+    """
+    if hasattr(args, "band"):
+        args.band = _band(args.band)
+    if getattr(args, "diameter", None) is not None:
+        args.diameter = _angle(args.diameter, "deg", "DIAMETER")
+    if getattr(args, "size", None) is not None:
+        args.size = _angle(args.size, "arcsec", "--size")
 
 
 def _positive_int(text):
@@ -144,27 +206,51 @@ def _picture_options(parser):
     )
 
 
-def _parser():
-    parser = argparse.ArgumentParser(
-        prog="twomass-vo",
-        description="The 2MASS Batch Image Service: 2MASS Atlas and Quicklook "
-        "images by region, positions, coadd_key and date-hemisphere-scan.",
-    )
+def _archive_options(parser, *, after_mode=False):
+    """Add the options that choose the archive (before or after the mode).
+
+    After the mode their default is `argparse.SUPPRESS`, so that they do not
+    undo a value given before it.
+    """
+    default = argparse.SUPPRESS if after_mode else None
     parser.add_argument(
         "--archive",
+        default=default,
         help="'irsa' (the default: IRSA's SIA v2 and TAP services), 'sim' (the "
         "simulated survey, offline) or the folder of a LocalArchive",
     )
     vo = parser.add_argument_group(
         "a VO mirror", "any SIA v2 / TAP service publishing a 2MASS image table"
     )
-    vo.add_argument("--tap-url", help="TAP service of the mirror (selects it)")
-    vo.add_argument("--tap-table", help="its image table, e.g. twomass.images")
-    vo.add_argument("--sia-url", help="its SIA v2 service (optional)")
-    vo.add_argument("--datalink-url", help="its datalink/SODA cutout service")
-    vo.add_argument("--collection", help="SIA v2 COLLECTION (optional)")
+    for option, text in (
+        ("--tap-url", "TAP service of the mirror (selects it)"),
+        ("--tap-table", "its image table, e.g. twomass.images"),
+        ("--sia-url", "its SIA v2 service (optional)"),
+        ("--datalink-url", "its datalink/SODA cutout service"),
+        ("--collection", "SIA v2 COLLECTION (optional)"),
+    ):
+        vo.add_argument(option, default=default, help=text)
+
+
+def _parser():
+    from .version import version
+
+    parser = argparse.ArgumentParser(
+        prog="twomass-vo",
+        description="The 2MASS Batch Image Service: 2MASS Atlas and Quicklook "
+        "images by region, positions, coadd_key and date-hemisphere-scan.",
+        epilog="Exit status: 0 done, 1 some rows not retrieved, 2 usage error "
+        "or bad input, 3 archive unreachable or failed.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version}")
+    _archive_options(parser)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--band", default="all", help="all (default), J, H or Ks")
+    _archive_options(common, after_mode=True)
+    common.add_argument(
+        "--band",
+        default="all",
+        help="all (default), J, H or Ks (K), or several: J,H",
+    )
     common.add_argument(
         "--image-type",
         default="atlas",
@@ -191,7 +277,13 @@ def _parser():
     )
     _download_options(common)
     _picture_options(common)
-    sub = parser.add_subparsers(dest="mode", required=True, metavar="MODE")
+    sub = parser.add_subparsers(
+        dest="mode",
+        required=True,
+        metavar="MODE",
+        help="a batch mode, or info or download ('twomass-vo MODE --help' for its "
+        "options)",
+    )
 
     p = sub.add_parser(
         "region",
@@ -199,9 +291,17 @@ def _parser():
         help="images overlapping, covering or enclosed by a circle",
     )
     p.add_argument("center", help="coordinates (any help-page format) or object name")
-    p.add_argument("diameter", type=float, help="degrees, clamped to [0.05, 7]")
     p.add_argument(
-        "--intersect", default="overlaps", choices=("overlaps", "covers", "enclosed")
+        "diameter",
+        help="0.3, 0.3deg, 10arcmin or 600arcsec (a number alone is degrees); "
+        "clamped to [0.05, 7] deg",
+    )
+    p.add_argument(
+        "--intersect",
+        default="overlaps",
+        choices=("overlaps", "covers", "enclosed"),
+        help="overlaps (default): images that overlap the circle; covers: images "
+        "that contain it; enclosed: images inside it",
     )
 
     p = sub.add_parser(
@@ -212,7 +312,9 @@ def _parser():
         "--best", action="store_true", help="only the best image per position"
     )
     p.add_argument(
-        "--size", type=float, help="cutout size in arcsec (rows without size)"
+        "--size",
+        help="cutout size for the rows without their own: 60, 60arcsec or 1arcmin "
+        "(a number alone is arcsec); full images without it",
     )
 
     p = sub.add_parser("coadd-keys", parents=[common], help="images of coadd_keys")
@@ -235,8 +337,9 @@ def _parser():
         "info",
         help="which endpoints, collection and table the archive uses",
         description="Describe the archive; with --check, ask each endpoint "
-        "whether it answers (exit status 1 if one does not).",
+        "whether it answers (exit status 3 if one does not).",
     )
+    _archive_options(p, after_mode=True)
     p.add_argument("--check", action="store_true", help="check every endpoint")
 
     p = sub.add_parser(
@@ -246,6 +349,7 @@ def _parser():
         "ImageTable file into FOLDER: in parallel, within a byte budget, with "
         "retries; files already there are kept, so running it again resumes.",
     )
+    _archive_options(p, after_mode=True)
     p.add_argument("table", type=Path, help="an ImageTable file (any format of -o)")
     p.add_argument("folder", type=Path, help="target folder (created if missing)")
     p.add_argument(
@@ -281,7 +385,19 @@ def _archive(args):
             datalink_url=args.datalink_url,
             collection=args.collection,
         )
-    return _open_archive(args.archive)
+    name = args.archive
+    if name is not None and name.lower() not in ("irsa", "sim"):
+        folder = Path(name)
+        if not folder.exists():
+            raise ValueError(
+                f"--archive {name!r}: no such folder (give irsa, sim or the folder "
+                "of a LocalArchive)"
+            )
+        if not (folder / "archive.json").is_file():
+            raise ValueError(
+                f"--archive {name!r}: not a LocalArchive folder (no archive.json)"
+            )
+    return _open_archive(name)
 
 
 def _info(archive, check):
@@ -410,6 +526,82 @@ def _save_figure(figure, path, overwrite):
         plt.close(figure)
 
 
+def _check_output(path, overwrite, option):
+    """Check a table to write before any work: format, folder, existing file."""
+    if path is None:
+        return
+    from .moc import REGION_FORMATS
+    from .table_metadata import FORMATS
+
+    known = (*FORMATS, *REGION_FORMATS, ".moc.fits")
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS and suffix not in REGION_FORMATS:
+        raise ValueError(
+            f"{option} {path}: unknown table format {path.suffix or '(none)'!r}: "
+            f"end the name with one of {', '.join(known)}"
+        )
+    folder = path.parent
+    if not folder.is_dir():
+        raise ValueError(f"{option} {path}: the folder {folder} does not exist")
+    if path.is_dir():
+        raise ValueError(f"{option} {path}: is a folder, not a file name")
+    if path.exists() and not overwrite:
+        raise ValueError(
+            f"{option} {path}: the file exists (add --overwrite to replace it)"
+        )
+
+
+def _check_picture(path, overwrite, option):
+    """Check a picture to write before any work: folder and existing file."""
+    if path is None:
+        return
+    if not path.parent.is_dir():
+        raise ValueError(f"{option} {path}: the folder {path.parent} does not exist")
+    if path.exists() and not overwrite:
+        raise ValueError(
+            f"{option} {path}: the file exists (add --overwrite to replace it)"
+        )
+
+
+def _check_folder(path, option):
+    if path is not None and path.exists() and not path.is_dir():
+        raise ValueError(f"{option} {path}: is a file, not a folder")
+
+
+#: Arguments of the Python API -> their names on the command line, per mode.
+_ARGUMENTS = {
+    "scan": {"date": "DATE", "hemisphere": "HEMISPHERE", "scan": "SCAN"},
+    "coadd-keys": {"keys": "KEY"},
+}
+
+
+def _message(exc, mode):
+    """Return the text of an error in the command line's terms."""
+    from .exceptions import InputError
+
+    names = {"band": "--band", "image": "--image", **_ARGUMENTS.get(mode, {})}
+    column = getattr(exc, "column", None)
+    if isinstance(exc, InputError) and column in names:
+        if exc.row is None:
+            return f"{names[column]} {exc.value!r} {exc.reason}"
+        if column == "keys":  # keys on the command line
+            return f"{names[column]} number {exc.row + 1}: {exc.value!r} {exc.reason}"
+    return str(exc)
+
+
+def _unreachable(exc):
+    """Whether an error comes from a network failure (anywhere in its chain)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            return True
+        if type(exc).__name__ in ("ConnectionError", "ConnectTimeout", "Timeout"):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):
     print(f"twomass-vo: {category.__name__}: {message}", file=sys.stderr)
 
@@ -425,7 +617,9 @@ def main(argv=None):
     Returns
     -------
     status : int
-        0 on success, 2 on bad input or a failed query.
+        0 done; 1 some rows not retrieved; 2 usage error or bad input; 3 the
+        archive is unreachable or failed (``info --check``: an endpoint does
+        not answer).
     """
     from .exceptions import ArchiveError, InvalidQueryError
 
@@ -441,8 +635,19 @@ def main(argv=None):
     propagate, logger.propagate = logger.propagate, False
     complete = True
     try:
+        # the arguments, and the places to write, are checked before any work
+        _check_arguments(args)
+        overwrite = getattr(args, "overwrite", False)
+        _check_output(getattr(args, "output", None), overwrite, "-o/--output")
+        _check_output(getattr(args, "rest", None), True, "--rest")
+        _check_folder(getattr(args, "download", None), "--download")
+        _check_folder(getattr(args, "folder", None), "FOLDER")
+        for option in ("plot", "preview"):
+            _check_picture(getattr(args, option, None), overwrite, f"--{option}")
+        if getattr(args, "preview", None) is not None and args.mode != "positions":
+            raise ValueError("--preview is for the positions mode")
         if args.mode == "info":
-            return 0 if _info(_archive(args), args.check) else 1
+            return EXIT_OK if _info(_archive(args), args.check) else EXIT_ARCHIVE
         if args.mode == "download":
             table = _read(args.table)
             if args.archive is not None or args.tap_url:
@@ -450,9 +655,7 @@ def main(argv=None):
             result = _download(table, args.folder, args)
             if args.output is not None:
                 _write(result, args.output, args.overwrite)
-            return 0 if _all_done(result) else 1
-        if getattr(args, "preview", None) is not None and args.mode != "positions":
-            raise ValueError("--preview is for the positions mode")
+            return EXIT_OK if _all_done(result) else EXIT_NOT_RETRIEVED
         table = _run(args)
         if args.output is not None:
             _write(table, args.output, args.overwrite)
@@ -476,9 +679,13 @@ def main(argv=None):
         _pictures(table, args)
         if args.download is not None:
             complete = _all_done(_download(table, args.download, args))
-    except (InvalidQueryError, ArchiveError, OSError, ValueError, ImportError) as exc:
-        print(f"twomass-vo: error: {exc}", file=sys.stderr)
-        return 2
+    except ArchiveError as exc:
+        unreachable = "archive unreachable: " if _unreachable(exc) else ""
+        print(f"twomass-vo: error: {unreachable}{exc}", file=sys.stderr)
+        return EXIT_ARCHIVE
+    except (InvalidQueryError, OSError, ValueError, ImportError) as exc:
+        print(f"twomass-vo: error: {_message(exc, args.mode)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print(
             "twomass-vo: interrupted (the files already written are kept: run the "
@@ -490,7 +697,7 @@ def main(argv=None):
         warnings.showwarning = shown
         logger.removeHandler(handler)
         logger.propagate = propagate
-    return 0 if complete else 1
+    return EXIT_OK if complete else EXIT_NOT_RETRIEVED
 
 
 def _all_done(result):

@@ -15,8 +15,8 @@ does not matter.  Commas may separate the parts, and the Unicode minus sign
 ``<system>`` and ``<equinox>``
     ``equ`` / ``equatorial``, ``fk4``, ``fk5``, ``icrs``, ``gal`` /
     ``galactic``, ``ecl`` / ``ecliptic``, optionally followed by an equinox
-    ``J<year>`` or ``B<year>`` (``J2000``, ``j2000.0``, ``B1950``, ``b1983``);
-    or an equinox alone.  The frame is:
+    ``J<year>`` or ``B<year>`` (``J2000``, ``j2000.0``, ``B1950``, ``b1983``;
+    years 1800 to 2200); or an equinox alone.  The frame is:
 
     ==========================  ==========================================
     nothing, ``equ``, ``icrs``  ICRS
@@ -62,10 +62,21 @@ does not matter.  Commas may separate the parts, and the Unicode minus sign
     Latitudes must be in [-90, 90].  In Galactic and ecliptic frames
     sexagesimal longitudes are degrees.
 
-A string that looks like coordinates (it starts with a digit, a sign or a
-decimal point and every word is made of numbers, separators and unit letters)
-but does not follow the grammar raises `~twomass_vo.exceptions.InvalidQueryError`:
-it is never sent to a name resolver.  Every other string is an object name.
+A string that looks like coordinates but does not follow the grammar raises
+`~twomass_vo.exceptions.InvalidQueryError`: it is never sent to a name
+resolver.  It looks like coordinates when its words (before a system and
+equinox) are all number-like, or when at least its first two are.  A
+number-like word starts with a digit, a sign or a decimal point and is made of
+digits, decimal points, signs, colons, exponents and the unit letters
+``h d m s ° ′ ″ ' "`` (``17h44m34s``, ``-41:16:08``, ``1e5``, ``10.5e``,
+``004244.3-411608``), or is ``nan``, ``inf`` or a ``0x`` / ``0o`` / ``0b``
+number.  So ``'10.68 41.27 extra'``, ``'nan nan'`` and ``'0x10 0x20'`` are
+coordinate errors, while ``'47 Tuc'``, ``'3C 273'``, ``'1ES 1959+650'`` and
+``'M 31'`` are object names.  A 2MASS designation followed by anything but a
+component suffix (``2MASS J07464256+2000321 AB``, ``... b``) is an error too,
+and so is a string with a control or invisible character (NUL, a zero-width
+space): they are reported, never sent on.  Every other string is an object
+name.
 
 2MASS designations
 ------------------
@@ -82,9 +93,9 @@ replaced, for a block of code or for good, with `use_resolver` (an
 `astropy.utils.state.ScienceState`, `default_resolver`).
 """
 
-import contextlib
 import math
 import re
+import unicodedata
 import urllib.error
 
 import numpy as np
@@ -171,6 +182,11 @@ _COMPACT_RE = re.compile(
 # "3C", "2MASS", "NGC", "A*" are not.
 _EXPONENT_RE = re.compile(r"(?<=[\d.])[eE][+-]?\d+")
 _COORD_WORD_RE = re.compile(r"[\d.:hdms°'\"′″+-]+", re.IGNORECASE)
+# Number-like words that are not numbers: NaN, infinities, 0x/0o/0b numbers.
+_SPECIAL_NUMBER_RE = re.compile(
+    r"[+-]?(?:nan|inf(?:inity)?|0[xob][0-9a-f]*)", re.IGNORECASE
+)
+_NOT_FINITE_RE = re.compile(r"[+-]?(?:nan|inf(?:inity)?)", re.IGNORECASE)
 
 # 2MASS designations: 2MASS / 2MASX (and the older 2MASSI / 2MASSW releases),
 # an optional "J", then hhmmss[ss] ±ddmmss[s].
@@ -180,6 +196,9 @@ _DESIGNATION_RE = re.compile(
     r"(?P<sign>[+-])(?P<d>\d{2})(?P<dm>\d{2})(?P<ds>\d{2})(?P<dsf>\d{0,3})",
     re.IGNORECASE,
 )
+# What may follow a designation in an object name: a component of a multiple
+# system ("AB", " B", "Aab") or, after a space, a companion ("b").
+_COMPONENT_RE = re.compile(r"\s*[A-D](?:[A-D]|[a-d]{1,2})?|\s+[a-i]")
 
 
 class _Reject(ValueError):
@@ -257,9 +276,15 @@ def _check_lat(lat, *, what):
 # Frames.
 
 
+_EQUINOX_YEARS = (1800, 2200)
+
+
 def _equinox_time(token):
     """`~astropy.time.Time` of an equinox token such as ``J2000`` or ``b1983``."""
     token = token.upper()
+    first, last = _EQUINOX_YEARS
+    if not first <= float(token[1:]) <= last:
+        raise _Reject(f"equinox {token!r} is not a year from {first} to {last}")
     fmt = "jyear_str" if token[0] == "J" else "byear_str"
     return Time(token, format=fmt)
 
@@ -319,12 +344,44 @@ def _make_frame(system, equinox):
 # The coordinate part.
 
 
-def _looks_like_coordinates(body):
-    """Whether a string (without system/equinox) is meant as coordinates."""
-    words = body.replace(",", " ").split()
-    if not words or not re.match(r"[+\-.\d]", words[0]):
+def _number_like(word):
+    """Whether a word is meant as (part of) a coordinate (module docstring)."""
+    if _SPECIAL_NUMBER_RE.fullmatch(word):
+        return True
+    if not re.match(r"[+-]?(?:\d|\.\d)", word):
         return False
-    return all(_COORD_WORD_RE.fullmatch(_EXPONENT_RE.sub("", w)) for w in words)
+    word = _EXPONENT_RE.sub("", word)
+    if re.search(r"\.\d*[eE]$", word):  # "10.5e": an exponent left unfinished
+        word = word[:-1]
+    return bool(_COORD_WORD_RE.fullmatch(word))
+
+
+def _looks_like_coordinates(body):
+    """Whether a string (without system/equinox) is meant as coordinates.
+
+    Every word number-like, or at least the first two: ``'47 Tuc'`` is a
+    name, ``'10.68 41.27 extra'`` malformed coordinates.
+    """
+    words = body.replace(",", " ").split()
+    leading = 0
+    for word in words:
+        if not _number_like(word):
+            break
+        leading += 1
+    return leading >= 1 and (leading == len(words) or leading >= 2)
+
+
+def _check_characters(value):
+    """Refuse control and invisible characters (NUL, zero-width space...)."""
+    for i, char in enumerate(value):
+        if char in "\t\n\r\v\f":
+            continue
+        if unicodedata.category(char) in ("Cc", "Cf", "Co", "Cs", "Cn"):
+            name = unicodedata.name(char, "a control character")
+            raise InvalidQueryError(
+                f"position {value!r} has an invisible character, U+{ord(char):04X} "
+                f"({name.lower()}), at index {i}: retype the position"
+            )
 
 
 def _parse_body(body, *, equatorial):
@@ -334,6 +391,9 @@ def _parse_body(body, *, equatorial):
     lat_name = "declination" if equatorial else "latitude"
     lon_unit = "hour" if equatorial else "deg"
 
+    extra = [w for w in body.split() if not _number_like(w)]
+    if extra:
+        raise _Reject(f"{extra[0]!r} is not part of a position")
     if _HAS_LETTER_RE.search(body):
         match = _LETTER_RE.fullmatch(body)
         if match is None:
@@ -388,8 +448,13 @@ def _parse_body(body, *, equatorial):
         return lon, lat, ""
 
     tokens = body.split()
-    if not all(_DECIMAL_TOKEN_RE.fullmatch(t) for t in tokens):
-        raise _Reject("not a valid position")
+    for token in tokens:
+        if _NOT_FINITE_RE.fullmatch(token):
+            raise _Reject(f"{token!r} is not a finite number")
+        if not _number_like(token):
+            raise _Reject(f"{token!r} is not part of a position")
+        if not _DECIMAL_TOKEN_RE.fullmatch(token):
+            raise _Reject(f"{token!r} is not a decimal number nor a sexagesimal field")
     if len(tokens) == 2:
         if equatorial and not any(("." in t or "e" in t.lower()) for t in tokens):
             raise _Reject(
@@ -738,12 +803,19 @@ def parse_coordinates(value, *, resolver=None):
         raise TypeError(
             f"a position must be a string or a SkyCoord, not {type(value).__name__}"
         )
+    _check_characters(value)
     text = " ".join(value.translate(_MINUS_TRANSLATION).split())
     if not text:
         raise InvalidQueryError("empty position: give coordinates or an object name")
     coord = decode_designation(text)
     if coord is not None:
         return coord
+    start = _DESIGNATION_RE.match(text)
+    if start is not None and not _COMPONENT_RE.fullmatch(text[start.end() :]):
+        raise InvalidQueryError(
+            f"invalid 2MASS designation {value!r}: {text[start.end() :]!r} follows "
+            "the position (a designation is '2MASS Jhhmmssss+ddmmsss')"
+        )
     try:
         coord = _parse_string(text)
     except _Reject as err:
@@ -782,11 +854,48 @@ def _component_degrees(text, *, what, hours):
     )
 
 
+def _angle_unit(unit, name, *, hours=False):
+    """Return the column's unit as an angle unit; `None` if none or unknown.
+
+    With ``hours`` (a right ascension), a time unit (``h``, ``s``) is read as
+    an hour angle. Any other known unit that is not an angle (``km``) is an
+    `InputError`.
+    """
+    if unit is None:
+        return None
+    try:
+        unit = u.Unit(unit)
+    except (ValueError, TypeError):
+        return None  # free text, as in IPAC unit lines: the values are degrees
+    if isinstance(unit, u.UnrecognizedUnit) or unit == u.dimensionless_unscaled:
+        return None
+    if hours and unit.physical_type == "time":
+        return u.Unit(unit.to(u.hour) * u.hourangle)
+    if unit.physical_type != "angle":
+        raise InputError(
+            "is the unit of the column: not an angle (give degrees, or an angle "
+            "unit such as deg or hourangle)",
+            column=name,
+            value=unit.to_string(),
+        )
+    return unit
+
+
 def _column_degrees(values, *, name, hours, what):
     """One column of positions as float64 degrees (range not yet checked)."""
     if isinstance(values, u.Quantity):
-        return np.atleast_1d(values.to_value(u.deg)).astype(np.float64), values
-    unit = getattr(values, "unit", None)
+        unit = _angle_unit(values.unit, name, hours=hours) or u.deg
+        if values.dtype.kind == "c":
+            raise InputError(
+                "is a complex number, not a coordinate",
+                row=0,
+                column=name,
+                value=np.atleast_1d(values.value)[0],
+            )
+        # ``unit`` is the Quantity's own unit, read as an angle
+        degrees = np.asarray(values.value) * unit.to(u.deg)
+        return np.atleast_1d(degrees).astype(np.float64), values
+    unit = _angle_unit(getattr(values, "unit", None), name, hours=hours)
     mask = np.ma.getmaskarray(values)
     data = np.atleast_1d(np.asarray(np.ma.getdata(values)))
     mask = np.broadcast_to(mask, data.shape)
@@ -802,10 +911,15 @@ def _column_degrees(values, *, name, hours, what):
     if data.dtype.kind == "S":
         data = np.char.decode(data, "utf-8", "replace")
     kind = data.dtype.kind
-    if kind == "b":
+    if kind in "bc" and data.size:
         row = 0
         raise InputError(
-            "is not a coordinate", row=row, column=name, value=data[row].item()
+            "is not a coordinate"
+            if kind == "b"
+            else "is a complex number, not a coordinate",
+            row=row,
+            column=name,
+            value=data[row].item(),
         )
     if kind in "iuf":
         degrees = data.astype(np.float64)
@@ -832,9 +946,7 @@ def _column_degrees(values, *, name, hours, what):
                 except _Reject as err:
                     raise InputError(str(err), row=i, column=name, value=item) from None
     if unit is not None and kind in "iuf":
-        # A unit that is not an angle is ignored: the values are degrees.
-        with contextlib.suppress(u.UnitsError, ValueError, TypeError):
-            degrees = (degrees * u.Unit(unit)).to_value(u.deg)
+        degrees = degrees * unit.to(u.deg)
     return degrees, data
 
 

@@ -6,6 +6,8 @@ archive, keyword-only options, validation before any work, and results as
 tables (here `~twomass_vo.ImageTable`, whose rows load FITS lazily).
 """
 
+import functools
+import types
 from pathlib import Path
 
 from . import conf, planner
@@ -47,8 +49,19 @@ def _open_archive(archive):
         return IrsaArchive()
     if isinstance(archive, str) and archive.lower() == "sim":
         return SimulatedArchive.default()
-    if isinstance(archive, str | Path) and (Path(archive) / "archive.json").exists():
-        return LocalArchive(archive)
+    if isinstance(archive, str | Path):
+        folder = Path(archive)
+        if (folder / "archive.json").exists():
+            return LocalArchive(archive)
+        if not folder.exists():
+            raise InvalidQueryError(
+                f"archive={str(archive)!r}: no such folder (give 'irsa', 'sim' or "
+                "the folder of a LocalArchive)"
+            )
+        raise InvalidQueryError(
+            f"archive={str(archive)!r} is not a LocalArchive folder (it has no "
+            "archive.json)"
+        )
     raise InvalidQueryError(
         f"archive={archive!r}: give 'irsa' (the default), 'sim' (the simulated "
         "survey), the folder of a LocalArchive, or an Archive object"
@@ -81,6 +94,32 @@ def _size_text(size):
     return f"{float(size):g}"
 
 
+class _class_or_instance:
+    """A query method that also works on the class, as in astroquery.
+
+    ``TwoMassBatch.query_region(...)`` runs on a new default instance
+    (``TwoMassBatch()``, i.e. IRSA), like astroquery's ``class_or_instance``
+    methods; on an instance it is the plain bound method.
+    """
+
+    def __init__(self, method):
+        self._method = method
+        functools.update_wrapper(self, method)
+
+    def __get__(self, obj, cls=None):
+        if obj is not None:
+            return types.MethodType(self._method, obj)
+        method = self._method
+
+        # its signature is the method's, ``self`` first, as for any method
+        # looked up on its class (and as astroquery's class_or_instance)
+        @functools.wraps(method)
+        def on_a_default_instance(*args, **kwargs):
+            return method(cls(), *args, **kwargs)
+
+        return on_a_default_instance
+
+
 class TwoMassBatch:
     """The 2MASS Batch Image Service: five batch modes over one archive.
 
@@ -97,11 +136,19 @@ class TwoMassBatch:
         tables (default: astropy's Sesame name resolution; 2MASS designations
         are decoded offline).
 
+    Notes
+    -----
+    As in astroquery, the query methods may also be called on the class:
+    ``TwoMassBatch.query_region(...)`` runs on a default ``TwoMassBatch()``
+    (IRSA).
+
     Examples
     --------
     >>> from twomass_vo import TwoMassBatch
     >>> batch = TwoMassBatch(archive="sim")  # doctest: +SKIP
     >>> images = batch.query_region("10.68 41.27", 0.1, band="J")  # doctest: +SKIP
+    >>> from astropy import units as u
+    >>> images = batch.query_region("10.68 41.27", radius=3*u.arcmin)  # doctest: +SKIP
     """
 
     def __init__(self, archive=None, *, resolver=None):
@@ -121,6 +168,7 @@ class TwoMassBatch:
         center,
         diameter=None,
         *,
+        radius=None,
         intersect="overlaps",
         band="all",
         image_type="atlas",
@@ -134,10 +182,14 @@ class TwoMassBatch:
             A `~regions.CircleSkyRegion` or a convex `~regions.PolygonSkyRegion`,
             or the region centre: coordinates in any format of
             `~twomass_vo.coords.parse_coordinates`, or an object name.
-        diameter : float or `~astropy.units.Quantity`, optional
-            Diameter of the circle (float: degrees); required with a centre.
-            Values outside [0.05, 7] deg are clamped, with a
-            `~twomass_vo.exceptions.DiameterClampedWarning`.
+        diameter : float, `~astropy.units.Quantity` or str, optional
+            Diameter of the circle: degrees, an angle (``0.3 * u.deg``,
+            ``10 * u.arcmin``) or a str such as ``'10arcmin'``; with a
+            centre, give it or ``radius``. Values outside [0.05, 7] deg are
+            clamped, with a `~twomass_vo.exceptions.DiameterClampedWarning`.
+        radius : float, `~astropy.units.Quantity` or str, optional
+            Radius of the circle instead of its diameter (as astroquery's
+            ``query_region``): ``radius=r`` is ``diameter=2 * r``.
         intersect : {'overlaps', 'covers', 'enclosed'}, optional
             ``overlaps``: some point lies in both the image and the region;
             ``covers``: the image contains the whole region; ``enclosed``:
@@ -145,10 +197,24 @@ class TwoMassBatch:
         {common}
         {returns}
         """
+        from regions import SkyRegion
+
+        from .inputs import region_diameter
+
+        diameter = region_diameter(diameter, radius)
+        if isinstance(center, SkyRegion) and diameter is not None:
+            raise InvalidQueryError(
+                f"a {type(center).__name__} is the whole region: give no "
+                "diameter or radius with it"
+            )
+        if diameter is None and not isinstance(center, SkyRegion):
+            raise InvalidQueryError(
+                "diameter is required with a centre position (or give radius=)"
+            )
         intersect = planner.check_intersect(intersect)
         bands = self._bands(band)
-        shape = planner.region_shape(center, diameter, resolver=self.resolver)
         image_type = planner.check_image_type(image_type)
+        shape = planner.region_shape(center, diameter, resolver=self.resolver)
         if get_query_payload:
             return self._payload("circle", shape.ra, shape.dec, shape.radius)
         table = planner.plan_region(
@@ -184,9 +250,10 @@ class TwoMassBatch:
         ----------
         table : `~astropy.table.Table` or str or `~pathlib.Path`
             Positions: a table or a file (IPAC, VOTable, CSV, FITS, ECSV) with
-            ``ra``/``dec`` columns (decimal degrees or sexagesimal) or an object
-            name column, and optional ``size`` (cutout, arcsec), ``best``
-            (y/n per row) and ``id``.
+            ``ra``/``dec`` columns (decimal degrees or sexagesimal) or a
+            SkyCoord column, or else an object name column (resolved
+            online; next to ra/dec it is only the ``id``), and optional
+            ``size`` (cutout, arcsec), ``best`` (y/n per row) and ``id``.
         best : bool, optional
             Keep only the best image set of each position: the one whose
             smallest distance from the position to its four edges is largest.
@@ -369,7 +436,8 @@ for _name in (
     "query_scan",
     "query_scans",
 ):
-    _method = getattr(TwoMassBatch, _name)
+    _method = TwoMassBatch.__dict__[_name]
     _method.__doc__ = _method.__doc__.replace(
         "        {common}", _COMMON.strip("\n")
     ).replace("        {returns}", _RETURNS.strip("\n"))
+    setattr(TwoMassBatch, _name, _class_or_instance(_method))

@@ -44,9 +44,11 @@ __all__ = [
     "ScanRequest",
     "coadd_keys_request",
     "find_column",
+    "parse_angle",
     "parse_band",
     "positions_request",
     "read_table",
+    "region_diameter",
     "scan_request",
     "scans_request",
 ]
@@ -258,12 +260,23 @@ def read_table(source, *, name="table", format=None):
         return Table(source, copy=True)
     if isinstance(source, (str, os.PathLike)):
         return _read_file(Path(source), name=name, format=format)
-    if isinstance(source, np.ndarray) and source.dtype.names:
-        return Table(source, copy=True)
-    if isinstance(source, dict):
-        return Table(source, copy=True)
-    if type(source).__module__.split(".")[0] == "pandas" and hasattr(source, "columns"):
-        return Table.from_pandas(source)
+    is_pandas = type(source).__module__.split(".")[0] == "pandas"
+    if (
+        (isinstance(source, np.ndarray) and source.dtype.names)
+        or isinstance(source, dict)
+        or (is_pandas and hasattr(source, "columns"))
+    ):
+        try:
+            if is_pandas:
+                return Table.from_pandas(source)
+            return Table(source, copy=True)
+        except (TypeError, ValueError) as exc:
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise InputError(
+                f"cannot be read as a {name}: a table needs columns of equal "
+                f"length ({reason or type(exc).__name__})",
+                value=source,
+            ) from None
     raise InvalidQueryError(
         f"the {name} must be an astropy Table or the path of a table file, "
         f"not {type(source).__name__}"
@@ -715,19 +728,36 @@ def _to_float(col, colname, data, mask, *, what):
     return values
 
 
-def _unit_factor(col, unit):
-    """Factor from the column's unit to ``unit``; 1 if it has no usable unit."""
+def _unit_factor(col, unit, *, hours=False):
+    """Factor from the column's angle unit to ``unit``.
+
+    1 if the column has no unit, a dimensionless one, or a unit string that
+    astropy does not know (IPAC unit lines are free text). With ``hours`` (a
+    right ascension) a time unit (``h``) is an hour angle. Any other known
+    unit that is not an angle (``km``) is an `InputError` naming the column.
+    """
     col_unit = getattr(col, "unit", None)
     if col_unit is None or isinstance(col_unit, u.UnrecognizedUnit):
         return 1.0
+    if col_unit == u.dimensionless_unscaled:
+        return 1.0
+    if hours and col_unit.physical_type == "time":
+        return float(col_unit.to(u.hour) * u.hourangle.to(unit))
     try:
         return float(col_unit.to(unit))
     except u.UnitsError:
-        return 1.0
+        raise InputError(
+            f"is the unit of the column: not an angle (give values in {unit} "
+            "or an angle unit such as deg, hourangle, arcmin or arcsec)",
+            column=getattr(col, "name", None),
+            value=col_unit.to_string(),
+        ) from None
 
 
-def _ids(table, n):
+def _ids(table, n, *, fallback=None):
     name = find_column(table, "id") if table is not None else None
+    if name is None and fallback is not None:
+        name = find_column(table, fallback)
     if name is None:
         return np.full(n, "", dtype="U1")
     col = table[name]
@@ -762,7 +792,9 @@ def _bands(table, default):
     return out
 
 
-_BAND_MESSAGE = "is not a 2MASS band: use 'J', 'H', 'Ks' (or 'K') or 'all'"
+_BAND_MESSAGE = (
+    "is not a 2MASS band: use 'J', 'H', 'Ks' (or 'K') or 'all', or a list of them"
+)
 _BAND_MESSAGE_ROW = "is not a 2MASS band: use j, h, k (or ks) or a (all), in any case"
 
 
@@ -771,9 +803,10 @@ def parse_band(value, *, row=None, column="band"):
 
     Parameters
     ----------
-    value : str
+    value : str or sequence of str
         ``'J'``, ``'H'``, ``'K'`` or ``'Ks'``, ``'A'`` or ``'all'`` (also
-        ``'JHK'``), in any case, surrounding blanks ignored.
+        ``'JHK'``), in any case, surrounding blanks ignored; or a list (tuple,
+        set, array) of those, e.g. ``['J', 'H']``.
     row : int or None, optional
         Row of the value in its table, for the error message.
     column : str, optional
@@ -782,7 +815,8 @@ def parse_band(value, *, row=None, column="band"):
     Returns
     -------
     band : str
-        ``'J'``, ``'H'``, ``'K'``, or ``'JHK'`` for all three bands.
+        ``'J'``, ``'H'``, ``'K'``, ``'JHK'`` for all three bands, or two of
+        them for a list of two (``'JH'``, ``'JK'``, ``'HK'``).
 
     Raises
     ------
@@ -796,6 +830,13 @@ def parse_band(value, *, row=None, column="band"):
         band = _BANDS.get(value.strip().lower())
         if band is not None:
             return band
+    elif isinstance(value, (list, tuple, set, frozenset, np.ndarray)):
+        items = list(np.ravel(np.asarray(list(value), dtype=object)))
+        if items and all(isinstance(v, (str, bytes)) for v in items):
+            chosen = set()
+            for item in items:
+                chosen.update(parse_band(item, row=row, column=column))
+            return "".join(b for b in "JHK" if b in chosen)
     raise InputError(_BAND_MESSAGE, row=row, column=column, value=value)
 
 
@@ -804,27 +845,144 @@ def parse_band(value, *, row=None, column="band"):
 # --------------------------------------------------------------------------
 
 
+# --------------------------------------------------------------------------
+# Angle arguments
+# --------------------------------------------------------------------------
+
+# Unit words astropy reads differently ("d" is a day) or not at all.
+_ANGLE_UNIT_ALIASES = {
+    "d": u.deg,
+    "°": u.deg,
+    "'": u.arcmin,
+    "′": u.arcmin,
+    '"': u.arcsec,
+    "″": u.arcsec,
+}
+_ANGLE_TEXT = re.compile(
+    r"\s*(?P<number>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(?P<unit>\S.*?)?\s*"
+)
+
+
+def parse_angle(value, *, argument, unit):
+    """Read one angle argument: a number, a `~astropy.units.Quantity` or a str.
+
+    Parameters
+    ----------
+    value : float, int, `~astropy.units.Quantity` or str
+        A real number (in ``unit``), a scalar angle Quantity (``0.3 * u.deg``,
+        ``10 * u.arcmin``), or a str of a number with an optional angle unit
+        (``'0.3'``, ``'0.3deg'``, ``'10 arcmin'``, ``'60arcsec'``, ``'0.3d'``).
+    argument : str
+        Name of the argument, for error messages.
+    unit : `~astropy.units.Unit`
+        Unit of plain numbers, and of the result.
+
+    Returns
+    -------
+    angle : float
+        The value in ``unit``, of any sign, possibly NaN or infinite (the
+        caller checks its range).
+
+    Raises
+    ------
+    InvalidQueryError
+        For a bool, a complex number, an array or sequence, a unit that is not
+        an angle, an int too large for a float, or a str that is not a number
+        with an angle unit; the message names the argument and value.
+    """
+
+    def fail(why):
+        shown = repr(value)
+        if len(shown) > 60:  # 10**400
+            shown = f"{shown[:20]}...{shown[-10:]} ({len(shown)} characters)"
+        return InvalidQueryError(f"{argument}={shown} {why}")
+
+    if isinstance(value, (bool, np.bool_)):
+        raise fail(f"is not an angle (a number of {unit}, or a Quantity)")
+    quantity = value
+    if isinstance(value, (str, bytes)):
+        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+        match = _ANGLE_TEXT.fullmatch(text)
+        if match is None:
+            raise fail(
+                f"is not an angle such as 0.3deg, 10arcmin or 60arcsec (a number "
+                f"alone is in {unit})"
+            )
+        words = match["unit"]
+        try:
+            word_unit = (
+                unit
+                if not words
+                else _ANGLE_UNIT_ALIASES.get(words) or u.Unit(words, format="generic")
+            )
+        except ValueError:
+            raise fail(f"has the unit {words!r}, which is not an angle") from None
+        quantity = float(match["number"]) * word_unit
+    if isinstance(quantity, u.Quantity):
+        if not quantity.isscalar:
+            raise fail("must be a single angle, not an array")
+        if quantity.dtype.kind not in "iuf":
+            raise fail("is not a real number")
+        try:
+            number = float(quantity.to_value(unit))
+        except u.UnitsError:
+            raise fail(f"has the unit {quantity.unit}, which is not an angle") from None
+    elif isinstance(quantity, numbers.Real):
+        try:
+            number = float(quantity)
+        except OverflowError:
+            raise fail("is too large") from None
+    elif isinstance(quantity, numbers.Complex):
+        raise fail("is not a real number")
+    elif np.ndim(quantity) > 0 or isinstance(quantity, (list, tuple)):
+        raise fail("must be a single angle, not a sequence")
+    else:
+        raise fail(f"is not an angle (a number of {unit}, or a Quantity)")
+    return number
+
+
+def region_diameter(diameter=None, radius=None):
+    """Validate the size of a circular region: a diameter or a radius.
+
+    Parameters
+    ----------
+    diameter, radius : float, `~astropy.units.Quantity`, str or None
+        At most one of them (see `parse_angle`; numbers are degrees).
+
+    Returns
+    -------
+    diameter : float or None
+        Degrees (positive and finite; the planner clamps it to the service's
+        range), or `None` if neither is given.
+
+    Raises
+    ------
+    InvalidQueryError
+        If both are given, or the one given is not a positive angle.
+    """
+    if diameter is not None and radius is not None:
+        raise InvalidQueryError(
+            f"give diameter or radius, not both (diameter={diameter!r}, "
+            f"radius={radius!r})"
+        )
+    if diameter is None and radius is None:
+        return None
+    argument, value = ("radius", radius) if diameter is None else ("diameter", diameter)
+    degrees = parse_angle(value, argument=argument, unit=u.deg)
+    if not (np.isfinite(degrees) and degrees > 0):
+        raise InvalidQueryError(
+            f"{argument}={value!r} must be a positive, finite angle"
+        )
+    return 2 * degrees if argument == "radius" else degrees
+
+
 def _global_size(size):
     if size is None:
         return 0.0
-    if isinstance(size, u.Quantity):
-        if not size.isscalar:
-            raise InvalidQueryError(f"size must be a single angle, not {size!r}")
-        try:
-            value = float(size.to_value(u.arcsec))
-        except u.UnitsError:
-            raise InvalidQueryError(
-                f"size must be an angle (or a number of arcsec), not {size!r}"
-            ) from None
-    elif isinstance(size, numbers.Real) and not isinstance(size, (bool, np.bool_)):
-        value = float(size)
-    else:
-        raise InvalidQueryError(
-            f"size must be a positive number of arcsec, an angle or None, not {size!r}"
-        )
+    value = parse_angle(size, argument="size", unit=u.arcsec)
     if not (np.isfinite(value) and value > 0):
         raise InvalidQueryError(
-            f"size must be positive and finite (arcsec), not {size!r}; use None "
+            f"size={size!r} must be a positive, finite angle (arcsec); use None "
             "for full images"
         )
     return value
@@ -837,8 +995,9 @@ def _position_table(source, name):
         dec = np.atleast_1d(icrs.dec.deg).astype(np.float64)
         return Table({"ra": ra, "dec": dec}, copy=False)
     table = read_table(source, name=name)
-    if all(find_column(table, kind) is None for kind in ("ra", "dec", "object")):
-        # a table whose positions are a SkyCoord column
+    if all(find_column(table, kind) is None for kind in ("ra", "dec")):
+        # a table whose positions are a SkyCoord column (a name column next
+        # to it is then an id, see `_positions`)
         for colname in table.colnames:
             if isinstance(table[colname], SkyCoord):
                 icrs = table[colname].icrs
@@ -860,10 +1019,12 @@ def positions_request(source, *, best=False, size=None, resolver=None):
         The table has ``ra`` and ``dec`` columns (also ``ra_deg``,
         ``raj2000``, ``in_ra``; ``dec_deg``, ``dej2000``, ``decj2000``,
         ``in_dec``; any case) in decimal degrees or sexagesimal (RA in
-        hours), or an object-name column (``object``, ``objname``,
-        ``name``), used for the rows without ra/dec, or a
-        `~astropy.coordinates.SkyCoord` column.  Optional columns:
-        ``size`` (cutout size, arcsec), ``best`` (y/n) and ``id``.
+        hours), or a `~astropy.coordinates.SkyCoord` column, or else an
+        object-name column (``object``, ``objname``, ``name``), whose names
+        are resolved.  A name column next to ra/dec (or SkyCoord) columns
+        is never resolved: it is the rows' ``id`` when there is no ``id``
+        column.  Optional columns: ``size`` (cutout size, arcsec),
+        ``best`` (y/n) and ``id``.
     best : bool, optional
         Best-image-only flag for the rows without a ``best`` value.
     size : float, `~astropy.units.Quantity` or None, optional
@@ -904,7 +1065,7 @@ def positions_request(source, *, best=False, size=None, resolver=None):
     # Everything else is checked before object names go to the resolver.
     sizes = _sizes(table, size_default)
     bests = _bests(table, best)
-    ids = _ids(table, n)
+    ids = _ids(table, n, fallback="object")
     ra, dec = _positions(table, resolver)
     return PositionRequest(
         ra=ra,
@@ -937,21 +1098,24 @@ def _positions(table, resolver):
     dec = np.full(n, np.nan)
     by_name = np.zeros(n, dtype=bool)
     if ra_name is not None:
+        # ra/dec columns win: a name column next to them is only an id, never
+        # sent to a resolver
         ra_col, dec_col = table[ra_name], table[dec_name]
         ra_data, ra_mask = _column_values(ra_col)
         dec_data, dec_mask = _column_values(dec_col)
-        null = ra_mask | dec_mask
+        why = "is missing: the row has no position"
         if obj_name is not None:
-            obj_data, obj_mask = _column_values(table[obj_name])
-            by_name = ra_mask & dec_mask & ~obj_mask
+            why += (
+                f" (the {obj_name!r} column is an id when the table has ra/dec "
+                "columns: put names to resolve in a table of their own)"
+            )
         for mask, col, name in (
             (ra_mask, ra_col, ra_name),
             (dec_mask, dec_col, dec_name),
         ):
-            missing = mask & ~by_name
-            if missing.any():
-                _fail(missing, col, name, "is missing: the row has no position")
-        rows = np.flatnonzero(~null)
+            if mask.any():
+                _fail(mask, col, name, why)
+        rows = np.arange(n)
         ra[rows], dec[rows] = _parse_ra_dec(
             ra_col, dec_col, ra_name, dec_name, ra_data, dec_data, rows
         )
@@ -974,6 +1138,18 @@ def _positions(table, resolver):
 
 def _parse_ra_dec(ra_col, dec_col, ra_name, dec_name, ra_data, dec_data, rows):
     ra_sub, dec_sub = ra_data[rows], dec_data[rows]
+    for data, col, name in ((ra_sub, ra_col, ra_name), (dec_sub, dec_col, dec_name)):
+        if data.dtype.kind in "bcmM" and len(rows):
+            kind = {"b": "a bool", "c": "a complex number"}.get(data.dtype.kind)
+            _fail(
+                np.ones(len(rows), dtype=bool),
+                col[rows],
+                name,
+                f"is {kind or 'not a number'}: a coordinate is a real number of "
+                "degrees or a sexagesimal string",
+                offset_rows=rows,
+            )
+        _unit_factor(col, u.deg, hours=col is ra_col)  # not an angle: an error
     numeric = ra_sub.dtype.kind in "iuf" and dec_sub.dtype.kind in "iuf"
     values = None
     if numeric:
@@ -984,7 +1160,7 @@ def _parse_ra_dec(ra_col, dec_col, ra_name, dec_name, ra_data, dec_data, rows):
         except ValueError:
             values = None
     if values is not None:
-        ra_deg = values[0] * _unit_factor(ra_col, u.deg)
+        ra_deg = values[0] * _unit_factor(ra_col, u.deg, hours=True)
         dec_deg = values[1] * _unit_factor(dec_col, u.deg)
     else:
         from .coords import parse_coordinate_columns
@@ -1154,16 +1330,24 @@ def coadd_keys_request(keys, *, band="all"):
     default = parse_band(band, column="band")
     what = "coadd_key (a positive integer)"
 
-    if isinstance(keys, (str, os.PathLike)):
-        text = str(keys).strip()
-        if isinstance(keys, str) and not Path(keys).exists() and text.isdigit():
+    if isinstance(keys, str) and not Path(keys).exists():
+        text = keys.strip()
+        if text.isascii() and text.isdigit():
             keys = int(text)
+        elif text.lstrip("+-").isnumeric():  # '-5', or not ASCII digits: '²'
+            raise InputError(
+                f"is not a {what} written in the digits 0-9",
+                column="keys",
+                value=keys,
+            )
     if isinstance(keys, (numbers.Integral, np.integer)) and not isinstance(
         keys, (bool, np.bool_)
     ):
         value = int(keys)
         if value <= 0:
             raise InputError(f"is not a {what}", column="keys", value=keys)
+        if value > np.iinfo(np.int64).max:
+            raise InputError(f"is too large for a {what}", column="keys", value=keys)
         return KeyRequest(
             coadd_key=np.array([value], dtype=np.int64),
             bands=np.array([default], dtype="U3"),

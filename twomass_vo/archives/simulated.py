@@ -12,6 +12,7 @@ uses it. The pixels are synthetic; everything else has the real survey's form.
 
 import io
 import os
+import sys
 import threading
 from pathlib import Path
 
@@ -63,6 +64,41 @@ def _estimated_sizes(layout):
     return sizes
 
 
+def _build_once(build, path):
+    """Run ``build(path)`` unless the index is there; one builder at a time.
+
+    Processes (and threads) building the same folder take turns on an
+    exclusive `fcntl.flock` lock of the file ``.<name>.lock`` next to it: the
+    first builds, the others wait, then find the index and use it. One line
+    on stderr says what is going on (the build takes about ten seconds).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover (Windows: no lock)
+        fcntl = None
+    with open(path.parent / f".{path.name}.lock", "a") as lock:
+        if fcntl is not None:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                print(
+                    "twomass_vo: waiting for another process building the "
+                    f"simulated survey index in {path}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                fcntl.flock(lock, fcntl.LOCK_EX)
+        if (path / "archive.json").exists():
+            return
+        print(
+            f"twomass_vo: building the simulated survey index, ~10 s, once (in {path})",
+            file=sys.stderr,
+            flush=True,
+        )
+        build(path)
+
+
 class SimulatedArchive(LocalArchive):
     """The whole simulated 2MASS survey, with FITS files made on demand.
 
@@ -82,7 +118,7 @@ class SimulatedArchive(LocalArchive):
     def __init__(self, path=None):
         path = Path(path) if path is not None else default_sim_path()
         if not (path / "archive.json").exists():
-            self.build(path)
+            _build_once(self.build, path)
         super().__init__(path)
 
     @classmethod
