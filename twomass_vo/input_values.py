@@ -24,7 +24,8 @@ __all__ = [
     "region_diameter",
 ]
 
-
+#: Band words of the ``band`` argument and column (lower case) -> band code:
+#: ``'J'``, ``'H'``, ``'K'`` or ``'JHK'`` (all three bands).
 BAND_CODES = {
     "j": "J",
     "h": "H",

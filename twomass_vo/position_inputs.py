@@ -33,7 +33,7 @@ __all__ = [
     "positions_request",
 ]
 
-
+# Words of the ``best`` column, in any case.
 _TRUE = ("y", "yes", "t", "true", "1")
 _FALSE = ("n", "no", "f", "false", "0")
 
