@@ -24,7 +24,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import twomass_vo
-from twomass_vo import coords
+from twomass_vo import name_resolver
 from twomass_vo.coords import (
     decode_designation,
     default_resolver,
@@ -694,10 +694,10 @@ def test_default_resolver_uses_conf_timeout(monkeypatch):
 
 
 def test_module_default_is_looked_up_at_call_time(monkeypatch):
-    # Replacing the module's resolve_name replaces the default resolver, also
-    # after the default was set back explicitly.
+    # Replacing the resolver module's resolve_name replaces the default
+    # resolver, also after the default was set back explicitly.
     use_resolver(None)
-    monkeypatch.setattr(coords, "resolve_name", fake_resolver())
+    monkeypatch.setattr(name_resolver, "resolve_name", fake_resolver())
     assert parse_coordinates("m83").separation(M83).arcsec < 1e-6
 
 

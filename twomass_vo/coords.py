@@ -6,6 +6,14 @@ Service: a sky position in any of the notations its help page lists, a 2MASS
 source designation, or an object name for a name resolver.  It also converts
 the ``ra`` / ``dec`` columns of position tables to degrees.
 
+The coordinate-string grammar and `parse_coordinates` live here; the other
+parts live in modules named for what they hold, and this module re-exports
+their public names: ``twomass_vo.designations`` (`decode_designation`),
+``twomass_vo.name_resolver`` (`resolve_name`, `default_resolver`,
+`use_resolver`), ``twomass_vo.coordinate_columns``
+(`parse_coordinate_columns`) and ``twomass_vo.coord_fields`` (sexagesimal
+fields and range checks shared by all of them).
+
 Grammar of coordinate strings
 -----------------------------
 A string is read as ``<longitude> <latitude> [<system>] [<equinox>]``, case
@@ -96,9 +104,7 @@ replaced, for a block of code or for good, with `use_resolver` (an
 import math
 import re
 import unicodedata
-import urllib.error
 
-import numpy as np
 from astropy import units as u
 from astropy.coordinates import (
     FK4,
@@ -110,10 +116,22 @@ from astropy.coordinates import (
     SkyCoord,
 )
 from astropy.time import Time
-from astropy.utils.state import ScienceState
 
-from . import conf
-from .exceptions import InputError, InvalidQueryError, NameResolutionError
+from .coord_fields import (
+    COLON_VALUE,
+    DECIMAL_TOKEN_RE,
+    MINUS_TRANSLATION,
+    InvalidCoordinate,
+    check_lat,
+    check_lon,
+    letter_part,
+    sexagesimal,
+    to_icrs,
+)
+from .coordinate_columns import parse_coordinate_columns
+from .designations import check_designation_suffix, decode_designation
+from .exceptions import InvalidQueryError
+from .name_resolver import default_resolver, resolve, resolve_name, use_resolver
 
 __all__ = [
     "decode_designation",
@@ -127,17 +145,6 @@ __all__ = [
 # ---------------------------------------------------------------------------
 # Regular expressions of the grammar (see the module docstring).
 
-# Characters that stand for "-" in pasted text: minus sign, en dash, figure
-# dash, small and full-width hyphen-minus.
-_MINUS_TRANSLATION = str.maketrans(
-    {"\u2212": "-", "\u2013": "-", "\u2012": "-", "\ufe63": "-", "\uff0d": "-"}
-)
-
-# An unsigned decimal number, without and with an exponent.
-_NUM = r"(?:\d+(?:\.\d*)?|\.\d+)"
-_NUMEXP = rf"{_NUM}(?:[eE][+-]?\d+)?"
-_DECIMAL_TOKEN_RE = re.compile(rf"[+-]?{_NUMEXP}")
-
 # Trailing system and/or equinox.
 _EQUINOX = r"[jb]\d{4}(?:\.\d*)?"
 _FRAME_RE = re.compile(
@@ -150,24 +157,13 @@ _FRAME_RE = re.compile(
 )
 
 
-def _letter_part(p):
-    # One sexagesimal value with unit letters: 17h44m34s, -27d59m13s, 12°30′.
-    return (
-        rf"(?P<{p}sign>[+-]?)\s*(?P<{p}a>{_NUM})\s*(?P<{p}unit>[hd°])"
-        rf"(?:\s*(?P<{p}b>{_NUM})\s*[m'′](?:\s*(?P<{p}c>{_NUM})\s*[s\"″])?)?"
-    )
-
-
-_LETTER_RE = re.compile(
-    rf"{_letter_part('lon')}\s*{_letter_part('lat')}", re.IGNORECASE
-)
+_LETTER_RE = re.compile(rf"{letter_part('lon')}\s*{letter_part('lat')}", re.IGNORECASE)
 _HAS_LETTER_RE = re.compile(r"[hdms°'\"′″]", re.IGNORECASE)
 
-# hh:mm:ss.s ±dd:mm:ss.s (fractions only on the last field).
-_COLON_VALUE = r"\d+(?::\d+){0,2}(?:\.\d*)?"
+
 _COLON_RE = re.compile(
-    rf"(?P<lonsign>[+-]?)(?P<lon>{_COLON_VALUE})(?:\s+|(?=[+-]))"
-    rf"(?P<latsign>[+-]?)(?P<lat>{_COLON_VALUE})"
+    rf"(?P<lonsign>[+-]?)(?P<lon>{COLON_VALUE})(?:\s+|(?=[+-]))"
+    rf"(?P<latsign>[+-]?)(?P<lat>{COLON_VALUE})"
 )
 
 # hhmmss.s ±ddmmss.s
@@ -188,89 +184,6 @@ _SPECIAL_NUMBER_RE = re.compile(
 )
 _NOT_FINITE_RE = re.compile(r"[+-]?(?:nan|inf(?:inity)?)", re.IGNORECASE)
 
-# 2MASS designations: 2MASS / 2MASX (and the older 2MASSI / 2MASSW releases),
-# an optional "J", then hhmmss[ss] ±ddmmss[s].
-_DESIGNATION_RE = re.compile(
-    r"2MAS(?:S[IW]?|X)\s*J?\s*"
-    r"(?P<h>\d{2})(?P<m>\d{2})(?P<s>\d{2})(?P<sf>\d{0,3})"
-    r"(?P<sign>[+-])(?P<d>\d{2})(?P<dm>\d{2})(?P<ds>\d{2})(?P<dsf>\d{0,3})",
-    re.IGNORECASE,
-)
-# What may follow a designation in an object name: a component of a multiple
-# system ("AB", " B", "Aab") or, after a space, a companion ("b").
-_COMPONENT_RE = re.compile(r"\s*[A-D](?:[A-D]|[a-d]{1,2})?|\s+[a-i]")
-
-
-class _Reject(ValueError):
-    """A value that looks like a coordinate but is not valid (internal)."""
-
-
-# ---------------------------------------------------------------------------
-# Sexagesimal fields.
-
-
-def _sexagesimal(sign, fields, *, what, unit):
-    """Combine sexagesimal fields into degrees, checking every field.
-
-    Parameters
-    ----------
-    sign : str
-        ``""``, ``"+"`` or ``"-"``.
-    fields : list of str
-        One to three unsigned numbers: degrees or hours, minutes, seconds.
-        Only the last may have a fraction.
-    what : str
-        ``"right ascension"``, ``"declination"``, ``"longitude"`` or
-        ``"latitude"``, for messages.
-    unit : {"hour", "deg"}
-        Unit of the first field.
-
-    Returns
-    -------
-    float
-        The value in degrees (hours are multiplied by 15).
-    """
-    names = ("hours" if unit == "hour" else "degrees", "minutes", "seconds")
-    values = []
-    for i, field in enumerate(fields):
-        if i < len(fields) - 1 and not field.isdigit():
-            raise _Reject(
-                f"{what} {names[i]} {field!r} must be a whole number when "
-                f"{names[i + 1]} follow"
-            )
-        values.append(float(field))
-    for name, value in zip(names[1 : len(values)], values[1:], strict=True):
-        if value >= 60:
-            raise _Reject(f"{what} {name} {value:g} must be less than 60")
-    first = values[0]
-    if unit == "hour" and first >= 24:
-        raise _Reject(f"{what} hours {first:g} must be less than 24")
-    total = sum(v / 60**i for i, v in enumerate(values))
-    if unit == "hour":
-        total *= 15.0
-    return -total if sign == "-" else total
-
-
-def _check_lon(lon, *, what, sign_allowed):
-    """Check a longitude in degrees and wrap it into [0, 360)."""
-    if not math.isfinite(lon):
-        raise _Reject(f"{what} is not a finite number")
-    if lon < 0 and not sign_allowed:
-        raise _Reject(f"{what} {lon:g} deg is negative: it must be in [0, 360)")
-    if lon < -180 or lon >= 360:
-        allowed = "[-180, 360)" if sign_allowed else "[0, 360)"
-        raise _Reject(f"{what} {lon:g} deg is out of range: it must be in {allowed}")
-    return lon % 360.0 if lon < 0 else lon
-
-
-def _check_lat(lat, *, what):
-    """Check a latitude in degrees."""
-    if not math.isfinite(lat):
-        raise _Reject(f"{what} is not a finite number")
-    if abs(lat) > 90:
-        raise _Reject(f"{what} {lat:g} deg is out of range: |{what}| must be <= 90")
-    return lat
-
 
 # ---------------------------------------------------------------------------
 # Frames.
@@ -284,7 +197,9 @@ def _equinox_time(token):
     token = token.upper()
     first, last = _EQUINOX_YEARS
     if not first <= float(token[1:]) <= last:
-        raise _Reject(f"equinox {token!r} is not a year from {first} to {last}")
+        raise InvalidCoordinate(
+            f"equinox {token!r} is not a year from {first} to {last}"
+        )
     fmt = "jyear_str" if token[0] == "J" else "byear_str"
     return Time(token, format=fmt)
 
@@ -320,13 +235,15 @@ def _make_frame(system, equinox):
     """
     if system.startswith("gal"):
         if equinox:
-            raise _Reject(f"Galactic coordinates have no equinox ({equinox!r})")
+            raise InvalidCoordinate(
+                f"Galactic coordinates have no equinox ({equinox!r})"
+            )
         return Galactic(), False
     if system.startswith("ecl"):
         return BarycentricMeanEcliptic(equinox=_equinox_time(equinox or "J2000")), False
     if system == "icrs":
         if equinox and _equinox_time(equinox) != Time("J2000", format="jyear_str"):
-            raise _Reject(f"ICRS has no equinox ({equinox!r})")
+            raise InvalidCoordinate(f"ICRS has no equinox ({equinox!r})")
         return ICRS(), True
     if system == "fk5":
         return FK5(equinox=_equinox_time(equinox or "J2000")), True
@@ -393,11 +310,11 @@ def _parse_body(body, *, equatorial):
 
     extra = [w for w in body.split() if not _number_like(w)]
     if extra:
-        raise _Reject(f"{extra[0]!r} is not part of a position")
+        raise InvalidCoordinate(f"{extra[0]!r} is not part of a position")
     if _HAS_LETTER_RE.search(body):
         match = _LETTER_RE.fullmatch(body)
         if match is None:
-            raise _Reject(
+            raise InvalidCoordinate(
                 "not a valid sexagesimal position with unit letters "
                 "(expected e.g. '17h44m34s -27d59m13s')"
             )
@@ -405,10 +322,10 @@ def _parse_body(body, *, equatorial):
         for p, name in (("lon", lon_name), ("lat", lat_name)):
             unit = match[f"{p}unit"].lower()
             if unit == "h" and not (p == "lon" and equatorial):
-                raise _Reject(f"{name} cannot be given in hours")
+                raise InvalidCoordinate(f"{name} cannot be given in hours")
             fields = [f for f in (match[f"{p}a"], match[f"{p}b"], match[f"{p}c"]) if f]
             parts.append(
-                _sexagesimal(
+                sexagesimal(
                     match[f"{p}sign"],
                     fields,
                     what=name,
@@ -420,14 +337,14 @@ def _parse_body(body, *, equatorial):
     if ":" in body:
         match = _COLON_RE.fullmatch(body)
         if match is None:
-            raise _Reject(
+            raise InvalidCoordinate(
                 "not a valid colon-separated position "
                 "(expected e.g. '00:42:44.3 -41:16:08')"
             )
-        lon = _sexagesimal(
+        lon = sexagesimal(
             match["lonsign"], match["lon"].split(":"), what=lon_name, unit=lon_unit
         )
-        lat = _sexagesimal(
+        lat = sexagesimal(
             match["latsign"], match["lat"].split(":"), what=lat_name, unit="deg"
         )
         return lon, lat, match["lonsign"]
@@ -435,11 +352,13 @@ def _parse_body(body, *, equatorial):
     match = _COMPACT_RE.fullmatch(body)
     if match is not None:
         if not equatorial:
-            raise _Reject("the compact form hhmmss ±ddmmss is for equatorial frames")
-        lon = _sexagesimal(
+            raise InvalidCoordinate(
+                "the compact form hhmmss ±ddmmss is for equatorial frames"
+            )
+        lon = sexagesimal(
             "", [match["h"], match["m"], match["s"]], what=lon_name, unit="hour"
         )
-        lat = _sexagesimal(
+        lat = sexagesimal(
             match["sign"],
             [match["d"], match["dm"], match["ds"]],
             what=lat_name,
@@ -450,14 +369,16 @@ def _parse_body(body, *, equatorial):
     tokens = body.split()
     for token in tokens:
         if _NOT_FINITE_RE.fullmatch(token):
-            raise _Reject(f"{token!r} is not a finite number")
+            raise InvalidCoordinate(f"{token!r} is not a finite number")
         if not _number_like(token):
-            raise _Reject(f"{token!r} is not part of a position")
-        if not _DECIMAL_TOKEN_RE.fullmatch(token):
-            raise _Reject(f"{token!r} is not a decimal number nor a sexagesimal field")
+            raise InvalidCoordinate(f"{token!r} is not part of a position")
+        if not DECIMAL_TOKEN_RE.fullmatch(token):
+            raise InvalidCoordinate(
+                f"{token!r} is not a decimal number nor a sexagesimal field"
+            )
     if len(tokens) == 2:
         if equatorial and not any(("." in t or "e" in t.lower()) for t in tokens):
-            raise _Reject(
+            raise InvalidCoordinate(
                 "is ambiguous (hours or degrees?): write decimal degrees with a "
                 "decimal point ('12. 34.') or sexagesimal with units ('12h 34d')"
             )
@@ -467,30 +388,30 @@ def _parse_body(body, *, equatorial):
             (tokens[1], lat, lat_name),
         ):
             if not math.isfinite(number):
-                raise _Reject(f"{name} {token!r} is not a finite number")
+                raise InvalidCoordinate(f"{name} {token!r} is not a finite number")
         return lon, lat, tokens[0][0] if tokens[0][0] in "+-" else ""
     if not 3 <= len(tokens) <= 6:
-        raise _Reject(
+        raise InvalidCoordinate(
             f"has {len(tokens)} number{'s' if len(tokens) > 1 else ''}: expected "
             "2 (decimal degrees) or 3 to 6 (sexagesimal)"
         )
     if any("e" in t.lower() for t in tokens):
-        raise _Reject("sexagesimal fields cannot have exponents")
+        raise InvalidCoordinate("sexagesimal fields cannot have exponents")
     signed = [i for i, t in enumerate(tokens) if i > 0 and t[0] in "+-"]
     if len(signed) > 1:
-        raise _Reject("has more than one signed number after the first")
+        raise InvalidCoordinate("has more than one signed number after the first")
     if signed:
         split = signed[0]
     elif len(tokens) % 2 == 0:
         split = len(tokens) // 2
     else:
-        raise _Reject(
+        raise InvalidCoordinate(
             f"cannot tell where the {lat_name} starts: give it a sign "
             "(e.g. '12 30 +10')"
         )
     halves = tokens[:split], tokens[split:]
     if not (1 <= len(halves[0]) <= 3 and 1 <= len(halves[1]) <= 3):
-        raise _Reject("each coordinate must have 1 to 3 sexagesimal fields")
+        raise InvalidCoordinate("each coordinate must have 1 to 3 sexagesimal fields")
     results = []
     for half, name, unit in (
         (halves[0], lon_name, lon_unit),
@@ -498,19 +419,9 @@ def _parse_body(body, *, equatorial):
     ):
         sign = half[0][0] if half[0][0] in "+-" else ""
         fields = [half[0].lstrip("+-"), *half[1:]]
-        results.append(_sexagesimal(sign, fields, what=name, unit=unit))
+        results.append(sexagesimal(sign, fields, what=name, unit=unit))
     lon_sign = halves[0][0][0] if halves[0][0][0] in "+-" else ""
     return results[0], results[1], lon_sign
-
-
-def _to_icrs(coord):
-    """Return ``coord`` as a plain scalar ICRS `~astropy.coordinates.SkyCoord`."""
-    if not coord.isscalar:
-        raise InvalidQueryError(
-            f"expected a single position, got {coord.size} positions"
-        )
-    icrs = coord.transform_to(ICRS())
-    return SkyCoord(ra=icrs.ra, dec=icrs.dec, frame="icrs")
 
 
 def _parse_string(text):
@@ -523,230 +434,10 @@ def _parse_string(text):
     lon_name = "right ascension" if equatorial else "longitude"
     lat_name = "declination" if equatorial else "latitude"
     if lon_sign == "-" and equatorial:
-        raise _Reject(f"{lon_name} cannot be negative")
-    lon = _check_lon(lon, what=lon_name, sign_allowed=not equatorial)
-    lat = _check_lat(lat, what=lat_name)
-    return _to_icrs(SkyCoord(lon * u.deg, lat * u.deg, frame=frame))
-
-
-# ---------------------------------------------------------------------------
-# 2MASS designations.
-
-
-def decode_designation(name):
-    """Decode the position of a 2MASS source from its designation, offline.
-
-    2MASS designations encode the J2000 (ICRS) position of the source:
-    ``2MASS Jhhmmss.ss±ddmmss.s`` in the Point Source Catalog (PSC) and
-    ``2MASX Jhhmmss.ss±ddmmss.s`` in the Extended Source Catalog (XSC),
-    without the decimal points.  The space and the ``J`` may be left out
-    (``2MASSJ00424433+4116074``, ``2MASS 00424433+4116074``); the older
-    ``2MASSI`` / ``2MASSW`` prefixes (``hhmmss.s±ddmmss``) are read too.
-
-    The catalogue *truncates* the coordinates to make the designation, so the
-    decoded position is the truncated one: the catalogue right ascension is
-    up to 0.01 s larger and the catalogue declination up to 0.1 arcsec
-    further from the equator.  That is far below the size of a 2MASS image,
-    so no correction is made.
-
-    Parameters
-    ----------
-    name : str
-        The designation.  Case and surrounding spaces do not matter.
-
-    Returns
-    -------
-    `~astropy.coordinates.SkyCoord` or None
-        The position in ICRS, or `None` if ``name`` is not a 2MASS
-        designation.
-
-    Raises
-    ------
-    `~twomass_vo.exceptions.InvalidQueryError`
-        If ``name`` has the form of a designation but a field is out of range
-        (hours >= 24, minutes or seconds >= 60, declination > 90 deg).
-
-    Examples
-    --------
-    >>> from twomass_vo.coords import decode_designation
-    >>> c = decode_designation("2MASX J23045666+1219223")
-    >>> c.to_string("hmsdms", precision=2)
-    '23h04m56.66s +12d19m22.30s'
-    >>> decode_designation("M 31") is None
-    True
-    """
-    text = str(name).translate(_MINUS_TRANSLATION).strip()
-    match = _DESIGNATION_RE.fullmatch(text)
-    if match is None:
-        return None
-    seconds = match["s"] + ("." + match["sf"] if match["sf"] else "")
-    arcsec = match["ds"] + ("." + match["dsf"] if match["dsf"] else "")
-    try:
-        ra = _sexagesimal(
-            "", [match["h"], match["m"], seconds], what="right ascension", unit="hour"
-        )
-        dec = _sexagesimal(
-            match["sign"],
-            [match["d"], match["dm"], arcsec],
-            what="declination",
-            unit="deg",
-        )
-        _check_lat(dec, what="declination")
-    except _Reject as err:
-        raise InvalidQueryError(f"invalid 2MASS designation {name!r}: {err}") from None
-    return SkyCoord(ra * u.deg, dec * u.deg, frame="icrs")
-
-
-# ---------------------------------------------------------------------------
-# Name resolution.
-
-
-def resolve_name(name):
-    """Resolve an object name to a position with CDS Sesame.
-
-    This is the default resolver: it calls
-    `astropy.coordinates.SkyCoord.from_name` (Sesame queries SIMBAD, NED and
-    VizieR) with ``twomass_vo.conf.timeout`` as the network time limit.
-
-    Parameters
-    ----------
-    name : str
-        The object name, e.g. ``"m83"`` or ``"NGC 7479"``.
-
-    Returns
-    -------
-    `~astropy.coordinates.SkyCoord`
-        The position in ICRS.
-
-    Raises
-    ------
-    `~twomass_vo.exceptions.NameResolutionError`
-        If the name is unknown or Sesame cannot be reached (for example on an
-        offline machine).
-    """
-    from astropy.utils.data import conf as data_conf
-
-    try:
-        with data_conf.set_temp("remote_timeout", conf.timeout):
-            coord = SkyCoord.from_name(name)
-    except Exception as err:
-        raise NameResolutionError(_resolution_message(name, err)) from err
-    return _to_icrs(coord)
-
-
-def _resolution_message(name, err):
-    """Message of a failed name resolution."""
-    network = isinstance(err, (OSError, urllib.error.URLError)) or (
-        "queries failed" in str(err)
-    )
-    hint = "(offline?)" if network else "(unknown name, or offline?)"
-    reason = " ".join(str(err).split())
-    if isinstance(err, LookupError) or not reason:
-        # KeyError('m83') alone would read "could not resolve 'm83': 'm83'".
-        reason = f"{type(err).__name__}: {reason}" if reason else type(err).__name__
-    return f"could not resolve {name!r}: {reason} {hint}"
-
-
-class default_resolver(ScienceState):
-    """The resolver of object names used when no ``resolver`` is given.
-
-    A callable ``str -> SkyCoord``; `None` (the default) means
-    `resolve_name` (CDS Sesame).  Set it with ``default_resolver.set(func)``
-    (or `use_resolver`): the new value holds until it is set again, or, when
-    ``set`` is used in a ``with`` statement, until the block ends.
-
-    Examples
-    --------
-    >>> from astropy.coordinates import SkyCoord
-    >>> from twomass_vo.coords import default_resolver, parse_coordinates
-    >>> known = {"m83": SkyCoord(204.25383, -29.86576, unit="deg")}
-    >>> with default_resolver.set(known.__getitem__):
-    ...     print(parse_coordinates("m83").to_string(precision=3))
-    204.254 -29.866
-    """
-
-    _value = None
-
-    @classmethod
-    def get(cls):
-        """Return the current resolver.
-
-        Returns
-        -------
-        callable
-            The resolver set last, or `resolve_name` if none is set.
-        """
-        # ``twomass_vo.coords.resolve_name`` is looked up at call time, so
-        # replacing the module attribute replaces the default too.
-        return resolve_name if cls._value is None else cls._value
-
-    @classmethod
-    def validate(cls, value):
-        """Check that ``value`` is a callable or `None` (meaning `resolve_name`).
-
-        Parameters
-        ----------
-        value : callable or None
-            The resolver.
-
-        Returns
-        -------
-        callable or None
-            ``value``.
-        """
-        if value is not None and not callable(value):
-            raise TypeError(f"a resolver must be callable, not {type(value).__name__}")
-        return value
-
-
-def use_resolver(func):
-    """Replace the default name resolver, in a ``with`` block or for good.
-
-    ``with use_resolver(func): ...`` uses ``func`` for object names inside the
-    block and restores the previous resolver after it; ``use_resolver(func)``
-    alone keeps ``func`` until the next call.  ``use_resolver(None)`` goes
-    back to `resolve_name`.
-
-    Parameters
-    ----------
-    func : callable or None
-        ``func(name) -> SkyCoord``; it may raise any exception for an unknown
-        name, which `parse_coordinates` turns into
-        `~twomass_vo.exceptions.NameResolutionError`.
-
-    Returns
-    -------
-    context manager
-        Restores the previous resolver on exit.
-
-    Examples
-    --------
-    >>> from astropy.coordinates import SkyCoord
-    >>> from twomass_vo.coords import parse_coordinates, use_resolver
-    >>> with use_resolver(lambda name: SkyCoord(10, 20, unit="deg")):
-    ...     print(parse_coordinates("my source").dec.deg)
-    20.0
-    """
-    return default_resolver.set(func)
-
-
-def _resolve(name, resolver):
-    """Resolve ``name`` with ``resolver`` (or the default), to ICRS."""
-    func = resolver if resolver is not None else default_resolver.get()
-    try:
-        coord = func(name)
-    except NameResolutionError:
-        raise
-    except Exception as err:
-        raise NameResolutionError(_resolution_message(name, err)) from err
-    if isinstance(coord, BaseCoordinateFrame) and coord.has_data:
-        coord = SkyCoord(coord)
-    if not isinstance(coord, SkyCoord):
-        raise NameResolutionError(
-            f"could not resolve {name!r}: the resolver returned "
-            f"{type(coord).__name__}, not a SkyCoord"
-        )
-    return _to_icrs(coord)
+        raise InvalidCoordinate(f"{lon_name} cannot be negative")
+    lon = check_lon(lon, what=lon_name, sign_allowed=not equatorial)
+    lat = check_lat(lat, what=lat_name)
+    return to_icrs(SkyCoord(lon * u.deg, lat * u.deg, frame=frame))
 
 
 # ---------------------------------------------------------------------------
@@ -798,240 +489,23 @@ def parse_coordinates(value, *, resolver=None):
             raise InvalidQueryError(f"the frame {value!r} has no coordinates")
         value = SkyCoord(value)
     if isinstance(value, SkyCoord):
-        return _to_icrs(value)
+        return to_icrs(value)
     if not isinstance(value, str):
         raise TypeError(
             f"a position must be a string or a SkyCoord, not {type(value).__name__}"
         )
     _check_characters(value)
-    text = " ".join(value.translate(_MINUS_TRANSLATION).split())
+    text = " ".join(value.translate(MINUS_TRANSLATION).split())
     if not text:
         raise InvalidQueryError("empty position: give coordinates or an object name")
     coord = decode_designation(text)
     if coord is not None:
         return coord
-    start = _DESIGNATION_RE.match(text)
-    if start is not None and not _COMPONENT_RE.fullmatch(text[start.end() :]):
-        raise InvalidQueryError(
-            f"invalid 2MASS designation {value!r}: {text[start.end() :]!r} follows "
-            "the position (a designation is '2MASS Jhhmmssss+ddmmsss')"
-        )
+    check_designation_suffix(text, value=value)
     try:
         coord = _parse_string(text)
-    except _Reject as err:
+    except InvalidCoordinate as err:
         raise InvalidQueryError(f"invalid coordinates {value!r}: {err}") from None
     if coord is not None:
         return coord
-    return _resolve(text, resolver)
-
-
-def _component_degrees(text, *, what, hours):
-    """Degrees of one column value given as a string (per-element path)."""
-    text = " ".join(text.translate(_MINUS_TRANSLATION).replace(",", " ").split())
-    if not text:
-        raise _Reject("is empty")
-    if _DECIMAL_TOKEN_RE.fullmatch(text):
-        return float(text)
-    unit = "hour" if hours else "deg"
-    match = re.fullmatch(rf"([+-]?)\s*({_COLON_VALUE})", text)
-    if match and ":" in match[2]:
-        return _sexagesimal(match[1], match[2].split(":"), what=what, unit=unit)
-    match = re.fullmatch(r"([+-]?)(\d+(?: \d+){1,2}(?:\.\d*)?)", text)
-    if match:
-        return _sexagesimal(match[1], match[2].split(), what=what, unit=unit)
-    match = re.fullmatch(_letter_part("x"), text, re.IGNORECASE)
-    if match:
-        letter = match["xunit"].lower()
-        if letter == "h" and not hours:
-            raise _Reject(f"{what} cannot be given in hours")
-        fields = [f for f in (match["xa"], match["xb"], match["xc"]) if f]
-        return _sexagesimal(
-            match["xsign"], fields, what=what, unit="hour" if letter == "h" else "deg"
-        )
-    raise _Reject(
-        "is not a number of degrees nor a sexagesimal value "
-        f"({'hh:mm:ss.s' if hours else '±dd:mm:ss.s'})"
-    )
-
-
-def _angle_unit(unit, name, *, hours=False):
-    """Return the column's unit as an angle unit; `None` if none or unknown.
-
-    With ``hours`` (a right ascension), a time unit (``h``, ``s``) is read as
-    an hour angle. Any other known unit that is not an angle (``km``) is an
-    `InputError`.
-    """
-    if unit is None:
-        return None
-    try:
-        unit = u.Unit(unit)
-    except (ValueError, TypeError):
-        return None  # free text, as in IPAC unit lines: the values are degrees
-    if isinstance(unit, u.UnrecognizedUnit) or unit == u.dimensionless_unscaled:
-        return None
-    if hours and unit.physical_type == "time":
-        return u.Unit(unit.to(u.hour) * u.hourangle)
-    if unit.physical_type != "angle":
-        raise InputError(
-            "is the unit of the column: not an angle (give degrees, or an angle "
-            "unit such as deg or hourangle)",
-            column=name,
-            value=unit.to_string(),
-        )
-    return unit
-
-
-def _column_degrees(values, *, name, hours, what):
-    """One column of positions as float64 degrees (range not yet checked)."""
-    if isinstance(values, u.Quantity):
-        unit = _angle_unit(values.unit, name, hours=hours) or u.deg
-        if values.dtype.kind == "c":
-            raise InputError(
-                "is a complex number, not a coordinate",
-                row=0,
-                column=name,
-                value=np.atleast_1d(values.value)[0],
-            )
-        # ``unit`` is the Quantity's own unit, read as an angle
-        degrees = np.asarray(values.value) * unit.to(u.deg)
-        return np.atleast_1d(degrees).astype(np.float64), values
-    unit = _angle_unit(getattr(values, "unit", None), name, hours=hours)
-    mask = np.ma.getmaskarray(values)
-    data = np.atleast_1d(np.asarray(np.ma.getdata(values)))
-    mask = np.broadcast_to(mask, data.shape)
-    if data.dtype.kind == "O":
-        mask = mask | np.equal(data, None)
-    if data.ndim != 1:
-        raise InvalidQueryError(f"column {name!r} must be one-dimensional")
-    if mask.any():
-        row = int(np.flatnonzero(mask)[0])
-        raise InputError(
-            "is missing: every position needs a value", row=row, column=name, value=None
-        )
-    if data.dtype.kind == "S":
-        data = np.char.decode(data, "utf-8", "replace")
-    kind = data.dtype.kind
-    if kind in "bc" and data.size:
-        row = 0
-        raise InputError(
-            "is not a coordinate"
-            if kind == "b"
-            else "is a complex number, not a coordinate",
-            row=row,
-            column=name,
-            value=data[row].item(),
-        )
-    if kind in "iuf":
-        degrees = data.astype(np.float64)
-    else:
-        try:
-            # Fast path: every element is a decimal number (vectorised).
-            degrees = data.astype(np.float64)
-        except (ValueError, TypeError):
-            degrees = np.empty(data.shape, dtype=np.float64)
-            for i, item in enumerate(data.tolist()):
-                if isinstance(item, (int, float, np.number)) and not isinstance(
-                    item, bool
-                ):
-                    degrees[i] = float(item)
-                    continue
-                if isinstance(item, bytes):
-                    item = item.decode("utf-8", "replace")
-                if not isinstance(item, str):
-                    raise InputError(
-                        "is not a coordinate", row=i, column=name, value=item
-                    ) from None
-                try:
-                    degrees[i] = _component_degrees(item, what=what, hours=hours)
-                except _Reject as err:
-                    raise InputError(str(err), row=i, column=name, value=item) from None
-    if unit is not None and kind in "iuf":
-        degrees = degrees * unit.to(u.deg)
-    return degrees, data
-
-
-def parse_coordinate_columns(ra, dec, *, columns=("ra", "dec")):
-    """Convert the ``ra`` / ``dec`` columns of a position table to degrees.
-
-    Numeric columns are taken as degrees (or converted from their angle unit,
-    for a `~astropy.units.Quantity` or a column with a unit) and checked with
-    vectorised operations.  Columns of strings are converted in one vectorised
-    step when every element is a decimal number; otherwise element by element,
-    where an element may also be sexagesimal (``12:30:45.2``, ``12 30 45.2``,
-    ``12h30m45.2s``; right ascension in hours, declination in degrees, a
-    ``d`` unit letter makes a right ascension degrees).  Object names are not
-    resolved here.
-
-    The values must be ICRS (J2000) degrees: right ascension in [0, 360]
-    (360 becomes 0) and declination in [-90, 90].
-
-    Parameters
-    ----------
-    ra, dec : array-like
-        One-dimensional columns of the same length: numbers, strings, a
-        `~astropy.table.Column` / `~astropy.table.MaskedColumn` or a
-        `~astropy.units.Quantity`.
-    columns : tuple of str, optional
-        Names of the two columns, for error messages.
-
-    Returns
-    -------
-    ra_deg, dec_deg : `~numpy.ndarray`
-        New float64 arrays of degrees.
-
-    Raises
-    ------
-    `~twomass_vo.exceptions.InputError`
-        For the first invalid element; the error names its row (0-based
-        index), the column and the value (missing, not a number, out of
-        range, malformed sexagesimal).
-    `~twomass_vo.exceptions.InvalidQueryError`
-        If the columns are not one-dimensional or differ in length.
-
-    Examples
-    --------
-    >>> from twomass_vo.coords import parse_coordinate_columns
-    >>> ra, dec = parse_coordinate_columns(["10.5", "01:00:00"], ["-5", "+30 30"])
-    >>> ra.tolist(), dec.tolist()
-    ([10.5, 15.0], [-5.0, 30.5])
-    """
-    ra_name, dec_name = columns
-    ra_deg, ra_data = _column_degrees(
-        ra, name=ra_name, hours=True, what="right ascension"
-    )
-    dec_deg, dec_data = _column_degrees(
-        dec, name=dec_name, hours=False, what="declination"
-    )
-    if ra_deg.shape != dec_deg.shape:
-        raise InvalidQueryError(
-            f"columns {ra_name!r} and {dec_name!r} differ in length "
-            f"({ra_deg.size} and {dec_deg.size})"
-        )
-    _range_error(
-        ra_deg,
-        ra_data,
-        ~((ra_deg >= 0) & (ra_deg <= 360)),
-        ra_name,
-        "is out of range: right ascension must be in [0, 360] degrees",
-    )
-    _range_error(
-        dec_deg,
-        dec_data,
-        ~(np.abs(dec_deg) <= 90),
-        dec_name,
-        "is out of range: declination must be in [-90, 90] degrees",
-    )
-    ra_deg[ra_deg == 360] = 0.0
-    return ra_deg, dec_deg
-
-
-def _range_error(degrees, data, bad, name, message):
-    """Raise `InputError` for the first ``bad`` element, if any."""
-    if not bad.any():
-        return
-    row = int(np.flatnonzero(bad)[0])
-    value = np.atleast_1d(data)[row]
-    value = value.item() if isinstance(value, np.generic) else value
-    if not np.isfinite(degrees[row]):
-        message = "is not a finite number"
-    raise InputError(message, row=row, column=name, value=value)
+    return resolve(text, resolver)
