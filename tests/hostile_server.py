@@ -14,7 +14,9 @@ by `HostileServer.route`:
   ``Content-Length``), then the body one byte every ``seconds``;
 - ``("headers_forever", seconds)``: the status line, then one more header
   line every ``seconds``, never an end;
-- ``("redirect", location, status)``: a redirect (e.g. 303, as UWS does).
+- ``("redirect", location, status)``: a redirect (e.g. 303, as UWS does);
+- ``("redirect_bomb", location, decoded_bytes)``: a 303 whose body is a
+  gzip bomb.
 
 Every request is logged (`log`: method and path). Run it as a script to
 serve one behaviour on every path (for ``benchmarks/hostile_vo.py``)::
@@ -103,6 +105,18 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _redirect(self, location, status=303):
         self._send(status, b"", {"Location": location})
+
+    def _redirect_bomb(self, location, decoded_bytes):
+        data = self.server.owner.bomb(decoded_bytes)
+        self._send(
+            303,
+            data,
+            {
+                "Location": location,
+                "Content-Type": "text/html",
+                "Content-Encoding": "gzip",
+            },
+        )
 
     def _gzip_bomb(self, decoded_bytes):
         data = self.server.owner.bomb(decoded_bytes)

@@ -58,9 +58,10 @@ _LOCAL = threading.local()
 class _Deadline:
     """The overall deadline of one request: shuts its socket down when it passes."""
 
-    def __init__(self, seconds, url):
+    def __init__(self, seconds, url, why="twomass_vo.conf.request_deadline"):
         self.seconds = max(float(seconds), 0.0)
         self.url = url
+        self.why = why
         self.end = time.monotonic() + self.seconds
         self.expired = False
         self._sockets = []
@@ -94,8 +95,7 @@ class _Deadline:
 
     def error(self):
         return ArchiveError(
-            f"{self.url} gave no complete answer within {self.seconds:g} s "
-            "(twomass_vo.conf.request_deadline)"
+            f"{self.url} gave no complete answer within {self.seconds:g} s ({self.why})"
         )
 
 
@@ -236,12 +236,12 @@ class TimeoutSession(requests.Session):
             (received or decoded), has an unknown content encoding, or is not
             complete within the deadline.
         """
-        seconds = float(conf.request_deadline)
-        if deadline is not None:
-            seconds = min(seconds, float(deadline))
+        seconds, why = float(conf.request_deadline), "twomass_vo.conf.request_deadline"
+        if deadline is not None and float(deadline) < seconds:
+            seconds, why = float(deadline), "the time limit of the request"
         end = getattr(_LOCAL, "end", None)
-        if end is not None:
-            seconds = min(seconds, end - time.monotonic())
+        if end is not None and end - time.monotonic() < seconds:
+            seconds, why = end - time.monotonic(), "the time limit of the look-up"
             if seconds <= 0:
                 raise ArchiveError(
                     f"{url}: not requested, the time limit of the look-up has passed"
@@ -254,7 +254,7 @@ class TimeoutSession(requests.Session):
         kwargs["timeout"] = timeout
         stream = kwargs.pop("stream", False)
         outer = getattr(_LOCAL, "deadline", None)
-        watchdog = _LOCAL.deadline = _Deadline(seconds, url)
+        watchdog = _LOCAL.deadline = _Deadline(seconds, url, why)
         try:
             response = super().request(method, url, stream=True, **kwargs)
         except requests.RequestException as exc:

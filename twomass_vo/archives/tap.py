@@ -96,13 +96,12 @@ class TapExecution:
                 job.run()
                 interval = 0.25
                 while (phase := job.phase) not in _FINAL_PHASES:
-                    left = end - time.monotonic()
-                    if left <= 0:
+                    time.sleep(max(min(interval, end - time.monotonic()), 0.0))
+                    if time.monotonic() >= end:
                         raise ArchiveError(
                             f"TAP job {job.url} is still {phase} after "
                             f"{self.async_timeout:g} s (async_timeout): given up"
                         )
-                    time.sleep(min(interval, left))
                     interval = min(interval * 1.5, 5.0)
                 job.raise_if_error()
                 return job.fetch_result()

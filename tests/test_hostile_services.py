@@ -1,0 +1,247 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""VO queries against a hostile service: bounded in memory and time, bad values refused.
+
+The service is `hostile_server.HostileServer` on 127.0.0.1. Memory is measured
+in a child process under a hard address-space limit (``RLIMIT_AS``), so an
+unbounded reader fails (``MemoryError``) instead of eating the machine; time
+is bounded by the deadlines set here (the tests only check that the query
+ended, with an `~twomass_vo.exceptions.ArchiveError`).
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+import twomass_vo
+from twomass_vo import TwoMassBatch
+from twomass_vo.archives.vo import VOArchive
+from twomass_vo.exceptions import ArchiveError
+
+sys.path.insert(0, str(Path(__file__).parent))
+from hostile_server import HostileServer
+
+ROOT = Path(__file__).resolve().parents[1]
+TABLE = "twomass.images"
+
+#: Time given to a query that must give up after a deadline of a few seconds
+#: before the test calls it hung (a liveness bound, not a timing assertion).
+HUNG = 60.0
+
+
+@pytest.fixture
+def server():
+    with HostileServer() as running:
+        yield running
+
+
+def _tap(server, **kwargs):
+    return VOArchive(tap_url=server.url("/tap"), table=TABLE, upload=False, **kwargs)
+
+
+def _ended(call):
+    """Run ``call`` in a thread; return the exception it ended with.
+
+    Fails the test if it has not ended after `HUNG` seconds.
+    """
+    outcome = {}
+
+    def run():
+        try:
+            call()
+        except BaseException as exc:
+            outcome["exc"] = exc
+        else:
+            outcome["exc"] = None
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(HUNG)
+    assert not thread.is_alive(), "the query did not give up"
+    return outcome["exc"]
+
+
+# ------------------------------------------------------------------- memory
+CHILD = """
+import json, resource, sys
+import twomass_vo
+from twomass_vo import TwoMassBatch
+from twomass_vo.archives.vo import VOArchive
+
+def vm_size():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmSize:"):
+            return int(line.split()[1]) * 1024
+
+twomass_vo.conf.max_answer_size = 8 << 20
+archive = VOArchive(tap_url=sys.argv[1], table="twomass.images", upload=False)
+batch = TwoMassBatch(archive=archive)
+limit = vm_size() + int(sys.argv[2])
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+try:
+    batch.query_region("10.0 10.0", 0.1)
+    out = {"error": None}
+except BaseException as exc:
+    out = {"error": type(exc).__name__, "message": str(exc)}
+out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(out))
+"""
+
+
+def _child_query(tap_url, headroom):
+    """Run a region query in a child process capped at its size + ``headroom``."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, tap_url, str(headroom)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_gzip_bomb_answer_is_capped(server):
+    # 0.5 MB of gzip that decodes to 512 MiB, in a process allowed 256 MiB more
+    server.route("/tap/sync", ("gzip_bomb", 512 << 20))
+    out = _child_query(server.url("/tap"), 256 << 20)
+    assert out["error"] == "ArchiveError", out
+    assert server.url("/tap/sync") in out["message"]
+    assert "max_answer_size" in out["message"]
+    assert "decoded" in out["message"]
+
+
+def test_huge_answer_without_length_is_capped(server):
+    # no Content-Length: the bytes are counted as they come
+    server.route("/tap/sync", ("huge", 64 << 20))
+    with (
+        twomass_vo.conf.set_temp("max_answer_size", 4 << 20),
+        pytest.raises(ArchiveError, match="max_answer_size") as info,
+    ):
+        _tap(server).find_circle(10.0, 10.0, 0.1)
+    assert server.url("/tap/sync") in str(info.value)
+
+
+def test_announced_length_over_the_cap_is_refused(server):
+    server.route("/tap/sync", ("body", b"<" * (2 << 20)))
+    with (
+        twomass_vo.conf.set_temp("max_answer_size", 1 << 20),
+        pytest.raises(ArchiveError, match=r"Content-Length 2097152"),
+    ):
+        _tap(server).find_circle(10.0, 10.0, 0.1)
+
+
+def test_capabilities_bomb_is_capped(server):
+    # the SIA v2 endpoint look-up reads {sia_url}/capabilities first
+    server.route("/sia/capabilities", ("gzip_bomb", 64 << 20))
+    archive = VOArchive(
+        sia_url=server.url("/sia"), tap_url=server.url("/tap"), table=TABLE
+    )
+    with (
+        twomass_vo.conf.set_temp("max_answer_size", 1 << 20),
+        pytest.raises(ArchiveError, match="max_answer_size") as info,
+    ):
+        archive.find_circle(10.0, 10.0, 0.1)
+    assert server.url("/sia/capabilities") in str(info.value)
+
+
+def test_redirect_bodies_are_capped(server):
+    # requests reads the body of every redirect whole: ours are read capped
+    server.route("/tap/sync", ("redirect_bomb", server.url("/tap/result"), 64 << 20))
+    server.route("/tap/result", ("body", b"<never reached/>"))
+    with (
+        twomass_vo.conf.set_temp("max_answer_size", 1 << 20),
+        pytest.raises(ArchiveError, match="max_answer_size"),
+    ):
+        _tap(server).find_circle(10.0, 10.0, 0.1)
+    assert ("GET", "/tap/result") not in server.log
+
+
+# --------------------------------------------------------------------- time
+def test_one_byte_per_second_gives_up(server):
+    # every read returns within the socket timeout; the answer never ends
+    server.route("/tap/sync", ("drip", b"<" * 10_000, 0.2))
+    with twomass_vo.conf.set_temp("request_deadline", 2):
+        exc = _ended(lambda: _tap(server, timeout=30).find_circle(10.0, 10.0, 0.1))
+    assert isinstance(exc, ArchiveError), exc
+    assert server.url("/tap/sync") in str(exc)
+    assert "within 2 s" in str(exc)
+
+
+def test_headers_forever_gives_up(server):
+    server.route("/tap/sync", ("headers_forever", 0.2))
+    with twomass_vo.conf.set_temp("request_deadline", 2):
+        batch = TwoMassBatch(archive=_tap(server, timeout=30))
+        exc = _ended(lambda: batch.query_region("10.0 10.0", 0.1))
+    assert isinstance(exc, ArchiveError), exc
+    assert "within 2 s" in str(exc)
+
+
+def test_async_job_that_never_ends_gives_up(server, data_path):
+    job = "/tap/async/job1"
+    uws = (data_path / "vo" / "dachs_uws_job.xml").read_bytes()
+    uws = uws.replace(b"<uws:phase>COMPLETED", b"<uws:phase>EXECUTING")
+    server.route("/tap/async", ("redirect", server.url(job), 303))
+    server.route(job, ("body", uws))
+    server.route(f"{job}/phase", ("redirect", server.url(job), 303))
+    archive = VOArchive(
+        tap_url=server.url("/tap"),
+        table=TABLE,
+        upload=True,
+        async_threshold=1,
+        async_timeout=2,
+    )
+    exc = _ended(lambda: archive.find_points([10.0, 11.0], [10.0, 11.0]))
+    assert isinstance(exc, ArchiveError), exc
+    assert "still EXECUTING after 2 s" in str(exc)
+    assert ("DELETE", job) in server.log  # cleaned up all the same
+
+
+def test_describe_check_gives_up(server):
+    server.route("/tap/sync", ("drip", b"<" * 10_000, 0.2))
+    info = _ended_value(lambda: _tap(server).describe(check=True, timeout=1))
+    status = info["endpoints"]["tap"]
+    assert not status
+    assert "ArchiveError" in status["detail"]
+    assert server.url("/tap/sync") in status["detail"]
+
+
+def _ended_value(call):
+    box = {}
+    exc = _ended(lambda: box.setdefault("value", call()))
+    assert exc is None, exc
+    return box["value"]
+
+
+def test_cli_info_check_gives_up(server):
+    # the check's time limit (10 s per endpoint) is its overall deadline
+    server.route("/tap/sync", ("headers_forever", 0.5))
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "twomass_vo.cli",
+            "--tap-url",
+            server.url("/tap"),
+            "--tap-table",
+            TABLE,
+            "info",
+            "--check",
+        ],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=HUNG,
+    )
+    assert done.returncode == 1, done.stderr
+    line = next(x for x in done.stdout.splitlines() if x.startswith("endpoint tap"))
+    assert "NOT ANSWERING" in line and "ArchiveError" in line
+    assert re.search(r"within 10 s", line)
