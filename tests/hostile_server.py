@@ -12,8 +12,8 @@ by `HostileServer.route`:
   without ``Content-Length`` (the end is the closed connection);
 - ``("drip", data, seconds)``: the headers at once (with the right
   ``Content-Length``), then the body one byte every ``seconds``;
-- ``("headers_forever", seconds)``: the status line, then one more header
-  line every ``seconds``, never an end;
+- ``("headers_forever", seconds)``: the status line, then a header line
+  that grows by one byte every ``seconds`` and never ends;
 - ``("redirect", location, status)``: a redirect (e.g. 303, as UWS does);
 - ``("redirect_bomb", location, decoded_bytes)``: a 303 whose body is a
   gzip bomb.
@@ -147,13 +147,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
 
     def _headers_forever(self, seconds):
-        self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+        # one header line, one byte every ``seconds``: within every limit of
+        # http.client (100 headers, 64 kB a line) for hours
+        self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Still-Coming: ")
         self.wfile.flush()
-        i = 0
         while not self.server.owner.stopping.wait(seconds):
-            self.wfile.write(f"X-Still-Coming-{i}: yes\r\n".encode())
+            self.wfile.write(b"a")
             self.wfile.flush()
-            i += 1
         self.close_connection = True
 
 

@@ -16,6 +16,7 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import twomass_vo
@@ -245,3 +246,102 @@ def test_cli_info_check_gives_up(server):
     line = next(x for x in done.stdout.splitlines() if x.startswith("endpoint tap"))
     assert "NOT ANSWERING" in line and "ArchiveError" in line
     assert re.search(r"within 10 s", line)
+
+
+# --------------------------------------------------------------- bad values
+def _answer(data_path, column=None, row=3, value=None, name="dachs_tap_circle.xml"):
+    """A DaCHS TAP answer (VOTable) with ``column[row]`` replaced by ``value``."""
+    import io
+    import warnings
+
+    import numpy as np
+    from astropy.io.votable import from_table, parse
+    from astropy.io.votable.tree import Info
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = parse(data_path / "vo" / name).get_first_table().to_table()
+    if column is not None:
+        values = list(table[column])
+        values[row] = value
+        if isinstance(value, str):
+            table[column] = np.array(values, dtype=object)
+        elif isinstance(value, np.ndarray):
+            table[column] = np.array(values, dtype=np.float64)
+        else:
+            table[column] = np.array(values)
+    votable = from_table(table)
+    votable.resources[0].type = "results"
+    votable.resources[0].infos.append(Info(name="QUERY_STATUS", value="OK"))
+    out = io.BytesIO()
+    votable.to_xml(out)
+    return out.getvalue()
+
+
+def test_good_answer_is_read(server, data_path):
+    # the rewritten answer itself is fine: the cases below change one value
+    server.route("/tap/sync", ("body", _answer(data_path)))
+    table = TwoMassBatch(archive=_tap(server)).query_region("10.68 41.27", 0.1)
+    assert len(table) == 12
+    assert set(table["ordate"]) == {"971101", "991106"}
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "why"),
+    [
+        ("access_url", "http://127.0.0.1/files/99110\u00e96n.fits", "printable ASCII"),
+        ("access_url", "http://127.0.0.1/a file.fits", "printable ASCII"),
+        ("access_url", "file:///etc/passwd", "http"),
+        ("ordate", "abcdef", "not a date yymmdd"),
+        ("ordate", "19991106", "not a date yymmdd"),
+        ("ordate", "1106", "not a date yymmdd"),
+        ("ordate", "991306", "not a date yymmdd"),
+        ("hemisphere", "x", "not n or s"),
+        ("scanno", 4_000_000_054, "not 1..999"),
+        ("scanno", 4.5, "cannot be read"),
+        ("scanno", 0, "not 1..999"),
+        ("image", 12345, "not 1..9999"),
+        ("coadd_key", -7, "not 0..2\\*\\*62"),
+        ("coadd_key", 1e30, "not an integer"),
+        ("coadd_key", 7.5, "not an integer"),
+        ("dec", 95.0, "beyond \\+-90"),
+    ],
+)
+def test_bad_value_is_an_archive_error(server, data_path, column, value, why):
+    server.route("/tap/sync", ("body", _answer(data_path, column, 3, value)))
+    batch = TwoMassBatch(archive=_tap(server))
+    with pytest.raises(ArchiveError, match=why) as info:
+        batch.query_region("10.68 41.27", 0.1)
+    message = str(info.value)
+    assert server.url("/tap") in message
+    assert "row 3 of the answer" in message
+    assert column in message
+
+
+@pytest.mark.parametrize(
+    ("corners", "why"),
+    [
+        ([10.0, 41.0] * 4, "degenerate"),  # one point four times
+        ([10.0, 41.0, 10.0, 41.1, 10.0, 41.2, 10.0, 41.3], "degenerate"),  # a line
+        ([10.0, 41.0, 10.1, 41.0, 10.1, 95.0, 10.0, 41.1], r"\|dec\| <= 90"),
+        ([10.0, 41.0, 10.1, 41.0, np.inf, 41.1, 10.0, 41.1], "polygon"),
+    ],
+)
+def test_bad_footprint_is_an_archive_error(server, data_path, corners, why):
+    value = np.array(corners, dtype=np.float64)
+    # row 0: the first row of its image set, whose footprint the set takes
+    server.route("/tap/sync", ("body", _answer(data_path, "s_region", 0, value)))
+    batch = TwoMassBatch(archive=_tap(server))
+    with pytest.raises(ArchiveError, match=why) as info:
+        batch.query_region("10.68 41.27", 0.1)
+    message = str(info.value)
+    assert server.url("/tap") in message
+    assert "row 0 of the answer: footprint" in message
+
+
+def test_centre_without_a_finite_coordinate_comes_from_the_footprint(server, data_path):
+    # NaN is a null double in VOTable: the centre is then the footprint's
+    server.route("/tap/sync", ("body", _answer(data_path, "ra", 3, float("nan"))))
+    table = TwoMassBatch(archive=_tap(server)).query_region("10.68 41.27", 0.1)
+    assert len(table) == 12
+    assert np.isfinite(table["ra"]).all()

@@ -794,7 +794,9 @@ def test_irsa_sia_unknown_file_raises(irsa, fake, vo_data):
     out = io.BytesIO()
     table.write(out, format="votable")
     fake.route("GET", IRSA_SIA, out.getvalue())
-    with pytest.raises(ArchiveError, match="row 0 of the answer: ordate .* cannot be read"):
+    with pytest.raises(
+        ArchiveError, match=r"row 0 of the answer: ordate .* cannot be read"
+    ):
         irsa.find_circle(314.3, 77.6, 0.05)
 
 

@@ -24,6 +24,7 @@ from .service_values import (
     dhs_keys,
     ordate_text,
     polygon_xyz,
+    service_ints,
     service_value_error,
     zfill,
 )
@@ -134,7 +135,9 @@ class FileRowMapping:
             rows["kind"] = parsed["kind"]
         coadd = get("coadd_key")
         rows["coadd_key"] = (
-            as_numbers(coadd, np.int64, -1) if coadd is not None else np.full(n, -1)
+            service_ints(coadd, "coadd_key", url, keep)
+            if coadd is not None
+            else np.full(n, -1)
         )
         for key in ("ra", "dec"):
             column = get(key)

@@ -39,6 +39,7 @@ __all__ = [
     "ordate_text",
     "parse_image_paths",
     "polygon_xyz",
+    "service_ints",
     "service_value_error",
     "validated_ints",
     "validated_points",
@@ -351,6 +352,49 @@ def ordate_text(column):
     if isinstance(column, np.ma.MaskedArray):
         text = np.where(np.ma.getmaskarray(column), "", text)
     return text
+
+
+def service_ints(column, what, url, keep):
+    """Return an integer column of an answer, -1 where null, or an ArchiveError.
+
+    Parameters
+    ----------
+    column : array-like
+        The column (ints, floats or text).
+    what : str
+        Its meaning, for the message.
+    url : str
+        The service that answered.
+    keep : ndarray of bool
+        The rows that count (the others are not checked).
+
+    Raises
+    ------
+    twomass_vo.exceptions.ArchiveError
+        For the first kept value that is there (not masked, NaN or empty)
+        but is not an integer within +-2**62: it is never truncated, wrapped
+        or taken for a null.
+    """
+    values = as_numbers(column, np.int64, -1)
+    if isinstance(column, np.ma.MaskedArray):
+        null = np.ma.getmaskarray(column)
+        data = np.asarray(column.data)
+    else:
+        data = np.asarray(column)
+        null = np.zeros(len(data), bool)
+    if data.dtype.kind == "f":
+        null = null | np.isnan(data)
+    elif data.dtype.kind not in "biu":
+        null = null | (np.char.str_len(as_text(data)) == 0)
+    bad = keep & ~null & (values == -1)
+    if data.dtype.kind in "biu":
+        bad &= data != -1  # a -1 there is read as what it is
+    if bad.any():
+        i = _first(bad)
+        raise service_value_error(
+            url, i, what, data[i], "is not an integer within +-2**62"
+        )
+    return values
 
 
 def _first(bad):
