@@ -345,3 +345,16 @@ def test_centre_without_a_finite_coordinate_comes_from_the_footprint(server, dat
     table = TwoMassBatch(archive=_tap(server)).query_region("10.68 41.27", 0.1)
     assert len(table) == 12
     assert np.isfinite(table["ra"]).all()
+
+
+@pytest.mark.parametrize("value", [7, -1, 1.5])
+def test_position_index_not_uploaded_is_an_archive_error(server, data_path, value):
+    # the service echoes the uploaded pos_idx: one that was never uploaded
+    # would pin the row on a position that was not asked for
+    answer = _answer(data_path, "pos_idx", 2, value, name="dachs_tap_points.xml")
+    server.route("/tap/sync", ("body", answer))
+    archive = VOArchive(tap_url=server.url("/tap"), table=TABLE, upload=True)
+    with pytest.raises(ArchiveError, match="pos_idx") as info:
+        archive.find_points([10.68, 10.7, 200.0], [41.27, 41.3, 0.0])
+    assert "row 2 of the answer" in str(info.value)
+    assert server.url("/tap") in str(info.value)

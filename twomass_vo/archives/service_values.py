@@ -41,6 +41,7 @@ __all__ = [
     "polygon_xyz",
     "service_ints",
     "service_value_error",
+    "uploaded_index",
     "validated_ints",
     "validated_points",
     "validated_scans",
@@ -393,6 +394,36 @@ def service_ints(column, what, url, keep):
         i = _first(bad)
         raise service_value_error(
             url, i, what, data[i], "is not an integer within +-2**62"
+        )
+    return values
+
+
+def uploaded_index(column, uploaded, url, what="pos_idx"):
+    """Return the uploaded-row index of each answer row, or an ArchiveError.
+
+    Parameters
+    ----------
+    column : array-like
+        The index column the service echoed back.
+    uploaded : array-like of int
+        The indices that were uploaded.
+    url : str
+        The service that answered.
+    what : str, optional
+        The column's name, for the message.
+
+    Raises
+    ------
+    twomass_vo.exceptions.ArchiveError
+        For the first value that is null, not an integer, or not one of the
+        uploaded indices (it would pin the row on a position never asked).
+    """
+    values = service_ints(column, what, url, np.ones(len(column), bool))
+    bad = ~np.isin(values, np.asarray(uploaded, np.int64))
+    if bad.any():
+        i = _first(bad)
+        raise service_value_error(
+            url, i, what, np.asarray(column)[i], "is not an index that was uploaded"
         )
     return values
 

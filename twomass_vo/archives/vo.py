@@ -63,11 +63,11 @@ from .file_rows import FileRowMapping, find_column
 from .http_session import make_session
 from .image_sets import SET_FIELDS, SetStore, expand
 from .service_values import (
-    as_numbers,
     band_codes,
     check_url,
     dhs_keys,
     parse_image_paths,
+    uploaded_index,
     validated_ints,
     validated_scans,
 )
@@ -344,8 +344,9 @@ class VOArchive(
                         f"TAP answer from {payload['url']} lacks the uploaded "
                         f"{POS_IDX} column"
                     )
+                (uploaded,) = payload["uploads"].values()
                 index = (
-                    as_numbers(index, np.int64, -1)
+                    uploaded_index(index, uploaded[POS_IDX], payload["url"], POS_IDX)
                     if index is not None
                     else np.zeros(0, np.int64)
                 )
