@@ -305,6 +305,7 @@ def test_good_answer_is_read(server, data_path):
         ("coadd_key", 1e30, "not an integer"),
         ("coadd_key", 7.5, "not an integer"),
         ("dec", 95.0, "beyond \\+-90"),
+        ("ra", float("inf"), "not finite"),
     ],
 )
 def test_bad_value_is_an_archive_error(server, data_path, column, value, why):

@@ -111,10 +111,11 @@ def as_text(values):
 
 
 def as_numbers(values, dtype, fill):
-    """Return a column as numbers, masked or unparsable values as ``fill``.
+    """Return a column as numbers, masked, NaN or unparsable values as ``fill``.
 
     For an integer ``dtype``, a value that is not an integer, or is beyond
-    +-2**62, is unparsable too (never truncated, never wrapped).
+    +-2**62, is unparsable too (never truncated, never wrapped). For a float
+    ``dtype``, an infinity is kept (for the caller to refuse).
     """
     if isinstance(values, np.ma.MaskedArray):
         mask = np.ma.getmaskarray(values)
@@ -130,7 +131,7 @@ def as_numbers(values, dtype, fill):
         for i, t in enumerate(text):  # string fallback only
             with contextlib.suppress(ValueError):
                 out[i] = float(t)
-    bad = mask | ~np.isfinite(out)
+    bad = mask | np.isnan(out)  # an infinity stays: it is a bad value, not a null
     if np.dtype(dtype).kind in "iu":
         if data.dtype.kind in "iu":  # exact: no detour through float64
             exact = data.astype(np.int64)
@@ -138,7 +139,7 @@ def as_numbers(values, dtype, fill):
             exact[bad] = fill
             return exact.astype(dtype)
         with np.errstate(invalid="ignore"):
-            bad |= (np.abs(out) > 2**62) | (out != np.round(out))
+            bad |= ~np.isfinite(out) | (np.abs(out) > 2**62) | (out != np.round(out))
     out[bad] = fill
     return out.astype(dtype)
 
@@ -475,8 +476,9 @@ def check_file_rows(rows, answer_rows, url):
         For the first bad value: an ``ordate`` that is not ``yymmdd`` (six
         digits), a hemisphere other than n / s, a scan number outside
         1..999, an image number outside 1..9999, a coadd_key outside
-        0..2**62, a ``dec`` beyond +-90, or an access URL that is not
-        printable ASCII http(s) with a host.
+        0..2**62, an infinite ``ra`` or a ``dec`` beyond +-90 (NaN is
+        unknown: the centre then comes from the footprint), or an access URL
+        that is not printable ASCII http(s) with a host.
     """
     checks = (
         ("ordate", ~_valid_dates(rows["ordate"]), "is not a date yymmdd"),
@@ -488,6 +490,7 @@ def check_file_rows(rows, answer_rows, url):
             (rows["coadd_key"] < -1) | (rows["coadd_key"] > 2**62),
             "is not 0..2**62",
         ),
+        ("ra", np.isinf(rows["ra"]), "is not finite (NaN: unknown)"),
         ("dec", np.abs(rows["dec"]) > 90, "is beyond +-90 degrees"),
         (
             "access_url",
