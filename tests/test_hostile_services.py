@@ -207,11 +207,17 @@ def test_async_job_that_never_ends_gives_up(server, data_path):
 
 def test_describe_check_gives_up(server):
     server.route("/tap/sync", ("drip", b"<" * 10_000, 0.2))
-    info = _ended_value(lambda: _tap(server).describe(check=True, timeout=1))
-    status = info["endpoints"]["tap"]
-    assert not status
-    assert "ArchiveError" in status["detail"]
-    assert server.url("/tap/sync") in status["detail"]
+    server.route("/dlget", ("headers_forever", 0.2))
+    archive = VOArchive(
+        tap_url=server.url("/tap"), table=TABLE, datalink_url=server.url("/dlget")
+    )
+    info = _ended_value(lambda: archive.describe(check=True, timeout=1))
+    for name, path in (("tap", "/tap/sync"), ("datalink", "/dlget")):
+        status = info["endpoints"][name]
+        assert not status
+        assert "ArchiveError" in status["detail"]
+        assert server.url(path) in status["detail"]
+        assert "within 1 s" in status["detail"]
 
 
 def _ended_value(call):
