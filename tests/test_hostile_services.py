@@ -255,8 +255,13 @@ def test_cli_info_check_gives_up(server):
 
 
 # --------------------------------------------------------------- bad values
-def _answer(data_path, column=None, row=3, value=None, name="dachs_tap_circle.xml"):
-    """A DaCHS TAP answer (VOTable) with ``column[row]`` replaced by ``value``."""
+def _answer(
+    data_path, column=None, row=3, value=None, name="dachs_tap_circle.xml", more=()
+):
+    """A DaCHS TAP answer (VOTable) with ``column[row]`` replaced by ``value``.
+
+    ``more``: further (column, value) pairs replaced in the same row.
+    """
     import io
     import warnings
 
@@ -267,15 +272,17 @@ def _answer(data_path, column=None, row=3, value=None, name="dachs_tap_circle.xm
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         table = parse(data_path / "vo" / name).get_first_table().to_table()
-    if column is not None:
-        values = list(table[column])
-        values[row] = value
-        if isinstance(value, str):
-            table[column] = np.array(values, dtype=object)
-        elif isinstance(value, np.ndarray):
-            table[column] = np.array(values, dtype=np.float64)
+    for name, new in ((column, value), *more):
+        if name is None:
+            continue
+        values = list(table[name])
+        values[row] = new
+        if isinstance(new, str):
+            table[name] = np.array(values, dtype=object)
+        elif isinstance(new, np.ndarray):
+            table[name] = np.array(values, dtype=np.float64)
         else:
-            table[column] = np.array(values)
+            table[name] = np.array(values)
     votable = from_table(table)
     votable.resources[0].type = "results"
     votable.resources[0].infos.append(Info(name="QUERY_STATUS", value="OK"))
@@ -365,3 +372,18 @@ def test_position_index_not_uploaded_is_an_archive_error(server, data_path, valu
         archive.find_points([10.68, 10.7, 200.0], [41.27, 41.3, 0.0])
     assert "row 2 of the answer" in str(info.value)
     assert server.url("/tap") in str(info.value)
+
+
+def test_unknown_image_type_is_an_archive_error(server, data_path):
+    # an image type neither atlas nor quicklook, and a file name that does
+    # not tell either: the row is not guessed to be an Atlas image
+    answer = _answer(
+        data_path,
+        "image_type",
+        3,
+        "xyz",
+        more=[("access_url", "http://127.0.0.1/files/file3.fits")],
+    )
+    server.route("/tap/sync", ("body", answer))
+    with pytest.raises(ArchiveError, match="row 3 of the answer: image_type 'xyz'"):
+        TwoMassBatch(archive=_tap(server)).query_region("10.68 41.27", 0.1)

@@ -131,6 +131,8 @@ class FileRowMapping:
             unknown = (first != "q") & (first != "a")
             if unknown.any():
                 rows["kind"] = np.where(unknown, parsed["kind"], rows["kind"])
+                known = ~unknown | parsed["ok"] | ~keep
+                self._require(known, "image_type", url, path_source, kind_col)
         else:
             rows["kind"] = parsed["kind"]
         coadd = get("coadd_key")
