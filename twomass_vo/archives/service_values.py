@@ -433,26 +433,44 @@ def _first(bad):
     return int(np.flatnonzero(bad)[0])
 
 
+def _codes(text, width):
+    """Code points of a str array, ``(n, width)`` (0-padded or cut)."""
+    text = np.ascontiguousarray(np.asarray(text).astype(f"U{width}"))
+    return text.view(np.uint32).reshape(len(text), width)
+
+
 def _valid_dates(text):
     """Which values are ``yymmdd`` dates (six digits, month 1-12, day 1-31)."""
-    ok = (np.char.str_len(text) == 6) & np.char.isdigit(text)
-    digits = np.where(ok, text, "000000").astype("U6")
-    number = digits.astype(np.int64) if len(digits) else np.zeros(0, np.int64)
-    month, day = number // 100 % 100, number % 100
+    text = np.asarray(text).astype(str)
+    if not len(text):
+        return np.zeros(0, bool)
+    digits = _codes(text, 6).astype(np.int64) - ord("0")
+    ok = (np.strings.str_len(text) == 6) & ((digits >= 0) & (digits <= 9)).all(axis=1)
+    month = digits[:, 2] * 10 + digits[:, 3]
+    day = digits[:, 4] * 10 + digits[:, 5]
     return ok & (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)
 
 
 def _valid_urls(urls):
     """Which values are http(s) URLs of printable ASCII with a host."""
-    ok = is_http(urls)
-    if not len(urls):
-        return ok
-    urls = np.ascontiguousarray(urls.astype(f"U{max(urls.dtype.itemsize // 4, 1)}"))
-    codes = urls.view(np.uint32).reshape(len(urls), -1)
-    inside = np.arange(codes.shape[1]) < np.char.str_len(urls)[:, None]
-    ok &= ~(inside & ((codes <= 32) | (codes >= 127))).any(axis=1)
-    host = np.char.partition(np.char.partition(urls, "://")[:, 2], "/")[:, 0]
-    return ok & (np.char.str_len(host) > 0)
+    urls = np.asarray(urls).astype(str)
+    n = len(urls)
+    if not n:
+        return np.zeros(0, bool)
+    width = max(urls.dtype.itemsize // 4, 9)
+    wide = _codes(urls, width)  # code points
+    length = np.strings.str_len(urls)
+    # printable ASCII (33..126) up to the length, then padding (0) only
+    ok = wide.max(axis=1) <= 126
+    codes = wide.astype(np.uint8)  # exact where ok
+    ok &= np.count_nonzero(codes, axis=1) == length
+    ok &= np.count_nonzero(codes <= 32, axis=1) == width - length
+    # "http://" or "https://", any case (| 0x20 lower-cases the letters)
+    head = codes[:, :8] | 0x20
+    secure = (head == np.frombuffer(b"https://", np.uint8)).all(axis=1)
+    ok &= secure | (head[:, :7] == np.frombuffer(b"http://", np.uint8)).all(axis=1)
+    host = codes[np.arange(n), np.where(secure, 8, 7)]  # first character after //
+    return ok & ~np.isin(host, [0, ord("/"), ord("?"), ord("#")])
 
 
 def check_file_rows(rows, answer_rows, url):
