@@ -387,3 +387,21 @@ def test_unknown_image_type_is_an_archive_error(server, data_path):
     server.route("/tap/sync", ("body", answer))
     with pytest.raises(ArchiveError, match="row 3 of the answer: image_type 'xyz'"):
         TwoMassBatch(archive=_tap(server)).query_region("10.68 41.27", 0.1)
+
+
+def test_bad_value_in_an_sia_answer_names_the_sia_service(server, data_path):
+    # an SIA v2 answer: the file's identity comes from its path, which is fine
+    # here; the URL itself (a query string with a non-ASCII character) is not
+    url = "http://127.0.0.1/files/991106n/s054/image/ji0540244.fits?v=\u00e9"
+    answer = _answer(data_path, "access_url", 3, url, name="dachs_sia2_circle.xml")
+    server.route("/sia", ("body", answer))
+    archive = VOArchive(
+        sia_url=server.url("/sia"),
+        sia_capabilities=False,
+        tap_url=server.url("/tap"),
+        table=TABLE,
+        resolve_coadd_keys=False,
+    )
+    with pytest.raises(ArchiveError, match="printable ASCII") as info:
+        TwoMassBatch(archive=archive).query_region("10.68 41.27", 0.1)
+    assert str(info.value).startswith(server.url("/sia") + ": row 3 of the answer")
