@@ -154,7 +154,8 @@ class _DeadlineAdapter(HTTPAdapter):
 
     def proxy_manager_for(self, proxy, **proxy_kwargs):
         manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        if set(manager.pool_classes_by_scheme) == set(_WATCHED_POOLS):
+        pools = manager.pool_classes_by_scheme
+        if pools.get("http") is HTTPConnectionPool:  # not a SOCKS proxy's own
             manager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
         return manager
 
@@ -209,8 +210,7 @@ class TimeoutSession(requests.Session):
     def __init__(self, timeout):
         super().__init__()
         self.default_timeout = timeout
-        adapter = _DeadlineAdapter()
-        self.mount("http://", adapter)
+        self.mount("http://", _DeadlineAdapter())
         self.mount("https://", _DeadlineAdapter())
         self.headers["Accept-Encoding"] = "gzip, deflate"
         self.hooks["response"].append(_read_answer)
