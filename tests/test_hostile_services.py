@@ -405,3 +405,48 @@ def test_bad_value_in_an_sia_answer_names_the_sia_service(server, data_path):
     with pytest.raises(ArchiveError, match="printable ASCII") as info:
         TwoMassBatch(archive=archive).query_region("10.68 41.27", 0.1)
     assert str(info.value).startswith(server.url("/sia") + ": row 3 of the answer")
+
+
+def _encoded(data, encoding):
+    import gzip
+    import zlib
+
+    if encoding == "gzip":
+        return gzip.compress(data)
+    if encoding == "gzip (two members)":
+        half = len(data) // 2
+        return gzip.compress(data[:half]) + gzip.compress(data[half:])
+    if encoding == "deflate (zlib)":
+        return zlib.compress(data)
+    encoder = zlib.compressobj(6, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return encoder.compress(data) + encoder.flush()
+
+
+@pytest.mark.parametrize(
+    "encoding", ["gzip", "gzip (two members)", "deflate (zlib)", "deflate (raw)"]
+)
+def test_compressed_answers_are_decoded(server, data_path, encoding):
+    # the counted decoder reads what urllib3 read before, in chunks; 3 MB of
+    # blanks (a few kB compressed) make one chunk received decode to many
+    answer = _answer(data_path)
+    answer = answer.replace(b"<VOTABLE", b"<!--" + b" " * 3_000_000 + b"-->\n<VOTABLE")
+    assert len(answer) > 3_000_000
+    body = _encoded(answer, encoding)
+    header = encoding.split()[0]
+    server.route("/tap/sync", ("body", body, {"Content-Encoding": header}))
+    with twomass_vo.conf.set_temp("max_answer_size", 4 << 20):
+        table = TwoMassBatch(archive=_tap(server)).query_region("10.68 41.27", 0.1)
+    assert len(table) == 12
+
+
+def test_cut_compressed_answer_is_an_archive_error(server, data_path):
+    body = _encoded(_answer(data_path), "gzip")[:-100]
+    server.route("/tap/sync", ("body", body, {"Content-Encoding": "gzip"}))
+    with pytest.raises(ArchiveError, match="ends inside its compressed body"):
+        _tap(server).find_circle(10.68, 41.27, 0.1)
+
+
+def test_unknown_content_encoding_is_an_archive_error(server, data_path):
+    server.route("/tap/sync", ("body", _answer(data_path), {"Content-Encoding": "xz"}))
+    with pytest.raises(ArchiveError, match="content encoding 'xz'"):
+        _tap(server).find_circle(10.68, 41.27, 0.1)
