@@ -25,7 +25,6 @@ are the package defaults unless ``--deadline`` / ``--max-answer`` are given.
 
 import argparse
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -106,7 +105,6 @@ def main():
         with HostileServer(default=behaviour) as server:
             out = run_child(args.code, server.url("/tap"), args, args.drip_limit)
         print(f"drip (1 byte/s): {out}")
-    resource.getrusage(resource.RUSAGE_CHILDREN)
 
 
 if __name__ == "__main__":
