@@ -57,6 +57,18 @@ class Conf(_config.ConfigNamespace):
         "Per-file size ceiling in bytes: a larger file is refused (a 2MASS "
         "Atlas image is about 2 MB).",
     )
+    max_answer_size = _config.ConfigItem(
+        512 << 20,
+        "Largest answer in bytes read from a VO service (SIA, TAP, capabilities, "
+        "IBE), both as received and once decoded (gzip / deflate): a larger one "
+        "raises ArchiveError. 512 MiB holds a full SIA v2 answer (100,000 rows, "
+        "~1.3 kB a row) and a TAP answer of ~800,000 rows.",
+    )
+    request_deadline = _config.ConfigItem(
+        600.0,
+        "Overall time limit in seconds of one request to a VO service, answer "
+        "included (the timeout settings bound each socket read only).",
+    )
     chunk_size = _config.ConfigItem(
         100_000,
         "Number of input positions handled per chunk in query_positions; bounds "

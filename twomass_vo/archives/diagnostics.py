@@ -136,7 +136,7 @@ class ArchiveDiagnostics:
             return f"{len(result)} row(s) from {self.table}"
 
         def datalink():
-            response = self.session.get(self.datalink_url, timeout=timeout)
+            response = TimeoutProxy(self.session, timeout).get(self.datalink_url)
             if response.status_code >= 500:
                 raise ArchiveError(f"HTTP {response.status_code}")
             return f"HTTP {response.status_code}"

@@ -13,15 +13,19 @@ the footprint of each row. Where the service has no date / hemisphere / scan
 import numpy as np
 
 from ..exceptions import ArchiveError
-from ..geometry import radec_to_xyz
 from .image_sets import parse_footprints
 from .service_values import (
     LazyPaths,
     as_numbers,
     as_text,
     band_codes,
+    check_file_rows,
+    checked_footprints,
     dhs_keys,
-    is_http,
+    ordate_text,
+    polygon_xyz,
+    service_ints,
+    service_value_error,
     zfill,
 )
 
@@ -68,6 +72,9 @@ class FileRowMapping:
         """Contract columns of a response (one row per image file)."""
         n = len(table)
         cols = self.columns
+        url = (
+            f"{self.tap_url} ({self.table})" if source == "tap" else self.sia_query_url
+        )
 
         def get(key):
             names = (_OBSCORE.get(key), cols[key]) if source == "sia" else (cols[key],)
@@ -100,7 +107,7 @@ class FileRowMapping:
                 if key in text:
                     ok &= np.char.str_len(value) > 0
             elif key in text:
-                value = as_text(column)
+                value = ordate_text(column) if key == "ordate" else as_text(column)
                 if key == "hemisphere":
                     value = np.char.lower(value)
                 ok = np.char.str_len(value) > 0
@@ -108,12 +115,12 @@ class FileRowMapping:
                 value = as_numbers(column, np.int64, -1)
                 ok = value >= 0
             rows[key] = value
-            self._require(ok | ~keep, key, table, path_source, column)
+            self._require(ok | ~keep, key, url, path_source, column)
         band = get("band")
         codes = band_codes(band) if band is not None else np.full(n, -1, np.int64)
         if (codes < 0).any():
             codes = np.where(codes >= 0, codes, parsed["band_code"])
-        self._require((codes >= 0) | ~keep, "band", table, path_source, band)
+        self._require((codes >= 0) | ~keep, "band", url, path_source, band)
         rows["band_code"] = codes
         kind_col = get("image_type")
         if kind_col is None and source == "sia":
@@ -124,11 +131,15 @@ class FileRowMapping:
             unknown = (first != "q") & (first != "a")
             if unknown.any():
                 rows["kind"] = np.where(unknown, parsed["kind"], rows["kind"])
+                known = ~unknown | parsed["ok"] | ~keep
+                self._require(known, "image_type", url, path_source, kind_col)
         else:
             rows["kind"] = parsed["kind"]
         coadd = get("coadd_key")
         rows["coadd_key"] = (
-            as_numbers(coadd, np.int64, -1) if coadd is not None else np.full(n, -1)
+            service_ints(coadd, "coadd_key", url, keep)
+            if coadd is not None
+            else np.full(n, -1)
         )
         for key in ("ra", "dec"):
             column = get(key)
@@ -155,31 +166,23 @@ class FileRowMapping:
         pubdid = get("pubdid")
         rows["pubdid"] = as_text(pubdid) if pubdid is not None else np.full(n, "")
         rows = {k: np.asarray(v)[keep] for k, v in rows.items()}
-        bad = ~is_http(rows["access_url"])
-        if bad.any():
-            raise ArchiveError(
-                f"{self.table if source == 'tap' else self.sia_url}: access_url "
-                f"{rows['access_url'][bad][0]!r} is not an http(s) URL"
-            )
+        kept = np.flatnonzero(keep)
+        check_file_rows(rows, kept, url)
         rows["ordate"] = zfill(rows["ordate"].astype("U6"), 6)
         rows["hemisphere"] = rows["hemisphere"].astype("U1")
         rows["dhs"] = dhs_keys(
             rows["ordate"], rows["hemisphere"], rows["scanno"], rows["image"]
         )
         region = self._footprint_source(table, source)
-        kept = np.flatnonzero(keep)
-        return rows, keep, (lambda idx: region(kept[idx]))
+        return rows, keep, (lambda i: checked_footprints(region, kept[i], url))
 
-    def _require(self, ok, what, table, path_source, column):
+    def _require(self, ok, what, url, path_source, column):
         if ok.all():
             return
         i = int(np.flatnonzero(~ok)[0])
         shown = column if column is not None else path_source
         value = None if shown is None else shown[i]
-        raise ArchiveError(
-            f"cannot tell the {what} of a file row of {self.table} "
-            f"(columns {', '.join(table.colnames)}); value {value!r}"
-        )
+        raise service_value_error(url, i, what, value, "cannot be read")
 
     def _built_urls(self, rows, name_col):
         """access_url from ``data_url_root`` and the file's identity."""
@@ -209,7 +212,7 @@ class FileRowMapping:
             def from_corners(idx):
                 ra = np.stack([columns[k][idx] for k in (0, 2, 4, 6)], axis=1)
                 dec = np.stack([columns[k][idx] for k in (1, 3, 5, 7)], axis=1)
-                return radec_to_xyz(ra, dec)
+                return polygon_xyz(ra, dec)
 
             return from_corners
         name = _OBSCORE["s_region"] if source == "sia" else self.columns["s_region"]

@@ -2,18 +2,185 @@
 """The HTTP session of the VO archives: where requests are sent and answers read.
 
 `TimeoutSession` is the session a `~twomass_vo.archives.vo.VOArchive` makes
-(`make_session`): every request gets a default time limit and every answer is
-read at once (pyvo's streamed documents included). `TimeoutProxy` gives an
-existing session a fixed time limit (for the endpoint checks), and
-`read_capabilities` reads a service's VOSI capabilities with a session.
+(`make_session`). A service is not trusted, so every request it sends is
+bounded:
+
+* in time: besides the per-read socket ``timeout``, an overall deadline
+  (``twomass_vo.conf.request_deadline``, or the ``deadline`` of the call, or
+  the `time_limit` the request runs in). A watchdog timer shuts the
+  request's socket down when the deadline passes, so that a server sending
+  one byte per second, or headers forever, is given up on in time;
+* in memory: every answer (redirects and error documents included) is read
+  in chunks, its ``gzip`` / ``deflate`` encoding undone here, chunk by
+  chunk, and both the bytes received and the bytes decoded are counted
+  against ``twomass_vo.conf.max_answer_size``.
+
+Either limit raises `~twomass_vo.exceptions.ArchiveError` naming the URL.
+Answers are read at once (pyvo's streamed documents included), so every
+connection goes back to the pool. `TimeoutProxy` gives a session a fixed
+time limit per request (for the endpoint checks), and `read_capabilities`
+reads a service's VOSI capabilities with a session.
 """
 
+import contextlib
 import io
+import socket
+import threading
+import time
 import warnings
+import zlib
 
 import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-__all__ = ["TimeoutProxy", "TimeoutSession", "make_session", "read_capabilities"]
+from .. import conf
+from ..exceptions import ArchiveError
+
+__all__ = [
+    "TimeoutProxy",
+    "TimeoutSession",
+    "make_session",
+    "read_capabilities",
+    "time_limit",
+]
+
+#: Bytes read from a socket (and decoded) per step.
+_CHUNK = 1 << 16
+
+#: The deadline of the request running in this thread, and the end (monotonic
+#: time) of the `time_limit` it runs in.
+_LOCAL = threading.local()
+
+
+class _Deadline:
+    """The overall deadline of one request: shuts its socket down when it passes."""
+
+    def __init__(self, seconds, url, why="twomass_vo.conf.request_deadline"):
+        self.seconds = max(float(seconds), 0.0)
+        self.url = url
+        self.why = why
+        self.end = time.monotonic() + self.seconds
+        self.expired = False
+        self._sockets = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(self.seconds, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def remaining(self):
+        return max(self.end - time.monotonic(), 0.0)
+
+    def watch(self, sock):
+        """Shut ``sock`` down when the deadline passes (at once if it has)."""
+        if sock is None:
+            return
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                _shutdown(sock)
+
+    def _expire(self):
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                _shutdown(sock)
+
+    def cancel(self):
+        with self._lock:
+            self._timer.cancel()
+            self._sockets = []
+
+    def error(self):
+        return ArchiveError(
+            f"{self.url} gave no complete answer within {self.seconds:g} s ({self.why})"
+        )
+
+
+def _shutdown(sock):
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def _watch(sock):
+    deadline = getattr(_LOCAL, "deadline", None)
+    if deadline is not None:
+        deadline.watch(sock)
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    """An HTTP connection whose socket the current request's deadline watches."""
+
+    def connect(self):
+        super().connect()
+        _watch(self.sock)
+
+    def request(self, *args, **kwargs):
+        _watch(self.sock)  # a connection reused from the pool
+        return super().request(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    """An HTTPS connection whose socket the current request's deadline watches."""
+
+    def connect(self):
+        super().connect()
+        _watch(self.sock)
+
+    def request(self, *args, **kwargs):
+        _watch(self.sock)
+        return super().request(*args, **kwargs)
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+_WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+class _DeadlineAdapter(HTTPAdapter):
+    """The transport adapter whose connections a request deadline can shut down."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        pools = manager.pool_classes_by_scheme
+        if pools.get("http") is HTTPConnectionPool:  # not a SOCKS proxy's own
+            manager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
+        return manager
+
+
+@contextlib.contextmanager
+def time_limit(seconds):
+    """Run the requests of a ``with`` block within ``seconds`` in all.
+
+    Every request of a `TimeoutSession` sent in this thread inside the block
+    ends by then (its own deadline is cut to what remains), and a request
+    started after it has passed raises `~twomass_vo.exceptions.ArchiveError`
+    at once. Nested limits keep the earlier end.
+
+    Parameters
+    ----------
+    seconds : float
+        The time limit of the whole block.
+    """
+    outer = getattr(_LOCAL, "end", None)
+    end = time.monotonic() + float(seconds)
+    _LOCAL.end = end if outer is None else min(end, outer)
+    try:
+        yield
+    finally:
+        _LOCAL.end = outer
 
 
 class _BufferedRaw(io.BytesIO):
@@ -24,28 +191,204 @@ class _BufferedRaw(io.BytesIO):
 
 
 class TimeoutSession(requests.Session):
-    """The archive's HTTP session: default time limit, no connection left open.
+    """The archive's HTTP session: bounded in time and memory, no connection left open.
 
     pyvo sets no time limit, and reads several documents (VOSI capabilities,
     UWS job phases) as ``stream=True`` responses whose connections it never
-    releases. Here every response is read at once, its connection goes back to
-    the pool, and a streamed response gets an in-memory ``raw`` with the
+    releases. Here every response is read at once, within the size and time
+    limits (see the module's description), its connection goes back to the
+    pool, and a streamed response gets an in-memory ``raw`` with the
     (decoded) body, which is what pyvo parses.
+
+    Parameters
+    ----------
+    timeout : float
+        Default socket time limit in seconds of each read (``timeout`` of
+        `requests.Session.request`).
     """
 
     def __init__(self, timeout):
         super().__init__()
         self.default_timeout = timeout
+        self.mount("http://", _DeadlineAdapter())
+        self.mount("https://", _DeadlineAdapter())
+        self.headers["Accept-Encoding"] = "gzip, deflate"
+        self.hooks["response"].append(_read_answer)
 
-    def request(self, method, url, **kwargs):
-        """Send a request (default time limit) and read its answer at once."""
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.default_timeout
+    def request(self, method, url, *, deadline=None, **kwargs):
+        """Send a request and read its answer at once, within the limits.
+
+        Parameters
+        ----------
+        method, url
+            As `requests.Session.request`.
+        deadline : float, optional
+            Overall time limit in seconds of this request (redirects
+            included); at most ``twomass_vo.conf.request_deadline``.
+        **kwargs
+            As `requests.Session.request` (``timeout`` defaults to the
+            session's).
+
+        Raises
+        ------
+        twomass_vo.exceptions.ArchiveError
+            If the answer is larger than ``twomass_vo.conf.max_answer_size``
+            (received or decoded), has an unknown content encoding, or is not
+            complete within the deadline.
+        """
+        seconds, why = float(conf.request_deadline), "twomass_vo.conf.request_deadline"
+        if deadline is not None and float(deadline) < seconds:
+            seconds, why = float(deadline), "the time limit of the request"
+        end = getattr(_LOCAL, "end", None)
+        if end is not None and end - time.monotonic() < seconds:
+            seconds, why = end - time.monotonic(), "the time limit of the look-up"
+            if seconds <= 0:
+                raise ArchiveError(
+                    f"{url}: not requested, the time limit of the look-up has passed"
+                )
+        timeout = kwargs.get("timeout")
+        if timeout is None:
+            timeout = self.default_timeout
+        if isinstance(timeout, (int, float)):
+            timeout = min(float(timeout), seconds)
+        kwargs["timeout"] = timeout
         stream = kwargs.pop("stream", False)
-        response = super().request(method, url, stream=False, **kwargs)
+        outer = getattr(_LOCAL, "deadline", None)
+        watchdog = _LOCAL.deadline = _Deadline(seconds, url, why)
+        try:
+            response = super().request(method, url, stream=True, **kwargs)
+        except requests.RequestException as exc:
+            if watchdog.expired:
+                raise watchdog.error() from exc
+            raise
+        finally:
+            watchdog.cancel()
+            _LOCAL.deadline = outer
+        if watchdog.expired:
+            response.close()
+            raise watchdog.error()
         if stream:
             response.raw = _BufferedRaw(response.content)
         return response
+
+
+def _read_answer(response, **kwargs):
+    """Response hook: read the body within the limits (before requests does)."""
+    deadline = getattr(_LOCAL, "deadline", None)
+    limit = int(conf.max_answer_size)
+    url = response.url
+    try:
+        body = _read_body(response, limit, url)
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        response.close()
+        if deadline is not None and deadline.expired:
+            raise deadline.error() from exc
+        if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
+            raise requests.ReadTimeout(exc, response=response) from exc
+        raise requests.ConnectionError(exc, response=response) from exc
+    except ArchiveError:
+        response.close()
+        raise
+    if deadline is not None and deadline.expired:
+        # the socket was shut down: what was read may look complete, it is not
+        response.close()
+        raise deadline.error()
+    response._content = body
+    response._content_consumed = True
+    with contextlib.suppress(AttributeError):
+        response.raw.release_conn()
+
+
+def _too_large(url, limit, what):
+    return ArchiveError(
+        f"the answer of {url} is larger than {limit} bytes ({what}); "
+        "twomass_vo.conf.max_answer_size sets the limit"
+    )
+
+
+def _read_body(response, limit, url):
+    """Return the decoded body of a streamed response, at most ``limit`` bytes."""
+    raw = response.raw
+    if raw is None or response._content_consumed:
+        return response._content or b""
+    length = response.headers.get("Content-Length", "").strip()
+    if length.isdigit() and int(length) > limit:
+        raise _too_large(url, limit, f"Content-Length {length}")
+    encodings = [
+        e.strip().lower()
+        for e in response.headers.get("Content-Encoding", "").split(",")
+        if e.strip() and e.strip().lower() != "identity"
+    ]
+    for encoding in encodings:
+        if encoding not in ("gzip", "x-gzip", "deflate"):
+            raise ArchiveError(
+                f"the answer of {url} has content encoding {encoding!r} "
+                "(gzip or deflate expected)"
+            )
+    received = 0
+
+    def wire():
+        nonlocal received
+        while True:
+            chunk = raw.read(_CHUNK, decode_content=False)
+            if not chunk:
+                return
+            received += len(chunk)
+            if received > limit:
+                raise _too_large(url, limit, "received")
+            yield chunk
+
+    chunks = wire()
+    for encoding in reversed(encodings):  # the last one applied is undone first
+        chunks = _inflate(chunks, deflate=encoding == "deflate", url=url)
+    out = io.BytesIO()
+    for piece in chunks:
+        if out.tell() + len(piece) > limit:
+            raise _too_large(url, limit, "decoded")
+        out.write(piece)
+    return out.getvalue()
+
+
+def _inflate(chunks, *, deflate, url):
+    """Decode gzip (or zlib / raw deflate) chunks, at most `_CHUNK` bytes a step."""
+    decoder = None
+    for chunk in chunks:
+        data = chunk
+        while data:
+            if decoder is None:
+                decoder = zlib.decompressobj(_wbits(data, deflate))
+            try:
+                piece = decoder.decompress(data, _CHUNK)
+            except zlib.error as exc:
+                raise ArchiveError(f"the answer of {url} is not valid {exc}") from None
+            if piece:
+                yield piece
+            data = decoder.unconsumed_tail
+            if decoder.eof:  # a gzip member ends: another may follow
+                data = decoder.unused_data
+                decoder = None
+            elif not data and len(piece) == _CHUNK:
+                data = b""
+                while True:  # drain what the decoder still holds
+                    piece = decoder.decompress(b"", _CHUNK)
+                    if piece:
+                        yield piece
+                    if len(piece) < _CHUNK:
+                        break
+    if decoder is not None and not decoder.eof:
+        raise ArchiveError(f"the answer of {url} ends inside its compressed body")
+
+
+def _wbits(data, deflate):
+    """Return the zlib ``wbits`` of a body: gzip, or deflate (zlib or raw)."""
+    if not deflate:
+        return 16 + zlib.MAX_WBITS
+    zlib_header = (
+        len(data) >= 2
+        and (data[0] & 0x0F) == 8
+        and ((data[0] << 8) | data[1]) % 31 == 0
+    )
+    return zlib.MAX_WBITS if zlib_header else -zlib.MAX_WBITS
 
 
 def make_session(timeout):
@@ -54,7 +397,7 @@ def make_session(timeout):
     Parameters
     ----------
     timeout : float
-        Default time limit in seconds of each request.
+        Default socket time limit in seconds of each read.
     """
     from pyvo.utils import http
 
@@ -66,7 +409,11 @@ def make_session(timeout):
 
 
 class TimeoutProxy:
-    """A session with a fixed request timeout (for `VOArchive.check`)."""
+    """A session with a fixed time limit per request (for `VOArchive.check`).
+
+    With a `TimeoutSession`, the limit is the overall deadline of each
+    request as well as its socket timeout.
+    """
 
     def __init__(self, session, timeout):
         self._session = session
@@ -74,6 +421,8 @@ class TimeoutProxy:
 
     def _call(self, method, url, **kwargs):
         kwargs["timeout"] = self._timeout
+        if isinstance(self._session, TimeoutSession):
+            kwargs["deadline"] = self._timeout
         return getattr(self._session, method)(url, **kwargs)
 
     def get(self, url, **kwargs):
@@ -97,6 +446,8 @@ def read_capabilities(session, base, timeout):
 
     Read with ``session`` (``timeout`` seconds per request) and closed at once
     (pyvo's own capability reader streams and leaves the connection open).
+    An answer over the size or time limits of a `TimeoutSession` raises
+    `~twomass_vo.exceptions.ArchiveError`.
     """
     from pyvo.io.vosi import parse_capabilities
 

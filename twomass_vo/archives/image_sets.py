@@ -12,8 +12,9 @@ polygon arrays).
 import numpy as np
 
 from ..exceptions import ArchiveError
-from ..geometry import format_s_region, parse_s_region, radec_to_xyz, xyz_to_radec
+from ..geometry import format_s_region, parse_s_region, xyz_to_radec
 from .base import ImageSets
+from .service_values import polygon_xyz
 
 __all__ = ["SET_FIELDS", "SetStore", "expand", "parse_footprints"]
 
@@ -224,4 +225,4 @@ def _polygon_corners(flat, column):
         )
     if not np.isfinite(flat).all():
         raise ArchiveError(f"footprint column {column.name!r}: a null polygon")
-    return radec_to_xyz(flat[:, 0::2], flat[:, 1::2]).reshape(k, 4, 3)
+    return polygon_xyz(flat[:, 0::2], flat[:, 1::2]).reshape(k, 4, 3)

@@ -9,6 +9,8 @@ refuses truncated answers, and probes once whether the TAP service takes
 uploads.
 """
 
+import contextlib
+import time
 import warnings
 
 import requests
@@ -16,10 +18,13 @@ from astropy.io.votable.exceptions import VOWarning
 from astropy.units import UnitsWarning
 
 from ..exceptions import ArchiveError
-from .http_session import read_capabilities
+from .http_session import read_capabilities, time_limit
 from .sia import run_sia_query
 
 __all__ = ["TapExecution"]
+
+#: UWS phases after which a job does not change any more.
+_FINAL_PHASES = ("COMPLETED", "ERROR", "ABORTED", "ARCHIVED")
 
 
 class TapExecution:
@@ -45,18 +50,20 @@ class TapExecution:
                     results = run_sia_query(self.session, url, payload["params"])
                 else:
                     maxrec = payload["maxrec"]
-                    service = TAPService(url, session=self.session)
-                    run = (
-                        service.run_async
-                        if payload["mode"] == "async"
-                        else service.run_sync
-                    )
-                    kwargs = {"maxrec": maxrec, "uploads": payload["uploads"] or None}
+                    uploads = payload["uploads"] or None
                     if payload["mode"] == "async":
-                        kwargs["timeout"] = self.async_timeout
-                    results = run(payload["query"], **kwargs)
+                        results = self._run_async(
+                            url, payload["query"], maxrec, uploads
+                        )
+                    else:
+                        service = TAPService(url, session=self.session)
+                        results = service.run_sync(
+                            payload["query"], maxrec=maxrec, uploads=uploads
+                        )
                 table = results.to_table()
         except DALAccessError as exc:
+            if isinstance(getattr(exc, "cause", None), ArchiveError):
+                raise exc.cause from exc  # a limit of the session: says it all
             raise ArchiveError(self._error_message(kind, url, exc)) from exc
         except requests.RequestException as exc:
             raise ArchiveError(f"{kind} request to {url} failed: {exc}") from exc
@@ -68,6 +75,45 @@ class TapExecution:
                 "raise the archive's maxrec / sia_maxrec"
             )
         return table
+
+    def _run_async(self, url, query, maxrec, uploads):
+        """Run an asynchronous TAP job within ``async_timeout`` seconds in all.
+
+        Creation, polling (every 0.25 s, growing to 5 s) and the result are
+        bounded by `~twomass_vo.archives.http_session.time_limit`; the job is
+        deleted afterwards in any case (best effort).
+        """
+        from pyvo.dal import AsyncTAPJob
+        from pyvo.dal.exceptions import DALServiceError
+
+        job = None
+        try:
+            with time_limit(self.async_timeout):
+                end = time.monotonic() + self.async_timeout
+                job = AsyncTAPJob.create(
+                    url, query, maxrec=maxrec, uploads=uploads, session=self.session
+                )
+                job.run()
+                interval = 0.25
+                while (phase := job.phase) not in _FINAL_PHASES:
+                    time.sleep(max(min(interval, end - time.monotonic()), 0.0))
+                    if time.monotonic() >= end:
+                        raise ArchiveError(
+                            f"TAP job {job.url} is still {phase} after "
+                            f"{self.async_timeout:g} s (async_timeout): given up"
+                        )
+                    interval = min(interval * 1.5, 5.0)
+                job.raise_if_error()
+                return job.fetch_result()
+        finally:
+            if job is not None:
+                with (
+                    time_limit(min(self.timeout, 30.0)),
+                    contextlib.suppress(
+                        ArchiveError, DALServiceError, requests.RequestException
+                    ),
+                ):
+                    job.delete()
 
     @staticmethod
     def _error_message(kind, url, exc):

@@ -63,11 +63,11 @@ from .file_rows import FileRowMapping, find_column
 from .http_session import make_session
 from .image_sets import SET_FIELDS, SetStore, expand
 from .service_values import (
-    as_numbers,
     band_codes,
     check_url,
     dhs_keys,
     parse_image_paths,
+    uploaded_index,
     validated_ints,
     validated_scans,
 )
@@ -126,11 +126,14 @@ class VOArchive(
         Root of the file tree, for tables without an ``access_url`` column:
         the URL is ``{root}{ordate}{hem}/s{scan:03d}/image/{file}``.
     timeout : float, optional
-        Time limit in seconds for each HTTP request (default 60). Applies to
-        the session the archive makes; a ``session`` you pass keeps its own
-        settings.
+        Time limit in seconds for each socket read of an HTTP request
+        (default 60); each request as a whole ends within
+        ``twomass_vo.conf.request_deadline``, and each answer is at most
+        ``twomass_vo.conf.max_answer_size`` bytes. Applies to the session
+        the archive makes; a ``session`` you pass keeps its own settings.
     async_timeout : float, optional
-        Time limit in seconds for an asynchronous TAP job (default 600).
+        Time limit in seconds for an asynchronous TAP job, polls and result
+        included (default 600).
     session : `requests.Session`, optional
         Session for all requests (default: a new one with the pyvo user
         agent). TLS certificates are verified unless your session says
@@ -344,8 +347,9 @@ class VOArchive(
                         f"TAP answer from {payload['url']} lacks the uploaded "
                         f"{POS_IDX} column"
                     )
+                (uploaded,) = payload["uploads"].values()
                 index = (
-                    as_numbers(index, np.int64, -1)
+                    uploaded_index(index, uploaded[POS_IDX], payload["url"], POS_IDX)
                     if index is not None
                     else np.zeros(0, np.int64)
                 )
