@@ -725,6 +725,87 @@ class Footprints:
         obj._set(corners, normals, centers, radii)
         return obj
 
+    def stored_parts(self, corners):
+        """Return what `from_stored` needs to rebuild these footprints unchecked.
+
+        Parameters
+        ----------
+        corners : array-like
+            ``(N, 4, 3)``: the corners these footprints were made from.
+
+        Returns
+        -------
+        parts : dict of `~numpy.ndarray`
+            ``reversed`` (N,) bool (whether the corners were reversed to point
+            the normals inward), ``normals`` (N, 4, 3), ``centers`` (N, 3)
+            and ``radii`` (N,).
+        """
+        v = _normalize(np.asarray(corners, dtype=float))
+        same = (self.corners == v).all(axis=(1, 2))
+        flipped = (self.corners == v[:, ::-1]).all(axis=(1, 2))
+        if not (same | flipped).all():
+            raise ValueError("these footprints were not made from these corners")
+        return {
+            "reversed": ~same,
+            "normals": self.normals,
+            "centers": self.centers,
+            "radii": self.radii,
+        }
+
+    @classmethod
+    def from_stored(cls, corners, reversed_, normals, centers, radii):
+        """Footprints from `stored_parts` of footprints checked before.
+
+        For stored geometry (e.g. a `~twomass_vo.archives.LocalArchive`
+        index, whose footprints were made, and so checked, by this class):
+        only the corners are normalised and oriented again, so the result
+        equals ``Footprints(corners)`` bit for bit.
+
+        Parameters
+        ----------
+        corners : array-like
+            ``(N, 4, 3)`` corners, as given to the constructor.
+        reversed_ : array-like of bool
+            ``(N,)``: ``reversed`` from `stored_parts`.
+        normals : array-like
+            ``(N, 4, 3)`` from `stored_parts`.
+        centers : array-like
+            ``(N, 3)`` from `stored_parts`.
+        radii : array-like
+            ``(N,)`` from `stored_parts`.
+
+        Returns
+        -------
+        footprints : `Footprints`
+            The footprints.
+
+        Raises
+        ------
+        ValueError
+            If the shapes do not match.
+        """
+        v = _normalize(np.asarray(corners, dtype=float))
+        n = len(v)
+        flip = np.asarray(reversed_, bool)
+        if (
+            v.shape != (n, 4, 3)
+            or np.shape(normals) != (n, 4, 3)
+            or np.shape(centers) != (n, 3)
+            or np.shape(radii) != (n,)
+            or flip.shape != (n,)
+        ):
+            raise ValueError(
+                "from_stored needs corners and normals (N, 4, 3), centers (N, 3), "
+                "radii and reversed (N,)"
+            )
+        if flip.all():
+            v = v[:, ::-1]
+        elif flip.any():
+            v = np.where(flip[:, None, None], v[:, ::-1], v)
+        return cls._from_parts(
+            v, np.asarray(normals), np.asarray(centers), np.asarray(radii)
+        )
+
     # ---- construction ----------------------------------------------------
 
     @classmethod
@@ -893,6 +974,27 @@ class Footprints:
         """
         s = self._edge_dots(points, index).min(axis=-1)
         return np.arcsin(np.clip(s, -1.0, 1.0))
+
+    def contains_distance(self, points, index=None):
+        """`contains` and `edge_distance` at once (one pass over the normals).
+
+        Parameters
+        ----------
+        points : array-like
+            Vectors ``(M, 3)``, or one vector ``(3,)``.
+        index : array-like of int, optional
+            As in `contains`.
+
+        Returns
+        -------
+        inside : `~numpy.ndarray`
+            Boolean, as `contains` returns.
+        distance : `~numpy.ndarray`
+            Radians, as `edge_distance` returns.
+        """
+        s = self._edge_dots(points, index).min(axis=-1)
+        # all(dots >= 0) is min(dots) >= 0, NaN included (False either way)
+        return s >= 0, np.arcsin(np.clip(s, -1.0, 1.0))
 
     # ---- region predicates -----------------------------------------------
 

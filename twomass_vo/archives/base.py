@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from ..geometry import Footprints
+
 __all__ = ["BANDS", "Archive", "FileRefs", "ImageSets"]
 
 #: The band order used for band codes (0, 1, 2) everywhere.
@@ -242,6 +244,22 @@ class Archive(abc.ABC):
         refs : `FileRefs`
             URLs, formats, sizes and footprints.
         """
+
+    def set_footprints(self, sets):
+        """Exact footprints of image sets returned by this archive's look-ups.
+
+        Parameters
+        ----------
+        sets : `ImageSets`
+            The sets.
+
+        Returns
+        -------
+        footprints : `~twomass_vo.geometry.Footprints`
+            ``Footprints(sets.corners)``; an archive that stores the geometry
+            returns the same values without recomputing them.
+        """
+        return Footprints(sets.corners)
 
     def cutout_urls(self, access_url, ra, dec, size_arcsec):
         """Server-side cutout URLs, where the archive makes cutouts.

@@ -4,7 +4,10 @@
 Storage (a folder)::
 
     archive.json        format, name, number of sets, index parameters
-    index/<column>.npy  one NumPy file per column, rows sorted by declination zone
+    index/<column>.npy  one NumPy file per column, rows sorted by declination zone;
+                        format 2 adds the footprint geometry of every set
+                        (``corners``, ``normals``, ``centers``, ``radii``,
+                        ``reversed``), so that queries never rebuild it
     files/              the file store
                         (``<ordate><hem>/s<scan>/image/<b>i<scan><image>.fits``)
 
@@ -40,7 +43,17 @@ from .base import BANDS, Archive, FileRefs, ImageSets
 
 __all__ = ["LocalArchive"]
 
-FORMAT = "twomass_vo-local/1"
+FORMAT = "twomass_vo-local/2"
+#: Formats this version opens: format 1 folders (no stored geometry) are read
+#: as they are, their footprints computed per query from the WCS columns.
+READABLE_FORMATS = ("twomass_vo-local/1", FORMAT)
+#: Stored footprint geometry (format 2): the corners from `sin_corners`, and
+#: the `Footprints` made from them (`Footprints.stored_parts`: whether the
+#: corners were reversed to point the normals inward, the inward normals,
+#: centres and radii), bit for bit.
+GEOMETRY_COLUMNS = ("corners", "reversed", "normals", "centers", "radii")
+#: Rows per block when the index geometry is computed (bounds build memory).
+_BUILD_BLOCK = 1 << 16
 ZONE_HEIGHT = 0.5  # deg
 WCS_COLUMNS = (
     "crval1",
@@ -88,13 +101,102 @@ def _dhs_key(ordate, hemisphere, scanno, image):
     ) * 10_000 + np.asarray(image, np.int64)
 
 
+def _ascii_matrix(values, width):
+    """``(n, width)`` uint8 codes of strings of exactly ``width`` ASCII characters.
+
+    Returns None when some value is not such a string (the caller then takes
+    the general route).
+    """
+    values = np.asarray(values)
+    if values.dtype.kind == "U" and values.dtype.itemsize == 4 * width:
+        codes = np.ascontiguousarray(values).view(np.uint32).reshape(-1, width)
+        if not ((codes > 0) & (codes < 128)).all():
+            return None
+        return codes.astype(np.uint8)
+    if values.dtype.kind == "S" and values.dtype.itemsize == width:
+        codes = np.ascontiguousarray(values).view(np.uint8).reshape(-1, width)
+        if not ((codes > 0) & (codes < 128)).all():
+            return None
+        return codes
+    return None
+
+
+def _digits(values, width):
+    """``(n, width)`` uint8 zero-padded decimal digits of ints in [0, 10**width)."""
+    values = np.asarray(values, np.int64)
+    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+    return (values[:, None] // powers % 10 + ord("0")).astype(np.uint8)
+
+
+def _relative_path_codes(ordate, hemisphere, scanno, image, band_code, image_type):
+    """Store paths as ``(n, 33)`` (Atlas) or ``(n, 30)`` uint8 codes, or None.
+
+    None when a value is outside the fixed-width layout (the general route of
+    `relative_paths` then gives the same strings as always).
+    """
+    scanno = np.asarray(scanno)
+    image = np.asarray(image)
+    band_code = np.asarray(band_code)
+    date = _ascii_matrix(ordate, 6)
+    hem = _ascii_matrix(hemisphere, 1)
+    if (
+        date is None
+        or hem is None
+        or scanno.dtype.kind not in "iu"
+        or image.dtype.kind not in "iu"
+        or not (len(scanno) == len(image) == len(band_code) == len(date) == len(hem))
+    ):
+        return None
+    if len(scanno) and not (
+        scanno.min() >= 0
+        and scanno.max() <= 999
+        and image.min() >= 0
+        and image.max() <= 9999
+    ):
+        return None
+    folder, kind = (b"/image/", b"i") if image_type == "atlas" else (b"/ql/", b"q")
+    scan3 = _digits(scanno, 3)
+    pieces = [
+        date,
+        hem,
+        b"/s",
+        scan3,
+        folder,
+        np.frombuffer(b"jhk", np.uint8)[band_code][:, None],
+        kind,
+        scan3,
+        _digits(image, 4),
+        b".fits",
+    ]
+    return _join_codes(len(scanno), pieces)
+
+
+def _join_codes(n, pieces):
+    """Concatenate per-row uint8 code blocks and constant byte strings."""
+    widths = [p.shape[1] if isinstance(p, np.ndarray) else len(p) for p in pieces]
+    out = np.empty((n, sum(widths)), np.uint8)
+    at = 0
+    for piece, width in zip(pieces, widths, strict=True):
+        if not isinstance(piece, np.ndarray):
+            piece = np.frombuffer(piece, np.uint8)
+        out[:, at : at + width] = piece
+        at += width
+    return out
+
+
+def _codes_to_str(codes):
+    """``(n, w)`` ASCII codes (no NULs) as a ``U<w>`` array."""
+    n, width = codes.shape
+    return codes.astype(np.uint32).view(f"U{max(width, 1)}").reshape(n)
+
+
 def relative_paths(ordate, hemisphere, scanno, image, band_code, image_type):
     """Relative file-store paths, vectorised.
 
     Parameters
     ----------
     ordate, hemisphere : ndarray of str
-        ``yymmdd`` and ``n``/``s``.
+        ``yymmdd`` and ``n``/``s`` (str or ASCII bytes).
     scanno, image : ndarray of int
         Scan and image numbers.
     band_code : ndarray of int
@@ -107,6 +209,11 @@ def relative_paths(ordate, hemisphere, scanno, image, band_code, image_type):
     paths : ndarray of str
         E.g. ``001022s/s062/image/ji0620186.fits``.
     """
+    codes = _relative_path_codes(
+        ordate, hemisphere, scanno, image, band_code, image_type
+    )
+    if codes is not None:
+        return _codes_to_str(codes)
     add = np.char.add
     scan3 = np.char.zfill(np.asarray(scanno).astype("U3"), 3)
     image4 = np.char.zfill(np.asarray(image).astype("U4"), 4)
@@ -121,6 +228,95 @@ def relative_paths(ordate, hemisphere, scanno, image, band_code, image_type):
     )
     tail = add(add(add(add(band, kind), scan3), image4), ".fits")
     return add(add(head, folder), tail)
+
+
+def _geometry_blocks(columns):
+    """Footprint geometry of the index rows, block by block.
+
+    Yields dicts with the `GEOMETRY_COLUMNS`, ``s_region`` (ASCII bytes) and
+    ``radius`` (largest centre-to-corner angle of the block, degrees). Every
+    value is computed row by row exactly as `sin_corners` and `Footprints`
+    compute it for a query, so stored and recomputed values are equal bit
+    for bit.
+    """
+    n = len(columns["crval1"])
+    for start in range(0, n, _BUILD_BLOCK):
+        part = slice(start, min(start + _BUILD_BLOCK, n))
+        wcs = [np.asarray(columns[c][part]) for c in WCS_COLUMNS]
+        corners = sin_corners(*wcs)
+        centre = radec_to_xyz(wcs[0], wcs[1])
+        yield {
+            "corners": corners,
+            **Footprints(corners).stored_parts(corners),
+            "s_region": format_s_region(corners).astype("S"),
+            "radius": float(
+                np.degrees(angle_between(centre[:, None, :], corners).max())
+            ),
+        }
+    if n == 0:
+        yield {
+            "corners": np.zeros((0, 4, 3)),
+            "normals": np.zeros((0, 4, 3)),
+            "centers": np.zeros((0, 3)),
+            "radii": np.zeros(0),
+            "reversed": np.zeros(0, bool),
+            "s_region": np.zeros(0, "S1"),
+            "radius": 0.0,
+        }
+
+
+def _search_radius(radii):
+    """Candidate search radius (degrees) from the largest footprint radius."""
+    return max(radii, default=0.0) * (1 + 1e-9) + 1e-9
+
+
+def _npy_header(file, dtype, shape):
+    np.lib.format.write_array_header_1_0(
+        file,
+        {
+            "descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
+            "fortran_order": False,
+            "shape": shape,
+        },
+    )
+
+
+def _write_geometry(index_dir):
+    """Compute and write the geometry columns and ``s_region`` of an index folder.
+
+    The blocks go straight to the ``.npy`` files, so the memory used is that
+    of one block whatever the size of the index. Returns the search radius.
+    """
+    columns = {c: np.load(index_dir / f"{c}.npy", mmap_mode="r") for c in WCS_COLUMNS}
+    n = len(columns["crval1"])
+    files = {c: open(index_dir / f"{c}.npy", "wb") for c in GEOMETRY_COLUMNS}  # noqa: SIM115
+    raw = open(index_dir / "s_region.raw", "wb")  # noqa: SIM115
+    widths, radii, first = [], [], True
+    try:
+        for block in _geometry_blocks(columns):
+            for c, f in files.items():
+                if first:
+                    _npy_header(f, block[c].dtype, (n, *block[c].shape[1:]))
+                f.write(np.ascontiguousarray(block[c]).tobytes())
+            first = False
+            widths.append((len(block["s_region"]), block["s_region"].dtype.itemsize))
+            raw.write(block["s_region"].tobytes())
+            radii.append(block["radius"])
+    finally:
+        for f in (*files.values(), raw):
+            f.close()
+    # s_region: every block padded to the widest string, as one array
+    width = max(w for _, w in widths)
+    with (
+        open(index_dir / "s_region.raw", "rb") as raw,
+        open(index_dir / "s_region.npy", "wb") as out,
+    ):
+        _npy_header(out, f"S{width}", (n,))
+        for count, w in widths:
+            block = np.frombuffer(raw.read(count * w), f"S{w}")
+            out.write(block.astype(f"S{width}").tobytes())
+    (index_dir / "s_region.raw").unlink()
+    return _search_radius(radii)
 
 
 class LocalArchive(Archive):
@@ -160,7 +356,7 @@ class LocalArchive(Archive):
                 raise ArchiveError(
                     f"{self.path} is not a twomass_vo LocalArchive: {exc}"
                 ) from None
-            if self.meta.get("format") != FORMAT:
+            if self.meta.get("format") not in READABLE_FORMATS:
                 raise ArchiveError(
                     f"{meta_file}: unknown format {self.meta.get('format')!r}"
                 )
@@ -216,7 +412,7 @@ class LocalArchive(Archive):
             The new archive, opened.
         """
         path = Path(path)
-        columns, meta = cls._index_columns(
+        columns, meta = cls._base_columns(
             sets, name=name or path.name, extra_meta=extra_meta
         )
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -226,8 +422,9 @@ class LocalArchive(Archive):
         tmp.mkdir()
         try:
             (tmp / "index").mkdir()
-            for column, values in columns.items():
-                np.save(tmp / "index" / f"{column}.npy", values)
+            for column in list(columns):
+                np.save(tmp / "index" / f"{column}.npy", columns.pop(column))
+            meta["search_radius"] = _write_geometry(tmp / "index")
             (tmp / "files").mkdir()
             (tmp / "archive.json").write_text(json.dumps(meta, indent=2))
             if path.exists():
@@ -242,12 +439,26 @@ class LocalArchive(Archive):
 
     @classmethod
     def _index_columns(cls, sets, *, name, extra_meta=None):
+        """All index columns in memory (for an archive without a folder)."""
+        columns, meta = cls._base_columns(sets, name=name, extra_meta=extra_meta)
+        blocks = list(_geometry_blocks(columns))
+        for column in (*GEOMETRY_COLUMNS, "s_region"):
+            columns[column] = np.concatenate([b[column] for b in blocks])
+        meta["search_radius"] = _search_radius([b["radius"] for b in blocks])
+        return columns, meta
+
+    @classmethod
+    def _base_columns(cls, sets, *, name, extra_meta=None):
+        """Return the validated index columns in index order, without geometry."""
         missing = [c for c in _REQUIRED if c not in sets]
         if missing:
             raise InputError(
                 f"required index columns missing: {missing}", column=missing[0]
             )
-        columns = {c: np.asarray(sets[c]).astype(_STORED_DTYPES[c]) for c in _REQUIRED}
+        columns = {
+            c: np.asarray(sets[c]).astype(_STORED_DTYPES[c], copy=False)
+            for c in _REQUIRED
+        }
         n = len(columns["coadd_key"])
         keys, first = np.unique(columns["coadd_key"], return_index=True)
         if len(keys) != n:
@@ -258,6 +469,7 @@ class LocalArchive(Archive):
                 column="coadd_key",
                 value=int(columns["coadd_key"][dup]),
             )
+        del keys, first
         columns["has_band"] = np.asarray(
             sets.get("has_band", np.ones((n, 3), bool)), bool
         )
@@ -266,21 +478,12 @@ class LocalArchive(Archive):
         for kind in ("url_atlas", "url_quicklook"):
             if kind in sets:
                 columns[kind] = np.asarray(sets[kind]).astype("U").astype("S")
-        wcs = [columns[c] for c in WCS_COLUMNS]
-        corners = sin_corners(*wcs) if n else np.zeros((0, 4, 3))
-        centre = radec_to_xyz(columns["crval1"], columns["crval2"])
-        radius = (
-            float(np.degrees(angle_between(centre[:, None, :], corners).max()))
-            if n
-            else 0.0
-        )
-        columns["s_region"] = (
-            format_s_region(corners).astype("S") if n else np.zeros(0, "S1")
-        )
         order = ZoneIndex.sort_order(
             columns["crval1"], columns["crval2"], zone_height=ZONE_HEIGHT
         )
-        columns = {c: v[order] for c, v in columns.items()}
+        for column in list(columns):  # one column at a time: bounded memory
+            columns[column] = columns[column][order]
+        del order
         columns["key_order"] = np.argsort(columns["coadd_key"], kind="stable")
         dhs = _dhs_key(
             columns["ordate"],
@@ -295,7 +498,6 @@ class LocalArchive(Archive):
             "name": name,
             "n_sets": n,
             "zone_height": ZONE_HEIGHT,
-            "search_radius": radius * (1 + 1e-9) + 1e-9,
             "files": "files",
             **(extra_meta or {}),
         }
@@ -366,7 +568,7 @@ class LocalArchive(Archive):
     def _sets(self, rows, query_index=None):
         rows = np.asarray(rows, np.int64)
         col = self.columns
-        wcs = [np.asarray(col[c][rows]) for c in WCS_COLUMNS]
+        wcs = [np.asarray(col[c][rows]) for c in WCS_COLUMNS[:2]]
         return ImageSets(
             ref=rows,
             coadd_key=np.asarray(col["coadd_key"][rows], np.int64),
@@ -376,11 +578,55 @@ class LocalArchive(Archive):
             image=np.asarray(col["image"][rows], np.int64),
             ra=wcs[0].astype(np.float64),
             dec=wcs[1].astype(np.float64),
-            corners=sin_corners(*wcs) if len(rows) else np.zeros((0, 4, 3)),
+            corners=self._corners(rows, wcs),
             has_band=np.asarray(col["has_band"][rows], bool),
             query_index=None
             if query_index is None
             else np.asarray(query_index, np.int64),
+        )
+
+    @property
+    def has_geometry(self):
+        """Whether the index stores the footprint geometry (format 2).
+
+        Returns
+        -------
+        stored : bool
+            False for folders of format 1, whose footprints are computed per
+            query from the WCS columns (the same values, more slowly).
+        """
+        return all(c in self.columns for c in GEOMETRY_COLUMNS)
+
+    def _corners(self, rows, wcs=None):
+        if not len(rows):
+            return np.zeros((0, 4, 3))
+        if "corners" in self.columns:
+            return np.asarray(self.columns["corners"][rows])
+        wcs = [np.asarray(self.columns[c][rows]) for c in WCS_COLUMNS]
+        return sin_corners(*wcs)
+
+    def set_footprints(self, sets):
+        """Footprints of image sets of this archive, from the stored geometry.
+
+        Parameters
+        ----------
+        sets : `~twomass_vo.archives.ImageSets`
+            Sets returned by this archive's look-ups.
+
+        Returns
+        -------
+        footprints : `~twomass_vo.geometry.Footprints`
+            Equal, bit for bit, to ``Footprints(sets.corners)``; read from
+            the index when it stores the geometry, else computed.
+        """
+        if not self.has_geometry:
+            return super().set_footprints(sets)
+        return self._stored_footprints(np.asarray(sets.ref, np.int64))
+
+    def _stored_footprints(self, rows):
+        col = self.columns
+        return Footprints.from_stored(
+            *(np.asarray(col[c][rows]) for c in GEOMETRY_COLUMNS)
         )
 
     def find_circle(self, ra, dec, radius):  # noqa: D102 (documented in Archive)
@@ -426,25 +672,27 @@ class LocalArchive(Archive):
         if url_column in self.columns:
             urls = self.columns[url_column][rows, band_code].astype("U")
         elif self.files_uri is not None:
-            rel = relative_paths(
-                sets.ordate,
-                sets.hemisphere,
-                sets.scanno,
-                sets.image,
-                band_code,
-                image_type,
-            )
-            urls = np.char.add(self.files_uri, rel)
+            urls = self._store_urls(sets, band_code, image_type)
         else:
             urls = np.zeros(n, "U1")
         size = int(self.meta.get(f"estsize_{image_type}", -1))
         fmt = ATLAS_FORMAT if image_type == "atlas" else QUICKLOOK_FORMAT
+        # the same for every row: read-only views that cost nothing per row
         return FileRefs(
             access_url=urls,
-            access_format=np.full(n, fmt),
-            access_estsize=np.full(n, size, np.int64),
+            access_format=np.broadcast_to(np.array(fmt), (n,)),
+            access_estsize=np.broadcast_to(np.array(size, np.int64), (n,)),
             s_region=np.asarray(self.columns["s_region"][rows]),  # ASCII bytes
         )
+
+    def _store_urls(self, sets, band_code, image_type):
+        """``file://`` URLs of store files (fixed-width byte assembly when possible)."""
+        args = (sets.ordate, sets.hemisphere, sets.scanno, sets.image, band_code)
+        codes = _relative_path_codes(*args, image_type)
+        if codes is not None and self.files_uri.isascii():
+            prefix = self.files_uri.encode("ascii")
+            return _codes_to_str(_join_codes(len(codes), [prefix, codes]))
+        return np.char.add(self.files_uri, relative_paths(*args, image_type))
 
     def local_path(self, url):
         """Return the store file of ``url``, or None if the URL is not this store's.
@@ -518,7 +766,10 @@ class LocalArchive(Archive):
         footprints : `~twomass_vo.geometry.Footprints`
             Their exact footprints.
         """
-        return Footprints(self._sets(rows).corners)
+        rows = np.asarray(rows, np.int64)
+        if self.has_geometry:
+            return self._stored_footprints(rows)
+        return Footprints(self._corners(rows))
 
     def describe(self, *, check=False):  # noqa: D102
         info = super().describe()

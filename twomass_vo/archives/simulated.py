@@ -11,8 +11,11 @@ uses it. The pixels are synthetic; everything else has the real survey's form.
 """
 
 import io
+import json
 import os
+import shutil
 import threading
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -20,13 +23,14 @@ import numpy as np
 from ..coords import parse_coordinates
 from ..geometry import Footprints, radec_to_xyz
 from ..loaders import write_atomic
-from .local import WCS_COLUMNS, LocalArchive, relative_paths
+from .local import FORMAT, WCS_COLUMNS, LocalArchive, relative_paths
 from .survey_layout import survey_layout
 from .synthetic_fits import make_image
 
 __all__ = ["SimulatedArchive", "default_sim_path", "simulate_patch"]
 
 _FIELDS = ("coadd_key", "ordate", "hemisphere", "scanno", "image", *WCS_COLUMNS)
+_TEXT = ("ordate", "hemisphere", "scandir")
 _OPEN = {}
 _LOCK = threading.Lock()
 
@@ -50,6 +54,35 @@ def default_sim_path():
     if conf.sim_path:
         return Path(conf.sim_path).expanduser()
     return get_cache_dir_path() / "twomass_vo" / "sim"
+
+
+def _index_format(path):
+    """Return the ``format`` of ``path/archive.json`` (None if unreadable)."""
+    try:
+        return json.loads((Path(path) / "archive.json").read_text()).get("format")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _rebuild(path):
+    """Replace the simulated index in ``path`` by one of the current format.
+
+    The new index is built beside the old one and swapped in; the files
+    already made (the store) move over, and the old index is removed.
+    """
+    path = Path(path)
+    fresh = path.parent / f".{path.name}-{uuid.uuid4().hex}"
+    stale = path.parent / f".{path.name}-old-{uuid.uuid4().hex}"
+    SimulatedArchive.build(fresh)
+    try:
+        os.replace(path, stale)
+        if (stale / "files").is_dir():
+            (fresh / "files").rmdir()
+            os.replace(stale / "files", fresh / "files")
+        os.replace(fresh, path)
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def _estimated_sizes(layout):
@@ -83,6 +116,8 @@ class SimulatedArchive(LocalArchive):
         path = Path(path) if path is not None else default_sim_path()
         if not (path / "archive.json").exists():
             self.build(path)
+        elif _index_format(path) != FORMAT:
+            _rebuild(path)  # an index of an older version: never misread
         super().__init__(path)
 
     @classmethod
@@ -152,7 +187,12 @@ class SimulatedArchive(LocalArchive):
         """
         layout = survey_layout()
         meta = {"simulated": True, "synthetic_pixels": True, **_estimated_sizes(layout)}
-        sets = {name: layout[name] for name in (*_FIELDS, "scandir")}
+        # strings as the index stores them (ASCII bytes): a quarter of the memory
+        sets = {
+            name: layout.pop(name).astype("S") if name in _TEXT else layout.pop(name)
+            for name in (*_FIELDS, "scandir")
+        }
+        del layout
         LocalArchive.create(path, sets, name="sim", extra_meta=meta)
         return Path(path)
 
