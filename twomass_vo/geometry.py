@@ -30,6 +30,7 @@ __all__ = [
     "ConvexPolygon",
     "Footprints",
     "angle_between",
+    "contains_distance",
     "format_s_region",
     "parse_s_region",
     "radec_to_xyz",
@@ -654,6 +655,48 @@ class ConvexPolygon:
         return np.all(p @ self.normals.T >= 0, axis=-1)
 
 
+def _inside_distance(dots):
+    """Containment and edge distance from the ``(M, K)`` point-normal products."""
+    s = dots.min(axis=-1)
+    # all(dots >= 0) is min(dots) >= 0, NaN included (False either way)
+    return s >= 0, np.arcsin(np.clip(s, -1.0, 1.0))
+
+
+def contains_distance(normals, points):
+    """Containment and edge distance of points in convex polygons, pairwise.
+
+    The computation of `Footprints.contains_distance` (so the same values, bit
+    for bit) for polygons known only by their inward edge normals, e.g. the
+    normals stored in an archive index.
+
+    Parameters
+    ----------
+    normals : array-like
+        ``(M, K, 3)`` inward unit normals of M polygons.
+    points : array-like
+        ``(M, 3)`` vectors; point m is tested against polygon m.
+
+    Returns
+    -------
+    inside : `~numpy.ndarray`
+        Boolean ``(M,)``, boundary inclusive.
+    distance : `~numpy.ndarray`
+        ``(M,)`` radians, ``min_k asin(p . n_k)``: positive inside.
+    """
+    n = np.asarray(normals, dtype=float)
+    p = _as_unit_vectors(points)
+    if n.ndim != 3 or n.shape[2] != 3 or p.ndim != 2 or len(p) != len(n):
+        raise ValueError(
+            f"normals {n.shape} and points {p.shape} must be (M, K, 3) and (M, 3)"
+        )
+    out = np.empty(n.shape[:2])
+    for i in range(0, len(p), _CHUNK):
+        out[i : i + _CHUNK] = np.einsum(
+            "mkj,mj->mk", n[i : i + _CHUNK], p[i : i + _CHUNK]
+        )
+    return _inside_distance(out)
+
+
 # --------------------------------------------------------------------------
 # Footprints
 # --------------------------------------------------------------------------
@@ -992,9 +1035,7 @@ class Footprints:
         distance : `~numpy.ndarray`
             Radians, as `edge_distance` returns.
         """
-        s = self._edge_dots(points, index).min(axis=-1)
-        # all(dots >= 0) is min(dots) >= 0, NaN included (False either way)
-        return s >= 0, np.arcsin(np.clip(s, -1.0, 1.0))
+        return _inside_distance(self._edge_dots(points, index))
 
     # ---- region predicates -----------------------------------------------
 

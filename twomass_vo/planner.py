@@ -212,11 +212,11 @@ def _band_mask(bands):
 def _expand_bands(sets, band_mask):
     """Row and band code of every wanted, existing file of ``sets``."""
     rows, band_code = np.nonzero(sets.has_band & band_mask)
-    return rows, band_code
+    return rows, band_code.astype(np.int8)
 
 
 #: Rows per call of `Archive.files`: bounds the temporaries of the string columns.
-FILES_CHUNK = 250_000
+FILES_CHUNK = 50_000
 
 #: String columns stored as ASCII bytes when every value is ASCII: a quarter
 #: of the memory of unicode, and astropy hands their elements out as str all
@@ -234,6 +234,9 @@ _BYTES_COLUMNS = (
 #: Columns whose value is usually the same on every row: stored as one value
 #: broadcast to all rows (a read-only view, no memory per row) when it is.
 _CONSTANT_COLUMNS = ("access_format", "access_estsize", "cutout_url")
+
+#: Per-row input columns stored as one broadcast value when all rows agree.
+_CONSTANT_INPUTS = ("id", "cutout_size")
 
 #: Per-set columns copied from `ImageSets` into the table.
 _SET_COLUMNS = ("coadd_key", "ordate", "hemisphere", "scanno", "image", "ra", "dec")
@@ -325,7 +328,7 @@ def _table(archive, sets, rows, band_code, image_type, meta, **columns):
         for name in _SET_COLUMNS:
             out.put(name, getattr(chosen, name), start)
         out.put("band", _BAND_BYTES[codes], start)
-        refs = archive.files(chosen, codes, image_type)
+        refs = archive.files_for_table(chosen, codes, image_type)
         for name in ("s_region", "access_url", "access_format", "access_estsize"):
             out.put(name, getattr(refs, name), start)
         if size is not None:
@@ -340,7 +343,11 @@ def _table(archive, sets, rows, band_code, image_type, meta, **columns):
     data = out.result()
     data["image_type"] = np.broadcast_to(np.array(image_type, "S9"), (n,))
     if size is not None:
-        data["cutout_size"] = size
+        columns["cutout_size"] = size
+    for name in _CONSTANT_INPUTS:
+        values = columns.get(name)
+        if values is not None and len(values) and (values == values[0]).all():
+            columns[name] = np.broadcast_to(values[0], (n,))
     return ImageTable.from_columns(
         {**data, **columns}, archive=archive, meta=meta, copy=False
     )
@@ -462,14 +469,12 @@ def _positions_chunk(archive, request, start, stop):
     their point, edge distance and best flag, and whether rows expanded from
     them in that order (bands within a set) are already in output order.
     """
-    ra, dec = request.ra[start:stop], request.dec[start:stop]
-    sets = archive.find_points(ra, dec)
-    points = radec_to_xyz(ra, dec)[sets.query_index]
-    inside, distance = archive.set_footprints(sets).contains_distance(points)
-    chosen = np.flatnonzero(inside)
-    distance = distance[chosen]
-    point = sets.query_index[chosen] + start
-    key = sets.coadd_key[chosen]
+    sets, distance = archive.contain_points(
+        request.ra[start:stop], request.dec[start:stop]
+    )
+    chosen = np.arange(len(sets))
+    point = sets.query_index + start
+    key = sets.coadd_key
     is_best = best_flags(point, distance, key)
     keep = is_best | ~request.best[point]
     chosen, point, distance, key, is_best = (
@@ -482,7 +487,7 @@ def _positions_chunk(archive, request, start, stop):
         )
     # one set per (point, key): expanding sets in this order is the output order
     ordered = not ((point[1:] == point[:-1]) & (key[1:] == key[:-1])).any()
-    return sets.take(chosen), point, distance, is_best, ordered
+    return sets.take(chosen).without_corners(), point, distance, is_best, ordered
 
 
 def plan_positions(archive, request, *, bands, image_type, chunk_size):
@@ -528,21 +533,17 @@ def plan_positions(archive, request, *, bands, image_type, chunk_size):
         )
         rows, band_code = rows[order], band_code[order]
     point = point[rows]
-    return _table(
-        archive,
-        sets,
-        rows,
-        band_code,
-        image_type,
-        meta,
-        scntr=request.scntr[point],
-        id=request.id[point],
-        in_ra=request.ra[point],
-        in_dec=request.dec[point],
-        dist_edge=np.degrees(distance[rows]) * 3600,
-        best=is_best[rows],
-        cutout_size=request.size[point],
-    )
+    per_row = {
+        "scntr": request.scntr[point],
+        "id": request.id[point],
+        "in_ra": request.ra[point],
+        "in_dec": request.dec[point],
+        "dist_edge": np.degrees(distance[rows]) * 3600,
+        "best": is_best[rows],
+        "cutout_size": request.size[point],
+    }
+    del point, distance, is_best
+    return _table(archive, sets, rows, band_code, image_type, meta, **per_row)
 
 
 def _unique_files(sets, rows, band_code, scntr):

@@ -22,6 +22,7 @@ milliseconds and answers a 7° region in a few milliseconds.
 """
 
 import json
+import mmap
 import os
 import re
 import shutil
@@ -34,6 +35,7 @@ from ..exceptions import ArchiveError, InputError
 from ..geometry import (
     Footprints,
     angle_between,
+    contains_distance,
     format_s_region,
     radec_to_xyz,
     sin_corners,
@@ -52,6 +54,8 @@ READABLE_FORMATS = ("twomass_vo-local/1", FORMAT)
 #: corners were reversed to point the normals inward, the inward normals,
 #: centres and radii), bit for bit.
 GEOMETRY_COLUMNS = ("corners", "reversed", "normals", "centers", "radii")
+#: Look-ups of more rows than this drop the index pages they mapped.
+_RELEASE_ROWS = 10_000
 #: Rows per block when the index geometry is computed (bounds build memory).
 _BUILD_BLOCK = 1 << 16
 ZONE_HEIGHT = 0.5  # deg
@@ -121,11 +125,18 @@ def _ascii_matrix(values, width):
     return None
 
 
+_DIGIT_TABLES = {}
+
+
 def _digits(values, width):
     """``(n, width)`` uint8 zero-padded decimal digits of ints in [0, 10**width)."""
-    values = np.asarray(values, np.int64)
-    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
-    return (values[:, None] // powers % 10 + ord("0")).astype(np.uint8)
+    table = _DIGIT_TABLES.get(width)
+    if table is None:
+        numbers = np.arange(10**width, dtype=np.int64)
+        powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+        table = (numbers[:, None] // powers % 10 + ord("0")).astype(np.uint8)
+        _DIGIT_TABLES[width] = table
+    return table[np.asarray(values, np.int64)]
 
 
 def _relative_path_codes(ordate, hemisphere, scanno, image, band_code, image_type):
@@ -228,6 +239,24 @@ def relative_paths(ordate, hemisphere, scanno, image, band_code, image_type):
     )
     tail = add(add(add(add(band, kind), scan3), image4), ".fits")
     return add(add(head, folder), tail)
+
+
+def _map_npy(path):
+    """Memory-map a ``.npy`` file read-only: the array and its `mmap.mmap`."""
+    with open(path, "rb") as f:
+        version = np.lib.format.read_magic(f)
+        read_header = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0
+        )
+        shape, fortran, dtype = read_header(f)
+        offset = f.tell()
+        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    array = np.ndarray(
+        shape, dtype, buffer=mapped, offset=offset, order="F" if fortran else "C"
+    )
+    return array, mapped
 
 
 def _geometry_blocks(columns):
@@ -347,6 +376,7 @@ class LocalArchive(Archive):
     def __init__(self, path=None, *, _columns=None, _meta=None):
         if _columns is not None:  # in-memory archive (from_table without a path)
             self.path, self.meta, self.columns = None, dict(_meta), _columns
+            self._maps = {}
         else:
             self.path = Path(path)
             meta_file = self.path / "archive.json"
@@ -360,10 +390,10 @@ class LocalArchive(Archive):
                 raise ArchiveError(
                     f"{meta_file}: unknown format {self.meta.get('format')!r}"
                 )
-            self.columns = {
-                f.stem: np.load(f, mmap_mode="r")
-                for f in sorted((self.path / "index").glob("*.npy"))
-            }
+            self._maps = {}
+            self.columns = {}
+            for f in sorted((self.path / "index").glob("*.npy")):
+                self.columns[f.stem], self._maps[f.stem] = _map_npy(f)
             missing = [c for c in _REQUIRED if c not in self.columns]
             if missing:
                 raise ArchiveError(f"{self.path}: index columns missing: {missing}")
@@ -629,6 +659,30 @@ class LocalArchive(Archive):
             *(np.asarray(col[c][rows]) for c in GEOMETRY_COLUMNS)
         )
 
+    def contain_points(self, ra, dec):  # noqa: D102
+        if not self.has_geometry:
+            return super().contain_points(ra, dec)
+        points, rows = self.zones.query_pairs(ra, dec, self.search_radius)
+        inside, distance = contains_distance(
+            np.asarray(self.columns["normals"][rows]),
+            radec_to_xyz(ra, dec)[points],
+        )
+        sets = self._sets(rows[inside], points[inside])
+        if len(rows) > _RELEASE_ROWS:
+            self._release("normals", "corners")
+        return sets, distance[inside]
+
+    def _release(self, *columns):
+        """Drop the mapped pages of index columns read by a large look-up.
+
+        They stay in the page cache (a later read costs a page fault, not a
+        disk read) but no longer count in this process's resident memory.
+        """
+        for column in columns:
+            mapped = self._maps.get(column)
+            if mapped is not None and hasattr(mapped, "madvise"):
+                mapped.madvise(mmap.MADV_DONTNEED)
+
     def find_circle(self, ra, dec, radius):  # noqa: D102 (documented in Archive)
         rows = self.zones.query_circle(ra, dec, radius + self.search_radius)
         return self._sets(rows)
@@ -665,33 +719,46 @@ class LocalArchive(Archive):
 
     # ------------------------------------------------------------------ files
     def files(self, sets, band_code, image_type):  # noqa: D102
+        refs = self.files_for_table(sets, band_code, image_type)
+        return FileRefs(
+            access_url=np.asarray(refs.access_url).astype("U"),
+            access_format=np.array(refs.access_format),
+            access_estsize=np.array(refs.access_estsize),
+            s_region=refs.s_region,  # ASCII bytes
+        )
+
+    def files_for_table(self, sets, band_code, image_type):  # noqa: D102
         rows = sets.ref
         band_code = np.asarray(band_code, np.int64)
         url_column = f"url_{image_type}"
         n = len(rows)
         if url_column in self.columns:
-            urls = self.columns[url_column][rows, band_code].astype("U")
+            urls = np.asarray(self.columns[url_column][rows, band_code])
         elif self.files_uri is not None:
             urls = self._store_urls(sets, band_code, image_type)
         else:
             urls = np.zeros(n, "U1")
         size = int(self.meta.get(f"estsize_{image_type}", -1))
         fmt = ATLAS_FORMAT if image_type == "atlas" else QUICKLOOK_FORMAT
+        s_region = np.asarray(self.columns["s_region"][rows])  # ASCII bytes
+        if n > _RELEASE_ROWS:  # a chunk of a large result: pages read, not kept
+            self._release("s_region", url_column)
         # the same for every row: read-only views that cost nothing per row
         return FileRefs(
             access_url=urls,
             access_format=np.broadcast_to(np.array(fmt), (n,)),
             access_estsize=np.broadcast_to(np.array(size, np.int64), (n,)),
-            s_region=np.asarray(self.columns["s_region"][rows]),  # ASCII bytes
+            s_region=s_region,
         )
 
     def _store_urls(self, sets, band_code, image_type):
-        """``file://`` URLs of store files (fixed-width byte assembly when possible)."""
+        """``file://`` URLs of store files (ASCII bytes assembled at fixed widths)."""
         args = (sets.ordate, sets.hemisphere, sets.scanno, sets.image, band_code)
         codes = _relative_path_codes(*args, image_type)
         if codes is not None and self.files_uri.isascii():
             prefix = self.files_uri.encode("ascii")
-            return _codes_to_str(_join_codes(len(codes), [prefix, codes]))
+            codes = _join_codes(len(codes), [prefix, codes])
+            return codes.view(f"S{codes.shape[1]}").reshape(len(codes))
         return np.char.add(self.files_uri, relative_paths(*args, image_type))
 
     def local_path(self, url):
