@@ -9,7 +9,7 @@ the archive for the files' URLs only for the rows kept.
 """
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from astropy import units as u
@@ -521,6 +521,12 @@ def plan_positions(archive, request, *, bands, image_type, chunk_size):
     if not parts:
         return ImageTable.empty(archive=archive, meta=meta)
     sets = ImageSets.concatenate([p[0] for p in parts])
+    # strings as the table stores them: a quarter of the memory until then
+    sets = replace(
+        sets,
+        ordate=_ascii_bytes(sets.ordate),
+        hemisphere=_ascii_bytes(sets.hemisphere),
+    )
     point, distance, is_best = (
         np.concatenate([p[i] for p in parts]) for i in (1, 2, 3)
     )
@@ -535,15 +541,22 @@ def plan_positions(archive, request, *, bands, image_type, chunk_size):
     point = point[rows]
     per_row = {
         "scntr": request.scntr[point],
-        "id": request.id[point],
+        "id": _per_row(request.id, point),
         "in_ra": request.ra[point],
         "in_dec": request.dec[point],
         "dist_edge": np.degrees(distance[rows]) * 3600,
         "best": is_best[rows],
-        "cutout_size": request.size[point],
+        "cutout_size": _per_row(request.size, point),
     }
     del point, distance, is_best
     return _table(archive, sets, rows, band_code, image_type, meta, **per_row)
+
+
+def _per_row(values, point):
+    """``values[point]``, as one broadcast value when every input has the same."""
+    if len(values) and (values == values[0]).all():
+        return np.broadcast_to(values[:1], (len(point),))
+    return values[point]
 
 
 def _unique_files(sets, rows, band_code, scntr):

@@ -314,7 +314,8 @@ class Archive(abc.ABC):
         Parameters
         ----------
         sets : `ImageSets`
-            As for `files`; ``corners`` may be None (`ImageSets.without_corners`).
+            As for `files`; ``corners`` may be None (`ImageSets.without_corners`)
+            and ``ordate`` and ``hemisphere`` ASCII bytes.
         band_code, image_type
             As for `files`.
 

@@ -49,13 +49,23 @@ FORMAT = "twomass_vo-local/2"
 #: Formats this version opens: format 1 folders (no stored geometry) are read
 #: as they are, their footprints computed per query from the WCS columns.
 READABLE_FORMATS = ("twomass_vo-local/1", FORMAT)
-#: Stored footprint geometry (format 2): the corners from `sin_corners`, and
-#: the `Footprints` made from them (`Footprints.stored_parts`: whether the
-#: corners were reversed to point the normals inward, the inward normals,
-#: centres and radii), bit for bit.
-GEOMETRY_COLUMNS = ("corners", "reversed", "normals", "centers", "radii")
+#: Stored geometry (format 2): the corners from `sin_corners`, the
+#: `Footprints` made from them (`Footprints.stored_parts`: whether the corners
+#: were reversed to point the normals inward, the inward normals, centres and
+#: radii), and the image centres' unit vectors of the zone index
+#: (`ZoneIndex.item_vectors`), bit for bit.
+GEOMETRY_COLUMNS = (
+    "corners",
+    "reversed",
+    "normals",
+    "centers",
+    "radii",
+    "center_xyz",
+)
 #: Look-ups of more rows than this drop the index pages they mapped.
 _RELEASE_ROWS = 10_000
+#: Bytes of a mapped column read at once by `LocalArchive._gather_released`.
+_RELEASE_BLOCK = 1 << 23
 #: Rows per block when the index geometry is computed (bounds build memory).
 _BUILD_BLOCK = 1 << 16
 ZONE_HEIGHT = 0.5  # deg
@@ -259,6 +269,11 @@ def _map_npy(path):
     return array, mapped
 
 
+def _buffer_address(mapped):
+    """Address of the first byte of a `mmap.mmap`."""
+    return np.frombuffer(mapped, np.uint8, count=0).__array_interface__["data"][0]
+
+
 def _geometry_blocks(columns):
     """Footprint geometry of the index rows, block by block.
 
@@ -277,6 +292,7 @@ def _geometry_blocks(columns):
         yield {
             "corners": corners,
             **Footprints(corners).stored_parts(corners),
+            "center_xyz": ZoneIndex.item_vectors(wcs[0], wcs[1]),
             "s_region": format_s_region(corners).astype("S"),
             "radius": float(
                 np.degrees(angle_between(centre[:, None, :], corners).max())
@@ -289,6 +305,7 @@ def _geometry_blocks(columns):
             "centers": np.zeros((0, 3)),
             "radii": np.zeros(0),
             "reversed": np.zeros(0, bool),
+            "center_xyz": np.zeros((0, 3)),
             "s_region": np.zeros(0, "S1"),
             "radius": 0.0,
         }
@@ -403,6 +420,7 @@ class LocalArchive(Archive):
             self.columns["crval1"],
             self.columns["crval2"],
             zone_height=float(self.meta["zone_height"]),
+            xyz=self.columns.get("center_xyz"),
         )
         if self.path is not None:
             self.files_dir = self.path / self.meta.get("files", "files")
@@ -669,8 +687,38 @@ class LocalArchive(Archive):
         )
         sets = self._sets(rows[inside], points[inside])
         if len(rows) > _RELEASE_ROWS:
-            self._release("normals", "corners")
+            self._release(*self._maps)
         return sets, distance[inside]
+
+    def _gather_released(self, column, rows):
+        """``column[rows]``, read block by block of the index, pages released.
+
+        For a mapped column read at many scattered rows: at most one block
+        of its pages is resident at a time (rather than, through the kernel's
+        read-around, most of the file).
+        """
+        values = self.columns[column]
+        mapped = self._maps.get(column)
+        if mapped is None or not hasattr(mapped, "madvise"):
+            return np.asarray(values[rows])
+        order = np.argsort(rows, kind="stable")
+        ranked = rows[order]
+        out = np.empty(len(rows), values.dtype)
+        row_bytes = max(values.strides[0], 1)
+        step = max(1, _RELEASE_BLOCK // row_bytes)
+        offset = values.__array_interface__["data"][0] - _buffer_address(mapped)
+        for lo, hi in zip(
+            np.searchsorted(ranked, np.arange(0, len(values), step)),
+            np.searchsorted(ranked, np.arange(step, len(values) + step, step)),
+            strict=True,
+        ):
+            if hi > lo:
+                out[order[lo:hi]] = values[ranked[lo:hi]]
+                first = ranked[lo] * row_bytes + offset
+                last = (ranked[hi - 1] + 1) * row_bytes + offset
+                start = first - first % mmap.PAGESIZE
+                mapped.madvise(mmap.MADV_DONTNEED, start, last - start)
+        return out
 
     def _release(self, *columns):
         """Drop the mapped pages of index columns read by a large look-up.
@@ -740,9 +788,11 @@ class LocalArchive(Archive):
             urls = np.zeros(n, "U1")
         size = int(self.meta.get(f"estsize_{image_type}", -1))
         fmt = ATLAS_FORMAT if image_type == "atlas" else QUICKLOOK_FORMAT
-        s_region = np.asarray(self.columns["s_region"][rows])  # ASCII bytes
         if n > _RELEASE_ROWS:  # a chunk of a large result: pages read, not kept
-            self._release("s_region", url_column)
+            s_region = self._gather_released("s_region", rows)
+            self._release(url_column)
+        else:
+            s_region = np.asarray(self.columns["s_region"][rows])  # ASCII bytes
         # the same for every row: read-only views that cost nothing per row
         return FileRefs(
             access_url=urls,
