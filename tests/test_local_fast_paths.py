@@ -37,6 +37,7 @@ from twomass_vo.geometry import (
     sin_corners,
 )
 from twomass_vo.planner import best_flags
+from twomass_vo.sky_index import ZoneIndex
 
 
 def oracle_positions(archive, ra, dec, *, best, bands="JHK", image_type="atlas"):
@@ -189,6 +190,8 @@ def test_stored_geometry_equals_recomputed_geometry(sim):
     assert np.array_equal(
         np.asarray(sim.columns["s_region"][rows]).astype("U"), format_s_region(corners)
     )
+    centres = ZoneIndex.item_vectors(wcs[0], wcs[1])
+    assert np.array_equal(np.asarray(sim.columns["center_xyz"][rows]), centres)
 
 
 def reference_best(point, distance, key):

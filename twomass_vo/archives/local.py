@@ -62,6 +62,8 @@ GEOMETRY_COLUMNS = (
     "radii",
     "center_xyz",
 )
+#: The arguments of `Footprints.from_stored`, in order.
+_FOOTPRINT_COLUMNS = ("corners", "reversed", "normals", "centers", "radii")
 #: Look-ups of more rows than this drop the index pages they mapped.
 _RELEASE_ROWS = 10_000
 #: Bytes of a mapped column read at once by `LocalArchive._gather_released`.
@@ -674,7 +676,7 @@ class LocalArchive(Archive):
     def _stored_footprints(self, rows):
         col = self.columns
         return Footprints.from_stored(
-            *(np.asarray(col[c][rows]) for c in GEOMETRY_COLUMNS)
+            *(np.asarray(col[c][rows]) for c in _FOOTPRINT_COLUMNS)
         )
 
     def contain_points(self, ra, dec):  # noqa: D102
