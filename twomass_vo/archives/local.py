@@ -416,6 +416,7 @@ class LocalArchive(Archive):
             missing = [c for c in _REQUIRED if c not in self.columns]
             if missing:
                 raise ArchiveError(f"{self.path}: index columns missing: {missing}")
+        self._mapped_much = False
         self.name = self.meta.get("name", "local")
         self.search_radius = float(self.meta["search_radius"])
         self.zones = ZoneIndex(
@@ -688,8 +689,9 @@ class LocalArchive(Archive):
             radec_to_xyz(ra, dec)[points],
         )
         sets = self._sets(rows[inside], points[inside])
-        if len(rows) > _RELEASE_ROWS:
-            self._release(*self._maps)
+        # a large look-up maps much of the index: released when the result's
+        # files are asked for (not between the chunks of one query)
+        self._mapped_much |= len(rows) > _RELEASE_ROWS
         return sets, distance[inside]
 
     def _gather_released(self, column, rows):
@@ -790,6 +792,9 @@ class LocalArchive(Archive):
             urls = np.zeros(n, "U1")
         size = int(self.meta.get(f"estsize_{image_type}", -1))
         fmt = ATLAS_FORMAT if image_type == "atlas" else QUICKLOOK_FORMAT
+        if self._mapped_much:
+            self._release(*self._maps)
+            self._mapped_much = False
         if n > _RELEASE_ROWS:  # a chunk of a large result: pages read, not kept
             s_region = self._gather_released("s_region", rows)
             self._release(url_column)

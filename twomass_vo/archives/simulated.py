@@ -3,7 +3,7 @@
 
 `SimulatedArchive` is a `~twomass_vo.archives.LocalArchive` over the survey
 layout of `twomass_vo.archives.survey_layout` (59,731 tiles, 1,373,813 image
-sets, 4,121,439 images per image type). Its index is built once (under ten seconds
+sets, 4,121,439 images per image type). Its index is built once (about ten seconds
 on 2 cores) into the astropy cache folder, or ``twomass_vo.conf.sim_path``, and
 reused; its FITS files (`twomass_vo.archives.synthetic_fits`) are written to
 the file store the first time they are asked for. ``TwoMassBatch(archive="sim")``
@@ -173,7 +173,7 @@ class SimulatedArchive(LocalArchive):
 
     @staticmethod
     def build(path):
-        """Build the all-sky index into ``path`` (once; under ten seconds on 2 cores).
+        """Build the all-sky index into ``path`` (once; about ten seconds on 2 cores).
 
         Parameters
         ----------
