@@ -388,3 +388,40 @@ def test_one_value_columns_cost_nothing_and_write_every_format(sim, tmp_path):
     table.sort("coadd_key")
     assert set(table["image_type"]) == {"atlas"}
     assert isinstance(table, ImageTable)
+
+
+def test_archives_pickle_by_folder(sim, small_archive):
+    import pickle
+
+    for archive in (sim, small_archive):
+        again = pickle.loads(pickle.dumps(archive))
+        assert type(again) is type(archive) and len(again) == len(archive)
+        assert again.path == archive.path and again.has_geometry
+        rows = np.arange(0, len(archive), max(1, len(archive) // 50))
+        assert np.array_equal(
+            again.footprints(rows).normals, archive.footprints(rows).normals
+        )
+    in_memory = LocalArchive.from_table(
+        Table(
+            {
+                "coadd_key": [1],
+                "ordate": ["001022"],
+                "hemisphere": ["s"],
+                "scanno": [62],
+                "image": [186],
+                "band": ["J"],
+                "crval1": [10.0],
+                "crval2": [41.0],
+                "crpix1": [256.5],
+                "crpix2": [512.5],
+                "naxis1": [512],
+                "naxis2": [1024],
+                "scale1": [0.0002777778],
+                "scale2": [0.0002777778],
+                "crota2": [0.0],
+                "download": ["https://example.org/ji0620186.fits"],
+                "format": ["image/fits"],
+            }
+        )
+    )
+    assert len(pickle.loads(pickle.dumps(in_memory))) == 1

@@ -282,7 +282,11 @@ class _Columns:
             if (
                 known is not None
                 and known.dtype == values.dtype
-                and (values == known[0]).all()
+                and (
+                    values[0] == known[0]
+                    if values.strides == (0,)  # a view of one value
+                    else (values == known[0]).all()
+                )
             ):
                 return
             self._materialize(name, start)

@@ -434,6 +434,17 @@ class LocalArchive(Archive):
     def __repr__(self):
         return f"<{type(self).__name__} {self.name!r}: {len(self)} image sets>"
 
+    def __getstate__(self):
+        if self.path is None:
+            return self.__dict__
+        return {"path": str(self.path)}  # mapped again when unpickled
+
+    def __setstate__(self, state):
+        if set(state) == {"path"}:
+            LocalArchive.__init__(self, state["path"])
+        else:
+            self.__dict__.update(state)
+
     def __len__(self):
         return len(self.columns["coadd_key"])
 
