@@ -756,8 +756,15 @@ class Footprints:
         radii = angle_between(centre, v[np.arange(len(v)), far])
         self._set(v, n, centre, radii)
 
+    @property
+    def corners(self):
+        """``(N, 4, 3)`` oriented unit corner vectors (see the class docstring)."""
+        if callable(self._corners):  # stored footprints: made on first use
+            self._corners = self._corners()
+        return self._corners
+
     def _set(self, corners, normals, centers, radii):
-        self.corners = corners
+        self._corners = corners
         self.normals = normals
         self.centers = centers
         self.radii = radii
@@ -801,13 +808,15 @@ class Footprints:
 
         For stored geometry (e.g. a `~twomass_vo.archives.LocalArchive`
         index, whose footprints were made, and so checked, by this class):
-        only the corners are normalised and oriented again, so the result
-        equals ``Footprints(corners)`` bit for bit.
+        only the corners are normalised and oriented again, when first used,
+        so the result equals ``Footprints(corners)`` bit for bit.
 
         Parameters
         ----------
-        corners : array-like
-            ``(N, 4, 3)`` corners, as given to the constructor.
+        corners : array-like or callable
+            ``(N, 4, 3)`` corners, as given to the constructor, or a function
+            returning them (called only if the corners are needed: point
+            tests use the normals alone).
         reversed_ : array-like of bool
             ``(N,)``: ``reversed`` from `stored_parts`.
         normals : array-like
@@ -827,26 +836,34 @@ class Footprints:
         ValueError
             If the shapes do not match.
         """
-        v = _normalize(np.asarray(corners, dtype=float))
-        n = len(v)
+        normals = np.asarray(normals, dtype=float)
+        n = len(normals)
         flip = np.asarray(reversed_, bool)
         if (
-            v.shape != (n, 4, 3)
-            or np.shape(normals) != (n, 4, 3)
+            normals.shape != (n, 4, 3)
             or np.shape(centers) != (n, 3)
             or np.shape(radii) != (n,)
             or flip.shape != (n,)
         ):
             raise ValueError(
-                "from_stored needs corners and normals (N, 4, 3), centers (N, 3), "
-                "radii and reversed (N,)"
+                "from_stored needs normals (N, 4, 3), centers (N, 3), radii and "
+                "reversed_ (N,)"
             )
-        if flip.all():
-            v = v[:, ::-1]
-        elif flip.any():
-            v = np.where(flip[:, None, None], v[:, ::-1], v)
+
+        def oriented():
+            v = _normalize(
+                np.asarray(corners() if callable(corners) else corners, float)
+            )
+            if v.shape != (n, 4, 3):
+                raise ValueError(f"corners must have shape ({n}, 4, 3), not {v.shape}")
+            if flip.all():
+                return v[:, ::-1]
+            if flip.any():
+                return np.where(flip[:, None, None], v[:, ::-1], v)
+            return v
+
         return cls._from_parts(
-            v, np.asarray(normals), np.asarray(centers), np.asarray(radii)
+            oriented, normals, np.asarray(centers), np.asarray(radii)
         )
 
     # ---- construction ----------------------------------------------------
@@ -930,7 +947,7 @@ class Footprints:
     # ---- container -------------------------------------------------------
 
     def __len__(self):
-        return len(self.corners)
+        return len(self.normals)
 
     def __getitem__(self, index):
         if np.ndim(index) == 0 and not isinstance(index, slice):

@@ -687,8 +687,10 @@ class LocalArchive(Archive):
 
     def _stored_footprints(self, rows):
         col = self.columns
+        corners, *parts = _FOOTPRINT_COLUMNS
         return Footprints.from_stored(
-            *(np.asarray(col[c][rows]) for c in _FOOTPRINT_COLUMNS)
+            lambda: np.asarray(col[corners][rows]),
+            *(np.asarray(col[c][rows]) for c in parts),
         )
 
     def contain_points(self, ra, dec):  # noqa: D102
