@@ -15,6 +15,7 @@ import numpy as np
 from astropy import units as u
 
 from .archives.base import BANDS, ImageSets
+from .compact_columns import ChunkedColumns, ascii_bytes
 from .exceptions import DiameterClampedWarning, InvalidQueryError, QuicklookWarning
 from .geometry import (
     ConvexPolygon,
@@ -218,23 +219,6 @@ def _expand_bands(sets, band_mask):
 #: Rows per call of `Archive.files`: bounds the temporaries of the string columns.
 FILES_CHUNK = 50_000
 
-#: String columns stored as ASCII bytes when every value is ASCII: a quarter
-#: of the memory of unicode, and astropy hands their elements out as str all
-#: the same (``table[0]["band"]`` is ``'J'``).
-_BYTES_COLUMNS = (
-    "ordate",
-    "hemisphere",
-    "band",
-    "s_region",
-    "access_url",
-    "access_format",
-    "cutout_url",
-)
-
-#: Columns whose value is usually the same on every row: stored as one value
-#: broadcast to all rows (a read-only view, no memory per row) when it is.
-_CONSTANT_COLUMNS = ("access_format", "access_estsize", "cutout_url")
-
 #: Per-row input columns stored as one broadcast value when all rows agree.
 _CONSTANT_INPUTS = ("id", "cutout_size")
 
@@ -242,75 +226,6 @@ _CONSTANT_INPUTS = ("id", "cutout_size")
 _SET_COLUMNS = ("coadd_key", "ordate", "hemisphere", "scanno", "image", "ra", "dec")
 
 _BAND_BYTES = np.array([b.encode("ascii") for b in BANDS])
-
-
-def _ascii_bytes(values):
-    """Unicode values as ASCII bytes (same strings), by a cast, not an encode.
-
-    Non-ASCII values raise `UnicodeEncodeError`, as `numpy.char.encode` does.
-    """
-    if values.dtype.kind != "U":
-        return values
-    width = values.dtype.itemsize // 4
-    codes = np.ascontiguousarray(values).view(np.uint32)
-    if codes.size and codes.max() >= 128:
-        return np.char.encode(values, "ascii")  # raises, naming the value
-    return codes.astype(np.uint8).view(f"S{max(width, 1)}").reshape(values.shape)
-
-
-class _Columns:
-    """Output columns of `_table`, written chunk by chunk into preallocated arrays.
-
-    String columns widen if a later chunk holds longer strings; columns in
-    `_CONSTANT_COLUMNS` stay one broadcast value while every chunk repeats it.
-    """
-
-    def __init__(self, n):
-        self.n = n
-        self.data = {}
-        self.constant = {}
-
-    def put(self, name, values, start):
-        values = np.asarray(values)
-        if name in _BYTES_COLUMNS:
-            values = _ascii_bytes(values)
-        if name in _CONSTANT_COLUMNS and name not in self.data and len(values):
-            first = values[:1]
-            if name not in self.constant and start == 0:
-                self.constant[name] = first.copy()
-            known = self.constant.get(name)
-            if (
-                known is not None
-                and known.dtype == values.dtype
-                and (
-                    values[0] == known[0]
-                    if values.strides == (0,)  # a view of one value
-                    else (values == known[0]).all()
-                )
-            ):
-                return
-            self._materialize(name, start)
-        column = self.data.get(name)
-        if column is None or (
-            values.dtype.kind in "US" and values.itemsize > column.itemsize
-        ):
-            wider = np.empty(self.n, dtype=values.dtype)
-            if column is not None:
-                wider[:start] = column[:start]
-            self.data[name] = column = wider
-        column[start : start + len(values)] = values
-
-    def _materialize(self, name, start):
-        known = self.constant.pop(name, None)
-        if known is not None:
-            self.data[name] = column = np.empty(self.n, dtype=known.dtype)
-            column[:start] = known[0]
-
-    def result(self):
-        out = dict(self.data)
-        for name, known in self.constant.items():
-            out[name] = np.broadcast_to(known[0], (self.n,))
-        return out
 
 
 def _table(archive, sets, rows, band_code, image_type, meta, **columns):
@@ -324,7 +239,7 @@ def _table(archive, sets, rows, band_code, image_type, meta, **columns):
     if n == 0:
         return ImageTable.empty(archive=archive, meta=meta)
     size = columns.pop("cutout_size", None)
-    out = _Columns(n)
+    out = ChunkedColumns(n)
     for start in range(0, n, FILES_CHUNK):
         part = slice(start, min(start + FILES_CHUNK, n))
         chosen = sets.take(rows[part])
@@ -528,8 +443,8 @@ def plan_positions(archive, request, *, bands, image_type, chunk_size):
     # strings as the table stores them: a quarter of the memory until then
     sets = replace(
         sets,
-        ordate=_ascii_bytes(sets.ordate),
-        hemisphere=_ascii_bytes(sets.hemisphere),
+        ordate=ascii_bytes(sets.ordate),
+        hemisphere=ascii_bytes(sets.hemisphere),
     )
     point, distance, is_best = (
         np.concatenate([p[i] for p in parts]) for i in (1, 2, 3)

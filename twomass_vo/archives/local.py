@@ -34,14 +34,23 @@ import numpy as np
 from ..exceptions import ArchiveError, InputError
 from ..geometry import (
     Footprints,
-    angle_between,
     contains_distance,
-    format_s_region,
     radec_to_xyz,
     sin_corners,
 )
 from ..sky_index import ZoneIndex
 from .base import BANDS, Archive, FileRefs, ImageSets
+from .index_files import (
+    FOOTPRINT_COLUMNS,
+    GEOMETRY_COLUMNS,
+    WCS_COLUMNS,
+    buffer_address,
+    geometry_blocks,
+    map_npy,
+    search_radius,
+    write_geometry,
+)
+from .store_paths import join_codes, relative_path_codes, relative_paths
 
 __all__ = ["LocalArchive"]
 
@@ -49,39 +58,11 @@ FORMAT = "twomass_vo-local/2"
 #: Formats this version opens: format 1 folders (no stored geometry) are read
 #: as they are, their footprints computed per query from the WCS columns.
 READABLE_FORMATS = ("twomass_vo-local/1", FORMAT)
-#: Stored geometry (format 2): the corners from `sin_corners`, the
-#: `Footprints` made from them (`Footprints.stored_parts`: whether the corners
-#: were reversed to point the normals inward, the inward normals, centres and
-#: radii), and the image centres' unit vectors of the zone index
-#: (`ZoneIndex.item_vectors`), bit for bit.
-GEOMETRY_COLUMNS = (
-    "corners",
-    "reversed",
-    "normals",
-    "centers",
-    "radii",
-    "center_xyz",
-)
-#: The arguments of `Footprints.from_stored`, in order.
-_FOOTPRINT_COLUMNS = ("corners", "reversed", "normals", "centers", "radii")
 #: Look-ups of more rows than this drop the index pages they mapped.
 _RELEASE_ROWS = 10_000
 #: Bytes of a mapped column read at once by `LocalArchive._gather_released`.
 _RELEASE_BLOCK = 1 << 23
-#: Rows per block when the index geometry is computed (bounds build memory).
-_BUILD_BLOCK = 1 << 16
 ZONE_HEIGHT = 0.5  # deg
-WCS_COLUMNS = (
-    "crval1",
-    "crval2",
-    "crpix1",
-    "crpix2",
-    "naxis1",
-    "naxis2",
-    "cdelt1",
-    "cdelt2",
-    "crota2",
-)
 _REQUIRED = ("coadd_key", "ordate", "hemisphere", "scanno", "image", *WCS_COLUMNS)
 _STORED_DTYPES = {
     "coadd_key": np.int64,
@@ -115,256 +96,6 @@ def _dhs_key(ordate, hemisphere, scanno, image):
     return (
         (date * 2 + hem) * 1000 + np.asarray(scanno, np.int64)
     ) * 10_000 + np.asarray(image, np.int64)
-
-
-def _ascii_matrix(values, width):
-    """``(n, width)`` uint8 codes of strings of exactly ``width`` ASCII characters.
-
-    Returns None when some value is not such a string (the caller then takes
-    the general route).
-    """
-    values = np.asarray(values)
-    if values.dtype.kind == "U" and values.dtype.itemsize == 4 * width:
-        codes = np.ascontiguousarray(values).view(np.uint32).reshape(-1, width)
-        if not ((codes > 0) & (codes < 128)).all():
-            return None
-        return codes.astype(np.uint8)
-    if values.dtype.kind == "S" and values.dtype.itemsize == width:
-        codes = np.ascontiguousarray(values).view(np.uint8).reshape(-1, width)
-        if not ((codes > 0) & (codes < 128)).all():
-            return None
-        return codes
-    return None
-
-
-_DIGIT_TABLES = {}
-
-
-def _digits(values, width):
-    """``(n, width)`` uint8 zero-padded decimal digits of ints in [0, 10**width)."""
-    table = _DIGIT_TABLES.get(width)
-    if table is None:
-        numbers = np.arange(10**width, dtype=np.int64)
-        powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
-        table = (numbers[:, None] // powers % 10 + ord("0")).astype(np.uint8)
-        _DIGIT_TABLES[width] = table
-    return table[np.asarray(values, np.int64)]
-
-
-def _relative_path_codes(ordate, hemisphere, scanno, image, band_code, image_type):
-    """Store paths as ``(n, 33)`` (Atlas) or ``(n, 30)`` uint8 codes, or None.
-
-    None when a value is outside the fixed-width layout (the general route of
-    `relative_paths` then gives the same strings as always).
-    """
-    scanno = np.asarray(scanno)
-    image = np.asarray(image)
-    band_code = np.asarray(band_code)
-    date = _ascii_matrix(ordate, 6)
-    hem = _ascii_matrix(hemisphere, 1)
-    if (
-        date is None
-        or hem is None
-        or scanno.dtype.kind not in "iu"
-        or image.dtype.kind not in "iu"
-        or not (len(scanno) == len(image) == len(band_code) == len(date) == len(hem))
-    ):
-        return None
-    if len(scanno) and not (
-        scanno.min() >= 0
-        and scanno.max() <= 999
-        and image.min() >= 0
-        and image.max() <= 9999
-    ):
-        return None
-    folder, kind = (b"/image/", b"i") if image_type == "atlas" else (b"/ql/", b"q")
-    scan3 = _digits(scanno, 3)
-    pieces = [
-        date,
-        hem,
-        b"/s",
-        scan3,
-        folder,
-        np.frombuffer(b"jhk", np.uint8)[band_code][:, None],
-        kind,
-        scan3,
-        _digits(image, 4),
-        b".fits",
-    ]
-    return _join_codes(len(scanno), pieces)
-
-
-def _join_codes(n, pieces):
-    """Concatenate per-row uint8 code blocks and constant byte strings."""
-    widths = [p.shape[1] if isinstance(p, np.ndarray) else len(p) for p in pieces]
-    out = np.empty((n, sum(widths)), np.uint8)
-    at = 0
-    for piece, width in zip(pieces, widths, strict=True):
-        if not isinstance(piece, np.ndarray):
-            piece = np.frombuffer(piece, np.uint8)
-        out[:, at : at + width] = piece
-        at += width
-    return out
-
-
-def _codes_to_str(codes):
-    """``(n, w)`` ASCII codes (no NULs) as a ``U<w>`` array."""
-    n, width = codes.shape
-    return codes.astype(np.uint32).view(f"U{max(width, 1)}").reshape(n)
-
-
-def relative_paths(ordate, hemisphere, scanno, image, band_code, image_type):
-    """Relative file-store paths, vectorised.
-
-    Parameters
-    ----------
-    ordate, hemisphere : ndarray of str
-        ``yymmdd`` and ``n``/``s`` (str or ASCII bytes).
-    scanno, image : ndarray of int
-        Scan and image numbers.
-    band_code : ndarray of int
-        0, 1, 2 for J, H, K.
-    image_type : {'atlas', 'quicklook'}
-        Atlas files live in ``image/``, Quicklook files in ``ql/``.
-
-    Returns
-    -------
-    paths : ndarray of str
-        E.g. ``001022s/s062/image/ji0620186.fits``.
-    """
-    codes = _relative_path_codes(
-        ordate, hemisphere, scanno, image, band_code, image_type
-    )
-    if codes is not None:
-        return _codes_to_str(codes)
-    add = np.char.add
-    scan3 = np.char.zfill(np.asarray(scanno).astype("U3"), 3)
-    image4 = np.char.zfill(np.asarray(image).astype("U4"), 4)
-    band = np.array(["j", "h", "k"])[np.asarray(band_code)]
-    folder, kind = ("/image/", "i") if image_type == "atlas" else ("/ql/", "q")
-    head = add(
-        add(
-            add(np.asarray(ordate).astype("U6"), np.asarray(hemisphere).astype("U1")),
-            "/s",
-        ),
-        scan3,
-    )
-    tail = add(add(add(add(band, kind), scan3), image4), ".fits")
-    return add(add(head, folder), tail)
-
-
-def _map_npy(path):
-    """Memory-map a ``.npy`` file read-only: the array and its `mmap.mmap`."""
-    with open(path, "rb") as f:
-        version = np.lib.format.read_magic(f)
-        read_header = (
-            np.lib.format.read_array_header_1_0
-            if version == (1, 0)
-            else np.lib.format.read_array_header_2_0
-        )
-        shape, fortran, dtype = read_header(f)
-        offset = f.tell()
-        mapped = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-    array = np.ndarray(
-        shape, dtype, buffer=mapped, offset=offset, order="F" if fortran else "C"
-    )
-    return array, mapped
-
-
-def _buffer_address(mapped):
-    """Address of the first byte of a `mmap.mmap`."""
-    return np.frombuffer(mapped, np.uint8, count=0).__array_interface__["data"][0]
-
-
-def _geometry_blocks(columns):
-    """Footprint geometry of the index rows, block by block.
-
-    Yields dicts with the `GEOMETRY_COLUMNS`, ``s_region`` (ASCII bytes) and
-    ``radius`` (largest centre-to-corner angle of the block, degrees). Every
-    value is computed row by row exactly as `sin_corners` and `Footprints`
-    compute it for a query, so stored and recomputed values are equal bit
-    for bit.
-    """
-    n = len(columns["crval1"])
-    for start in range(0, n, _BUILD_BLOCK):
-        part = slice(start, min(start + _BUILD_BLOCK, n))
-        wcs = [np.asarray(columns[c][part]) for c in WCS_COLUMNS]
-        corners = sin_corners(*wcs)
-        centre = radec_to_xyz(wcs[0], wcs[1])
-        yield {
-            "corners": corners,
-            **Footprints(corners).stored_parts(corners),
-            "center_xyz": ZoneIndex.item_vectors(wcs[0], wcs[1]),
-            "s_region": format_s_region(corners).astype("S"),
-            "radius": float(
-                np.degrees(angle_between(centre[:, None, :], corners).max())
-            ),
-        }
-    if n == 0:
-        yield {
-            "corners": np.zeros((0, 4, 3)),
-            "normals": np.zeros((0, 4, 3)),
-            "centers": np.zeros((0, 3)),
-            "radii": np.zeros(0),
-            "reversed": np.zeros(0, bool),
-            "center_xyz": np.zeros((0, 3)),
-            "s_region": np.zeros(0, "S1"),
-            "radius": 0.0,
-        }
-
-
-def _search_radius(radii):
-    """Candidate search radius (degrees) from the largest footprint radius."""
-    return max(radii, default=0.0) * (1 + 1e-9) + 1e-9
-
-
-def _npy_header(file, dtype, shape):
-    np.lib.format.write_array_header_1_0(
-        file,
-        {
-            "descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
-            "fortran_order": False,
-            "shape": shape,
-        },
-    )
-
-
-def _write_geometry(index_dir):
-    """Compute and write the geometry columns and ``s_region`` of an index folder.
-
-    The blocks go straight to the ``.npy`` files, so the memory used is that
-    of one block whatever the size of the index. Returns the search radius.
-    """
-    columns = {c: np.load(index_dir / f"{c}.npy", mmap_mode="r") for c in WCS_COLUMNS}
-    n = len(columns["crval1"])
-    files = {c: open(index_dir / f"{c}.npy", "wb") for c in GEOMETRY_COLUMNS}  # noqa: SIM115
-    raw = open(index_dir / "s_region.raw", "wb")  # noqa: SIM115
-    widths, radii, first = [], [], True
-    try:
-        for block in _geometry_blocks(columns):
-            for c, f in files.items():
-                if first:
-                    _npy_header(f, block[c].dtype, (n, *block[c].shape[1:]))
-                f.write(np.ascontiguousarray(block[c]).tobytes())
-            first = False
-            widths.append((len(block["s_region"]), block["s_region"].dtype.itemsize))
-            raw.write(block["s_region"].tobytes())
-            radii.append(block["radius"])
-    finally:
-        for f in (*files.values(), raw):
-            f.close()
-    # s_region: every block padded to the widest string, as one array
-    width = max(w for _, w in widths)
-    with (
-        open(index_dir / "s_region.raw", "rb") as raw,
-        open(index_dir / "s_region.npy", "wb") as out,
-    ):
-        _npy_header(out, f"S{width}", (n,))
-        for count, w in widths:
-            block = np.frombuffer(raw.read(count * w), f"S{w}")
-            out.write(block.astype(f"S{width}").tobytes())
-    (index_dir / "s_region.raw").unlink()
-    return _search_radius(radii)
 
 
 class LocalArchive(Archive):
@@ -412,7 +143,7 @@ class LocalArchive(Archive):
             self._maps = {}
             self.columns = {}
             for f in sorted((self.path / "index").glob("*.npy")):
-                self.columns[f.stem], self._maps[f.stem] = _map_npy(f)
+                self.columns[f.stem], self._maps[f.stem] = map_npy(f)
             missing = [c for c in _REQUIRED if c not in self.columns]
             if missing:
                 raise ArchiveError(f"{self.path}: index columns missing: {missing}")
@@ -486,7 +217,7 @@ class LocalArchive(Archive):
             (tmp / "index").mkdir()
             for column in list(columns):
                 np.save(tmp / "index" / f"{column}.npy", columns.pop(column))
-            meta["search_radius"] = _write_geometry(tmp / "index")
+            meta["search_radius"] = write_geometry(tmp / "index")
             (tmp / "files").mkdir()
             (tmp / "archive.json").write_text(json.dumps(meta, indent=2))
             if path.exists():
@@ -503,10 +234,10 @@ class LocalArchive(Archive):
     def _index_columns(cls, sets, *, name, extra_meta=None):
         """All index columns in memory (for an archive without a folder)."""
         columns, meta = cls._base_columns(sets, name=name, extra_meta=extra_meta)
-        blocks = list(_geometry_blocks(columns))
+        blocks = list(geometry_blocks(columns))
         for column in (*GEOMETRY_COLUMNS, "s_region"):
             columns[column] = np.concatenate([b[column] for b in blocks])
-        meta["search_radius"] = _search_radius([b["radius"] for b in blocks])
+        meta["search_radius"] = search_radius([b["radius"] for b in blocks])
         return columns, meta
 
     @classmethod
@@ -687,7 +418,7 @@ class LocalArchive(Archive):
 
     def _stored_footprints(self, rows):
         col = self.columns
-        corners, *parts = _FOOTPRINT_COLUMNS
+        corners, *parts = FOOTPRINT_COLUMNS
         return Footprints.from_stored(
             lambda: np.asarray(col[corners][rows]),
             *(np.asarray(col[c][rows]) for c in parts),
@@ -723,7 +454,7 @@ class LocalArchive(Archive):
         out = np.empty(len(rows), values.dtype)
         row_bytes = max(values.strides[0], 1)
         step = max(1, _RELEASE_BLOCK // row_bytes)
-        offset = values.__array_interface__["data"][0] - _buffer_address(mapped)
+        offset = values.__array_interface__["data"][0] - buffer_address(mapped)
         for lo, hi in zip(
             np.searchsorted(ranked, np.arange(0, len(values), step)),
             np.searchsorted(ranked, np.arange(step, len(values) + step, step)),
@@ -824,10 +555,10 @@ class LocalArchive(Archive):
     def _store_urls(self, sets, band_code, image_type):
         """``file://`` URLs of store files (ASCII bytes assembled at fixed widths)."""
         args = (sets.ordate, sets.hemisphere, sets.scanno, sets.image, band_code)
-        codes = _relative_path_codes(*args, image_type)
+        codes = relative_path_codes(*args, image_type)
         if codes is not None and self.files_uri.isascii():
             prefix = self.files_uri.encode("ascii")
-            codes = _join_codes(len(codes), [prefix, codes])
+            codes = join_codes(len(codes), [prefix, codes])
             return codes.view(f"S{codes.shape[1]}").reshape(len(codes))
         return np.char.add(self.files_uri, relative_paths(*args, image_type))
 
