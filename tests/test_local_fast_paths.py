@@ -337,6 +337,9 @@ def test_old_simulated_index_is_rebuilt(monkeypatch, tmp_path):
     assert archive.has_geometry and archive.meta["format"] == FORMAT
     assert (path / "files" / "kept.txt").read_text() == "made on demand before"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sim"]  # no leftovers
+    # same format, a geometry file missing (an interrupted copy): rebuilt too
+    (path / "index" / "normals.npy").unlink()
+    assert SimulatedArchive(path).has_geometry
     # a folder that is not an index at all is an error, not rebuilt
     (tmp_path / "junk").mkdir()
     (tmp_path / "junk" / "archive.json").write_text(json.dumps({"format": "x/9"}))

@@ -23,7 +23,13 @@ import numpy as np
 from ..coords import parse_coordinates
 from ..geometry import Footprints, radec_to_xyz
 from ..loaders import write_atomic
-from .local import FORMAT, WCS_COLUMNS, LocalArchive, relative_paths
+from .local import (
+    FORMAT,
+    GEOMETRY_COLUMNS,
+    WCS_COLUMNS,
+    LocalArchive,
+    relative_paths,
+)
 from .survey_layout import survey_layout
 from .synthetic_fits import make_image
 
@@ -116,7 +122,9 @@ class SimulatedArchive(LocalArchive):
         path = Path(path) if path is not None else default_sim_path()
         if not (path / "archive.json").exists():
             self.build(path)
-        elif _index_format(path) != FORMAT:
+        elif _index_format(path) != FORMAT or not all(
+            (path / "index" / f"{column}.npy").exists() for column in GEOMETRY_COLUMNS
+        ):
             _rebuild(path)  # an index of an older version: never misread
         super().__init__(path)
 
