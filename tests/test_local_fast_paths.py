@@ -428,3 +428,28 @@ def test_archives_pickle_by_folder(sim, small_archive):
         )
     )
     assert len(pickle.loads(pickle.dumps(in_memory))) == 1
+
+
+def test_contain_points_with_and_without_corners(sim, small_archive, tmp_path):
+    ra, dec = sky_positions(2000, seed=9)
+    full, distance = sim.contain_points(ra, dec)
+    lean, same_distance = sim.contain_points(ra, dec, with_corners=False)
+    assert lean.corners is None and full.corners.shape == (len(full), 4, 3)
+    assert np.array_equal(distance, same_distance)
+    assert np.array_equal(full.ref, lean.ref)
+    assert np.array_equal(full.query_index, lean.query_index)
+    # the generic route (format 1: footprints from the corners) agrees
+    old_path = tmp_path / "old"
+    shutil.copytree(small_archive.path, old_path)
+    downgrade_to_format_1(old_path)
+    rng = np.random.default_rng(8)
+    ra, dec = 10.68 + rng.uniform(-1, 1, 500), 41.27 + rng.uniform(-1, 1, 500)
+    for with_corners in (True, False):
+        a, da = small_archive.contain_points(ra, dec, with_corners=with_corners)
+        b, db = LocalArchive(old_path).contain_points(
+            ra, dec, with_corners=with_corners
+        )
+        assert np.array_equal(a.coadd_key, b.coadd_key)
+        assert np.array_equal(a.query_index, b.query_index)
+        assert np.array_equal(da, db)
+        assert (a.corners is None) == (b.corners is None) == (not with_corners)

@@ -389,7 +389,7 @@ def _positions_chunk(archive, request, start, stop):
     them in that order (bands within a set) are already in output order.
     """
     sets, distance = archive.contain_points(
-        request.ra[start:stop], request.dec[start:stop]
+        request.ra[start:stop], request.dec[start:stop], with_corners=False
     )
     chosen = np.arange(len(sets))
     point = sets.query_index + start
@@ -406,7 +406,7 @@ def _positions_chunk(archive, request, start, stop):
         )
     # one set per (point, key): expanding sets in this order is the output order
     ordered = not ((point[1:] == point[:-1]) & (key[1:] == key[:-1])).any()
-    return sets.take(chosen).without_corners(), point, distance, is_best, ordered
+    return sets.take(chosen), point, distance, is_best, ordered
 
 
 def plan_positions(archive, request, *, bands, image_type, chunk_size):

@@ -283,13 +283,17 @@ class Archive(abc.ABC):
         """
         return Footprints(sets.corners)
 
-    def contain_points(self, ra, dec):
+    def contain_points(self, ra, dec, *, with_corners=True):
         """Image sets containing each of many points, with the edge distances.
 
         Parameters
         ----------
         ra, dec : ndarray
             Points, ICRS degrees.
+        with_corners : bool, optional
+            Return the sets' corners (default), or sets without them
+            (`ImageSets.without_corners`), which an archive with stored
+            geometry need not read.
 
         Returns
         -------
@@ -303,7 +307,8 @@ class Archive(abc.ABC):
         sets = self.find_points(ra, dec)
         points = radec_to_xyz(ra, dec)[sets.query_index]
         inside, distance = self.set_footprints(sets).contains_distance(points)
-        return sets.take(inside), distance[inside]
+        sets = sets.take(inside)
+        return (sets if with_corners else sets.without_corners()), distance[inside]
 
     def files_for_table(self, sets, band_code, image_type):
         """`files`, in the cheapest form for the result table.

@@ -358,7 +358,7 @@ class LocalArchive(Archive):
         return simulate_patch(cls, path, center, radius)
 
     # ------------------------------------------------------------------ look-ups
-    def _sets(self, rows, query_index=None):
+    def _sets(self, rows, query_index=None, *, with_corners=True):
         rows = np.asarray(rows, np.int64)
         col = self.columns
         wcs = [np.asarray(col[c][rows]) for c in WCS_COLUMNS[:2]]
@@ -371,7 +371,7 @@ class LocalArchive(Archive):
             image=np.asarray(col["image"][rows], np.int64),
             ra=wcs[0].astype(np.float64),
             dec=wcs[1].astype(np.float64),
-            corners=self._corners(rows, wcs),
+            corners=self._corners(rows) if with_corners else None,
             has_band=np.asarray(col["has_band"][rows], bool),
             query_index=None
             if query_index is None
@@ -390,7 +390,7 @@ class LocalArchive(Archive):
         """
         return all(c in self.columns for c in GEOMETRY_COLUMNS)
 
-    def _corners(self, rows, wcs=None):
+    def _corners(self, rows):
         if not len(rows):
             return np.zeros((0, 4, 3))
         if "corners" in self.columns:
@@ -424,15 +424,15 @@ class LocalArchive(Archive):
             *(np.asarray(col[c][rows]) for c in parts),
         )
 
-    def contain_points(self, ra, dec):  # noqa: D102
+    def contain_points(self, ra, dec, *, with_corners=True):  # noqa: D102
         if not self.has_geometry:
-            return super().contain_points(ra, dec)
+            return super().contain_points(ra, dec, with_corners=with_corners)
         points, rows = self.zones.query_pairs(ra, dec, self.search_radius)
         inside, distance = contains_distance(
             np.asarray(self.columns["normals"][rows]),
             radec_to_xyz(ra, dec)[points],
         )
-        sets = self._sets(rows[inside], points[inside])
+        sets = self._sets(rows[inside], points[inside], with_corners=with_corners)
         # a large look-up maps much of the index: released when the result's
         # files are asked for (not between the chunks of one query)
         self._mapped_much |= len(rows) > _RELEASE_ROWS
