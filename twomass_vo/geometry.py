@@ -30,6 +30,7 @@ __all__ = [
     "ConvexPolygon",
     "Footprints",
     "angle_between",
+    "contains_distance",
     "format_s_region",
     "parse_s_region",
     "radec_to_xyz",
@@ -654,6 +655,48 @@ class ConvexPolygon:
         return np.all(p @ self.normals.T >= 0, axis=-1)
 
 
+def _inside_distance(dots):
+    """Containment and edge distance from the ``(M, K)`` point-normal products."""
+    s = dots.min(axis=-1)
+    # all(dots >= 0) is min(dots) >= 0, NaN included (False either way)
+    return s >= 0, np.arcsin(np.clip(s, -1.0, 1.0))
+
+
+def contains_distance(normals, points):
+    """Containment and edge distance of points in convex polygons, pairwise.
+
+    The computation of `Footprints.contains_distance` (so the same values, bit
+    for bit) for polygons known only by their inward edge normals, e.g. the
+    normals stored in an archive index.
+
+    Parameters
+    ----------
+    normals : array-like
+        ``(M, K, 3)`` inward unit normals of M polygons.
+    points : array-like
+        ``(M, 3)`` vectors; point m is tested against polygon m.
+
+    Returns
+    -------
+    inside : `~numpy.ndarray`
+        Boolean ``(M,)``, boundary inclusive.
+    distance : `~numpy.ndarray`
+        ``(M,)`` radians, ``min_k asin(p . n_k)``: positive inside.
+    """
+    n = np.asarray(normals, dtype=float)
+    p = _as_unit_vectors(points)
+    if n.ndim != 3 or n.shape[2] != 3 or p.ndim != 2 or len(p) != len(n):
+        raise ValueError(
+            f"normals {n.shape} and points {p.shape} must be (M, K, 3) and (M, 3)"
+        )
+    out = np.empty(n.shape[:2])
+    for i in range(0, len(p), _CHUNK):
+        out[i : i + _CHUNK] = np.einsum(
+            "mkj,mj->mk", n[i : i + _CHUNK], p[i : i + _CHUNK]
+        )
+    return _inside_distance(out)
+
+
 # --------------------------------------------------------------------------
 # Footprints
 # --------------------------------------------------------------------------
@@ -713,8 +756,15 @@ class Footprints:
         radii = angle_between(centre, v[np.arange(len(v)), far])
         self._set(v, n, centre, radii)
 
+    @property
+    def corners(self):
+        """``(N, 4, 3)`` oriented unit corner vectors (see the class docstring)."""
+        if callable(self._corners):  # stored footprints: made on first use
+            self._corners = self._corners()
+        return self._corners
+
     def _set(self, corners, normals, centers, radii):
-        self.corners = corners
+        self._corners = corners
         self.normals = normals
         self.centers = centers
         self.radii = radii
@@ -724,6 +774,97 @@ class Footprints:
         obj = cls.__new__(cls)
         obj._set(corners, normals, centers, radii)
         return obj
+
+    def stored_parts(self, corners):
+        """Return what `from_stored` needs to rebuild these footprints unchecked.
+
+        Parameters
+        ----------
+        corners : array-like
+            ``(N, 4, 3)``: the corners these footprints were made from.
+
+        Returns
+        -------
+        parts : dict of `~numpy.ndarray`
+            ``reversed`` (N,) bool (whether the corners were reversed to point
+            the normals inward), ``normals`` (N, 4, 3), ``centers`` (N, 3)
+            and ``radii`` (N,).
+        """
+        v = _normalize(np.asarray(corners, dtype=float))
+        same = (self.corners == v).all(axis=(1, 2))
+        flipped = (self.corners == v[:, ::-1]).all(axis=(1, 2))
+        if not (same | flipped).all():
+            raise ValueError("these footprints were not made from these corners")
+        return {
+            "reversed": ~same,
+            "normals": self.normals,
+            "centers": self.centers,
+            "radii": self.radii,
+        }
+
+    @classmethod
+    def from_stored(cls, corners, reversed_, normals, centers, radii):
+        """Footprints from `stored_parts` of footprints checked before.
+
+        For stored geometry (e.g. a `~twomass_vo.archives.LocalArchive`
+        index, whose footprints were made, and so checked, by this class):
+        only the corners are normalised and oriented again, when first used,
+        so the result equals ``Footprints(corners)`` bit for bit.
+
+        Parameters
+        ----------
+        corners : array-like or callable
+            ``(N, 4, 3)`` corners, as given to the constructor, or a function
+            returning them (called only if the corners are needed: point
+            tests use the normals alone).
+        reversed_ : array-like of bool
+            ``(N,)``: ``reversed`` from `stored_parts`.
+        normals : array-like
+            ``(N, 4, 3)`` from `stored_parts`.
+        centers : array-like
+            ``(N, 3)`` from `stored_parts`.
+        radii : array-like
+            ``(N,)`` from `stored_parts`.
+
+        Returns
+        -------
+        footprints : `Footprints`
+            The footprints.
+
+        Raises
+        ------
+        ValueError
+            If the shapes do not match.
+        """
+        normals = np.asarray(normals, dtype=float)
+        n = len(normals)
+        flip = np.asarray(reversed_, bool)
+        if (
+            normals.shape != (n, 4, 3)
+            or np.shape(centers) != (n, 3)
+            or np.shape(radii) != (n,)
+            or flip.shape != (n,)
+        ):
+            raise ValueError(
+                "from_stored needs normals (N, 4, 3), centers (N, 3), radii and "
+                "reversed_ (N,)"
+            )
+
+        def oriented():
+            v = _normalize(
+                np.asarray(corners() if callable(corners) else corners, float)
+            )
+            if v.shape != (n, 4, 3):
+                raise ValueError(f"corners must have shape ({n}, 4, 3), not {v.shape}")
+            if flip.all():
+                return v[:, ::-1]
+            if flip.any():
+                return np.where(flip[:, None, None], v[:, ::-1], v)
+            return v
+
+        return cls._from_parts(
+            oriented, normals, np.asarray(centers), np.asarray(radii)
+        )
 
     # ---- construction ----------------------------------------------------
 
@@ -806,7 +947,7 @@ class Footprints:
     # ---- container -------------------------------------------------------
 
     def __len__(self):
-        return len(self.corners)
+        return len(self.normals)
 
     def __getitem__(self, index):
         if np.ndim(index) == 0 and not isinstance(index, slice):
@@ -893,6 +1034,25 @@ class Footprints:
         """
         s = self._edge_dots(points, index).min(axis=-1)
         return np.arcsin(np.clip(s, -1.0, 1.0))
+
+    def contains_distance(self, points, index=None):
+        """`contains` and `edge_distance` at once (one pass over the normals).
+
+        Parameters
+        ----------
+        points : array-like
+            Vectors ``(M, 3)``, or one vector ``(3,)``.
+        index : array-like of int, optional
+            As in `contains`.
+
+        Returns
+        -------
+        inside : `~numpy.ndarray`
+            Boolean, as `contains` returns.
+        distance : `~numpy.ndarray`
+            Radians, as `edge_distance` returns.
+        """
+        return _inside_distance(self._edge_dots(points, index))
 
     # ---- region predicates -----------------------------------------------
 

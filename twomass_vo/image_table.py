@@ -168,9 +168,12 @@ def _column_data(name, dtype, values, n):
             return np.zeros(n) if name == "cutout_size" else np.full(n, np.nan)
         return np.zeros(n, dtype=dtype)
     arr = np.asarray(values)
-    if dtype == "U" and arr.dtype.kind not in "US":
-        arr = arr.astype(str)
-    elif dtype != "U":
+    if dtype.startswith("U"):
+        # ASCII bytes are kept as they are (a quarter of the memory; read out
+        # as str), and so are unicode strings of any width
+        if arr.dtype.kind not in "US":
+            arr = arr.astype(str if dtype == "U" else dtype)
+    else:
         arr = arr.astype(dtype, copy=False)
     return arr
 
@@ -323,10 +326,16 @@ class ImageTable(Table):
 
     Notes
     -----
-    In query results the long ASCII columns (``s_region``, ``access_url``,
+    In query results the ASCII string columns (``ordate``, ``hemisphere``,
+    ``band``, ``image_type``, ``s_region``, ``access_url``, ``access_format``,
     ``cutout_url``) are stored as bytes: a quarter of the memory of unicode,
     which matters for million-row results. astropy hands their elements out
-    as `str`, so ``table[0]["access_url"]`` is a `str` all the same.
+    as `str`, so ``table[0]["access_url"]`` is a `str` all the same. Columns
+    holding one value on every row (``image_type``, and usually
+    ``access_format``, ``access_estsize`` and ``cutout_url``) are read-only
+    views of that one value, costing nothing per row; to change their values
+    assign a whole new column (``table["image_type"] = ...``); slices, copies
+    and sorted tables hold ordinary arrays.
     """
 
     Row = ImageRow
@@ -358,7 +367,7 @@ class ImageTable(Table):
         return new
 
     @classmethod
-    def from_columns(cls, columns, *, archive=None, meta=None):
+    def from_columns(cls, columns, *, archive=None, meta=None, copy=True):
         """Build a table with the full schema from a dict of arrays.
 
         Parameters
@@ -370,6 +379,9 @@ class ImageTable(Table):
             The archive the rows came from.
         meta : dict, optional
             Table metadata (query description).
+        copy : bool, optional
+            Copy the arrays (default). With `False` the table holds the given
+            arrays themselves (and read-only broadcast views stay views).
 
         Returns
         -------
@@ -385,7 +397,7 @@ class ImageTable(Table):
         for name in columns:
             if name in unknown:
                 cols.append(Column(columns[name], name=name))
-        return cls(cols, archive=archive, meta=meta or {})
+        return cls(cols, archive=archive, meta=meta or {}, copy=copy)
 
     @classmethod
     def empty(cls, *, archive=None, meta=None, warn=True):

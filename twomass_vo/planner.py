@@ -9,16 +9,16 @@ the archive for the files' URLs only for the rows kept.
 """
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from astropy import units as u
 
 from .archives.base import BANDS, ImageSets
+from .compact_columns import ChunkedColumns, ascii_bytes
 from .exceptions import DiameterClampedWarning, InvalidQueryError, QuicklookWarning
 from .geometry import (
     ConvexPolygon,
-    Footprints,
     angle_between,
     radec_to_xyz,
     xyz_to_radec,
@@ -213,62 +213,43 @@ def _band_mask(bands):
 def _expand_bands(sets, band_mask):
     """Row and band code of every wanted, existing file of ``sets``."""
     rows, band_code = np.nonzero(sets.has_band & band_mask)
-    return rows, band_code
+    return rows, band_code.astype(np.int8)
 
 
 #: Rows per call of `Archive.files`: bounds the temporaries of the string columns.
-FILES_CHUNK = 250_000
+FILES_CHUNK = 50_000
+
+#: Per-row input columns stored as one broadcast value when all rows agree.
+_CONSTANT_INPUTS = ("id", "cutout_size")
+
+#: Per-set columns copied from `ImageSets` into the table.
+_SET_COLUMNS = ("coadd_key", "ordate", "hemisphere", "scanno", "image", "ra", "dec")
+
+_BAND_BYTES = np.array([b.encode("ascii") for b in BANDS])
 
 
-#: Long ASCII columns kept as bytes: a quarter of the memory of unicode, and
-#: astropy hands their elements out as str all the same.
-_BYTES_COLUMNS = ("s_region", "access_url", "cutout_url")
-
-
-def _put(out, name, values, start, n):
-    """Copy a chunk into the preallocated output column (widening strings if needed)."""
-    values = np.asarray(values)
-    if name in _BYTES_COLUMNS and values.dtype.kind == "U":
-        values = np.char.encode(values, "ascii")
-    column = out.get(name)
-    if column is None or (
-        values.dtype.kind in "US" and values.itemsize > column.itemsize
-    ):
-        wider = np.empty(n, dtype=values.dtype)
-        if column is not None:
-            wider[:start] = column[:start]
-        out[name] = column = wider
-    column[start : start + len(values)] = values
-
-
-def _table(archive, sets, band_code, image_type, meta, **columns):
+def _table(archive, sets, rows, band_code, image_type, meta, **columns):
     """Assemble the ImageTable of (set, band) rows with the archive's URLs.
 
-    The access columns are asked for in chunks and written into preallocated
-    columns, so that a result of millions of rows costs little more memory
-    than the table itself.
+    ``rows`` index ``sets`` (one output row each). The columns are filled in
+    chunks into preallocated arrays, so that a result of millions of rows
+    costs little more memory than the table itself.
     """
-    n = len(sets)
+    n = len(rows)
     if n == 0:
         return ImageTable.empty(archive=archive, meta=meta)
     size = columns.pop("cutout_size", None)
-    out = dict(
-        coadd_key=sets.coadd_key,
-        ordate=sets.ordate,
-        hemisphere=sets.hemisphere,
-        scanno=sets.scanno,
-        image=sets.image,
-        band=np.array(BANDS)[band_code],
-        image_type=np.full(n, image_type),
-        ra=sets.ra,
-        dec=sets.dec,
-        **columns,
-    )
+    out = ChunkedColumns(n)
     for start in range(0, n, FILES_CHUNK):
         part = slice(start, min(start + FILES_CHUNK, n))
-        refs = archive.files(sets.take(part), band_code[part], image_type)
+        chosen = sets.take(rows[part])
+        codes = band_code[part]
+        for name in _SET_COLUMNS:
+            out.put(name, getattr(chosen, name), start)
+        out.put("band", _BAND_BYTES[codes], start)
+        refs = archive.files_for_table(chosen, codes, image_type)
         for name in ("s_region", "access_url", "access_format", "access_estsize"):
-            _put(out, name, getattr(refs, name), start, n)
+            out.put(name, getattr(refs, name), start)
         if size is not None:
             urls = archive.cutout_urls(
                 refs.access_url,
@@ -276,10 +257,19 @@ def _table(archive, sets, band_code, image_type, meta, **columns):
                 columns["in_dec"][part],
                 size[part],
             )
-            _put(out, "cutout_url", urls, start, n)
+            out.put("cutout_url", urls, start)
+        del chosen, refs
+    data = out.result()
+    data["image_type"] = np.broadcast_to(np.array(image_type, "S9"), (n,))
     if size is not None:
-        out["cutout_size"] = size
-    return ImageTable.from_columns(out, archive=archive, meta=meta)
+        columns["cutout_size"] = size
+    for name in _CONSTANT_INPUTS:
+        values = columns.get(name)
+        if values is not None and len(values) and (values == values[0]).all():
+            columns[name] = np.broadcast_to(values[0], (n,))
+    return ImageTable.from_columns(
+        {**data, **columns}, archive=archive, meta=meta, copy=False
+    )
 
 
 def _meta(archive, mode, image_type, **more):
@@ -315,7 +305,7 @@ def plan_region(archive, shape, *, intersect, bands, image_type):
         query=f"the {shape.description} ({intersect})",
     )
     sets = archive.find_circle(shape.ra, shape.dec, shape.radius)
-    footprints = Footprints(sets.corners)
+    footprints = archive.set_footprints(sets)
     if shape.polygon is None:
         centre = radec_to_xyz(shape.ra, shape.dec)
         relation = footprints.relate_circle(centre, np.radians(shape.radius))
@@ -327,7 +317,8 @@ def plan_region(archive, shape, *, intersect, bands, image_type):
     n = len(rows)
     return _table(
         archive,
-        sets.take(rows),
+        sets,
+        rows,
         band_code,
         image_type,
         meta,
@@ -353,28 +344,69 @@ def best_flags(point, distance, coadd_key):
     -------
     best : ndarray of bool
         True for the pair with the largest ``distance`` of each point.
+
+    Notes
+    -----
+    Pairs grouped by point (as every archive look-up returns them) are decided
+    by per-group maxima, in linear time; other input is sorted. Both give the
+    first pair of the order (point, -distance, coadd_key).
     """
+    point = np.asarray(point)
+    distance = np.asarray(distance)
+    coadd_key = np.asarray(coadd_key)
+    n = len(point)
+    if n and (np.diff(point) >= 0).all() and not np.isnan(distance).any():
+        return _best_grouped(point, distance, coadd_key)
     order = np.lexsort((coadd_key, -distance, point))
-    first = np.ones(len(order), bool)
+    first = np.ones(n, bool)
     first[1:] = point[order][1:] != point[order][:-1]
-    best = np.zeros(len(order), bool)
+    best = np.zeros(n, bool)
     best[order[first]] = True
     return best
 
 
+def _best_grouped(point, distance, coadd_key):
+    """`best_flags` for pairs sorted by point, without NaN distances."""
+    starts = np.flatnonzero(np.r_[True, point[1:] != point[:-1]])
+    group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(point)]))
+    top = distance == np.maximum.reduceat(distance, starts)[group]
+    keys = np.where(top, coadd_key, np.iinfo(np.int64).max)
+    smallest = np.minimum.reduceat(keys, starts)[group]
+    best = top & (coadd_key == smallest)
+    if np.count_nonzero(best) != len(starts):  # repeated keys: take the first
+        first = np.flatnonzero(best)
+        keep = np.r_[True, group[first][1:] != group[first][:-1]]
+        best[:] = False
+        best[first[keep]] = True
+    return best
+
+
 def _positions_chunk(archive, request, start, stop):
-    """Containment, edge distance and best flag for points [start, stop)."""
-    ra, dec = request.ra[start:stop], request.dec[start:stop]
-    sets = archive.find_points(ra, dec)
-    points = radec_to_xyz(ra, dec)[sets.query_index]
-    footprints = Footprints(sets.corners)
-    inside = footprints.contains(points)
-    distance = footprints.edge_distance(points)[inside]
-    sets = sets.take(inside)
+    """Kept image sets of points [start, stop), in output order.
+
+    Returns the sets (sorted by point, then most centred first, then key),
+    their point, edge distance and best flag, and whether rows expanded from
+    them in that order (bands within a set) are already in output order.
+    """
+    sets, distance = archive.contain_points(
+        request.ra[start:stop], request.dec[start:stop], with_corners=False
+    )
+    chosen = np.arange(len(sets))
     point = sets.query_index + start
-    is_best = best_flags(point, distance, sets.coadd_key)
+    key = sets.coadd_key
+    is_best = best_flags(point, distance, key)
     keep = is_best | ~request.best[point]
-    return sets.take(keep), point[keep], distance[keep], is_best[keep]
+    chosen, point, distance, key, is_best = (
+        a[keep] for a in (chosen, point, distance, key, is_best)
+    )
+    if len(point) > 1 and not (np.diff(point) > 0).all():
+        order = np.lexsort((key, -distance, point))
+        chosen, point, distance, key, is_best = (
+            a[order] for a in (chosen, point, distance, key, is_best)
+        )
+    # one set per (point, key): expanding sets in this order is the output order
+    ordered = not ((point[1:] == point[:-1]) & (key[1:] == key[:-1])).any()
+    return sets.take(chosen), point, distance, is_best, ordered
 
 
 def plan_positions(archive, request, *, bands, image_type, chunk_size):
@@ -408,27 +440,42 @@ def plan_positions(archive, request, *, bands, image_type, chunk_size):
     if not parts:
         return ImageTable.empty(archive=archive, meta=meta)
     sets = ImageSets.concatenate([p[0] for p in parts])
+    # strings as the table stores them: a quarter of the memory until then
+    sets = replace(
+        sets,
+        ordate=ascii_bytes(sets.ordate),
+        hemisphere=ascii_bytes(sets.hemisphere),
+    )
     point, distance, is_best = (
         np.concatenate([p[i] for p in parts]) for i in (1, 2, 3)
     )
+    ordered = all(p[4] for p in parts)
+    del parts
     rows, band_code = _expand_bands(sets, _band_mask([bands]))
-    order = np.lexsort((band_code, sets.coadd_key[rows], -distance[rows], point[rows]))
-    rows, band_code = rows[order], band_code[order]
+    if not ordered:
+        order = np.lexsort(
+            (band_code, sets.coadd_key[rows], -distance[rows], point[rows])
+        )
+        rows, band_code = rows[order], band_code[order]
     point = point[rows]
-    return _table(
-        archive,
-        sets.take(rows),
-        band_code,
-        image_type,
-        meta,
-        scntr=request.scntr[point],
-        id=request.id[point],
-        in_ra=request.ra[point],
-        in_dec=request.dec[point],
-        dist_edge=np.degrees(distance[rows]) * 3600,
-        best=is_best[rows],
-        cutout_size=request.size[point],
-    )
+    per_row = {
+        "scntr": request.scntr[point],
+        "id": _per_row(request.id, point),
+        "in_ra": request.ra[point],
+        "in_dec": request.dec[point],
+        "dist_edge": np.degrees(distance[rows]) * 3600,
+        "best": is_best[rows],
+        "cutout_size": _per_row(request.size, point),
+    }
+    del point, distance, is_best
+    return _table(archive, sets, rows, band_code, image_type, meta, **per_row)
+
+
+def _per_row(values, point):
+    """``values[point]``, as one broadcast value when every input has the same."""
+    if len(values) and (values == values[0]).all():
+        return np.broadcast_to(values[:1], (len(point),))
+    return values[point]
 
 
 def _unique_files(sets, rows, band_code, scntr):
@@ -448,7 +495,8 @@ def _listed_files(archive, sets, request, image_type, meta):
     q = q[rows]
     return _table(
         archive,
-        sets.take(rows),
+        sets,
+        rows,
         band_code,
         image_type,
         meta,

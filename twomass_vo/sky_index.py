@@ -74,6 +74,10 @@ class ZoneIndex:
         order given by `ZoneIndex.sort_order` with the same ``zone_height``.
         They may be read-only (e.g. memory-mapped); they are neither written
         to nor copied, only referenced.
+    xyz : array-like, optional
+        ``(N, 3)`` unit vectors of the items, as `ZoneIndex.item_vectors`
+        computes them (e.g. stored beside the coordinates and memory-mapped);
+        by default they are computed on first need and cached.
     zone_height : float, optional
         Height of the declination zones in degrees. About the typical search
         radius (or a little more) is a good choice.
@@ -90,7 +94,7 @@ class ZoneIndex:
     (a large query) and cached.
     """
 
-    def __init__(self, ra, dec, *, zone_height=0.5):
+    def __init__(self, ra, dec, *, zone_height=0.5, xyz=None):
         self.zone_height = _check_zone_height(zone_height)
         self.ra = np.asarray(ra)
         self.dec = np.asarray(dec)
@@ -119,6 +123,26 @@ class ZoneIndex:
         self.offsets = np.searchsorted(zone, np.arange(self.nzones + 1))
         self._key = zone * 360.0 + self.ra
         self._xyz_cache = None
+        if xyz is not None:
+            if np.shape(xyz) != (n, 3):
+                raise ValueError(f"xyz must have shape ({n}, 3), not {np.shape(xyz)}")
+            self._xyz_cache = xyz
+
+    @staticmethod
+    def item_vectors(ra, dec):
+        """Return unit vectors of items, as the index computes them for its test.
+
+        Parameters
+        ----------
+        ra, dec : array-like
+            Item coordinates in degrees.
+
+        Returns
+        -------
+        xyz : `~numpy.ndarray`
+            ``(N, 3)`` float64, for the ``xyz`` argument.
+        """
+        return _xyz(np.asarray(ra, dtype=float), np.asarray(dec, dtype=float))
 
     @staticmethod
     def sort_order(ra, dec, *, zone_height=0.5):

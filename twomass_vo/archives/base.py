@@ -9,9 +9,11 @@ on top of these look-ups, so an archive may return a superset of candidates.
 """
 
 import abc
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
+
+from ..geometry import Footprints, radec_to_xyz
 
 __all__ = ["BANDS", "Archive", "FileRefs", "ImageSets"]
 
@@ -38,8 +40,10 @@ class ImageSets:
         Scan number and image number.
     ra, dec : ndarray of float64
         Image centre, degrees.
-    corners : ndarray of float64, shape (N, 4, 3)
-        Unit vectors of the footprint corners (outer pixel edges).
+    corners : ndarray of float64, shape (N, 4, 3), or None
+        Unit vectors of the footprint corners (outer pixel edges); None in
+        sets whose geometry is decided (`without_corners`), which is how the
+        planner hands them to `Archive.files_for_table`.
     has_band : ndarray of bool, shape (N, 3)
         Whether a J, H, K file exists for the set.
     query_index : ndarray of int64
@@ -79,7 +83,25 @@ class ImageSets:
         sets : `ImageSets`
             The selected sets, in the order of ``index``.
         """
-        return ImageSets(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+        return ImageSets(
+            **{
+                f.name: None
+                if getattr(self, f.name) is None
+                else getattr(self, f.name)[index]
+                for f in fields(self)
+            }
+        )
+
+    def without_corners(self):
+        """Return the same sets without their corners (once the geometry is decided).
+
+        Returns
+        -------
+        sets : `ImageSets`
+            The same arrays, ``corners`` None: a large result then does not
+            carry 96 bytes per set it no longer needs.
+        """
+        return replace(self, corners=None)
 
     @classmethod
     def concatenate(cls, parts):
@@ -95,12 +117,14 @@ class ImageSets:
         sets : `ImageSets`
             All rows, in order.
         """
-        return cls(
-            **{
-                f.name: np.concatenate([getattr(p, f.name) for p in parts])
-                for f in fields(cls)
-            }
-        )
+        values = {}
+        for f in fields(cls):
+            arrays = [getattr(p, f.name) for p in parts]
+            missing = [a is None for a in arrays]
+            if any(missing) and not all(missing):
+                raise ValueError(f"cannot concatenate sets with and without {f.name}")
+            values[f.name] = None if all(missing) else np.concatenate(arrays)
+        return cls(**values)
 
     @classmethod
     def empty(cls):
@@ -242,6 +266,70 @@ class Archive(abc.ABC):
         refs : `FileRefs`
             URLs, formats, sizes and footprints.
         """
+
+    def set_footprints(self, sets):
+        """Exact footprints of image sets returned by this archive's look-ups.
+
+        Parameters
+        ----------
+        sets : `ImageSets`
+            The sets.
+
+        Returns
+        -------
+        footprints : `~twomass_vo.geometry.Footprints`
+            ``Footprints(sets.corners)``; an archive that stores the geometry
+            returns the same values without recomputing them.
+        """
+        return Footprints(sets.corners)
+
+    def contain_points(self, ra, dec, *, with_corners=True):
+        """Image sets containing each of many points, with the edge distances.
+
+        Parameters
+        ----------
+        ra, dec : ndarray
+            Points, ICRS degrees.
+        with_corners : bool, optional
+            Return the sets' corners (default), or sets without them
+            (`ImageSets.without_corners`), which an archive with stored
+            geometry need not read.
+
+        Returns
+        -------
+        sets : `ImageSets`
+            Every set containing a point (boundary inclusive), ``query_index``
+            the index of the point, grouped by point.
+        distance : ndarray of float
+            Smallest angle from the point to the set's four edges, radians
+            (`~twomass_vo.geometry.Footprints.edge_distance`).
+        """
+        sets = self.find_points(ra, dec)
+        points = radec_to_xyz(ra, dec)[sets.query_index]
+        inside, distance = self.set_footprints(sets).contains_distance(points)
+        sets = sets.take(inside)
+        return (sets if with_corners else sets.without_corners()), distance[inside]
+
+    def files_for_table(self, sets, band_code, image_type):
+        """`files`, in the cheapest form for the result table.
+
+        String columns may be ASCII bytes and columns of one repeated value
+        read-only broadcast views; the values are those of `files`.
+
+        Parameters
+        ----------
+        sets : `ImageSets`
+            As for `files`; ``corners`` may be None (`ImageSets.without_corners`)
+            and ``ordate`` and ``hemisphere`` ASCII bytes.
+        band_code, image_type
+            As for `files`.
+
+        Returns
+        -------
+        refs : `FileRefs`
+            URLs, formats, sizes and footprints.
+        """
+        return self.files(sets, band_code, image_type)
 
     def cutout_urls(self, access_url, ra, dec, size_arcsec):
         """Server-side cutout URLs, where the archive makes cutouts.

@@ -4,7 +4,10 @@
 Storage (a folder)::
 
     archive.json        format, name, number of sets, index parameters
-    index/<column>.npy  one NumPy file per column, rows sorted by declination zone
+    index/<column>.npy  one NumPy file per column, rows sorted by declination zone;
+                        format 2 adds the footprint geometry of every set
+                        (``corners``, ``normals``, ``centers``, ``radii``,
+                        ``reversed``), so that queries never rebuild it
     files/              the file store
                         (``<ordate><hem>/s<scan>/image/<b>i<scan><image>.fits``)
 
@@ -19,6 +22,7 @@ milliseconds and answers a 7° region in a few milliseconds.
 """
 
 import json
+import mmap
 import os
 import re
 import shutil
@@ -30,29 +34,35 @@ import numpy as np
 from ..exceptions import ArchiveError, InputError
 from ..geometry import (
     Footprints,
-    angle_between,
-    format_s_region,
+    contains_distance,
     radec_to_xyz,
     sin_corners,
 )
 from ..sky_index import ZoneIndex
 from .base import BANDS, Archive, FileRefs, ImageSets
+from .index_files import (
+    FOOTPRINT_COLUMNS,
+    GEOMETRY_COLUMNS,
+    WCS_COLUMNS,
+    buffer_address,
+    geometry_blocks,
+    map_npy,
+    search_radius,
+    write_geometry,
+)
+from .store_paths import join_codes, relative_path_codes, relative_paths
 
 __all__ = ["LocalArchive"]
 
-FORMAT = "twomass_vo-local/1"
+FORMAT = "twomass_vo-local/2"
+#: Formats this version opens: format 1 folders (no stored geometry) are read
+#: as they are, their footprints computed per query from the WCS columns.
+READABLE_FORMATS = ("twomass_vo-local/1", FORMAT)
+#: Look-ups of more rows than this drop the index pages they mapped.
+_RELEASE_ROWS = 10_000
+#: Bytes of a mapped column read at once by `LocalArchive._gather_released`.
+_RELEASE_BLOCK = 1 << 23
 ZONE_HEIGHT = 0.5  # deg
-WCS_COLUMNS = (
-    "crval1",
-    "crval2",
-    "crpix1",
-    "crpix2",
-    "naxis1",
-    "naxis2",
-    "cdelt1",
-    "cdelt2",
-    "crota2",
-)
 _REQUIRED = ("coadd_key", "ordate", "hemisphere", "scanno", "image", *WCS_COLUMNS)
 _STORED_DTYPES = {
     "coadd_key": np.int64,
@@ -88,41 +98,6 @@ def _dhs_key(ordate, hemisphere, scanno, image):
     ) * 10_000 + np.asarray(image, np.int64)
 
 
-def relative_paths(ordate, hemisphere, scanno, image, band_code, image_type):
-    """Relative file-store paths, vectorised.
-
-    Parameters
-    ----------
-    ordate, hemisphere : ndarray of str
-        ``yymmdd`` and ``n``/``s``.
-    scanno, image : ndarray of int
-        Scan and image numbers.
-    band_code : ndarray of int
-        0, 1, 2 for J, H, K.
-    image_type : {'atlas', 'quicklook'}
-        Atlas files live in ``image/``, Quicklook files in ``ql/``.
-
-    Returns
-    -------
-    paths : ndarray of str
-        E.g. ``001022s/s062/image/ji0620186.fits``.
-    """
-    add = np.char.add
-    scan3 = np.char.zfill(np.asarray(scanno).astype("U3"), 3)
-    image4 = np.char.zfill(np.asarray(image).astype("U4"), 4)
-    band = np.array(["j", "h", "k"])[np.asarray(band_code)]
-    folder, kind = ("/image/", "i") if image_type == "atlas" else ("/ql/", "q")
-    head = add(
-        add(
-            add(np.asarray(ordate).astype("U6"), np.asarray(hemisphere).astype("U1")),
-            "/s",
-        ),
-        scan3,
-    )
-    tail = add(add(add(add(band, kind), scan3), image4), ".fits")
-    return add(add(head, folder), tail)
-
-
 class LocalArchive(Archive):
     """An embedded archive: a columnar index of image sets plus a file store.
 
@@ -151,6 +126,7 @@ class LocalArchive(Archive):
     def __init__(self, path=None, *, _columns=None, _meta=None):
         if _columns is not None:  # in-memory archive (from_table without a path)
             self.path, self.meta, self.columns = None, dict(_meta), _columns
+            self._maps = {}
         else:
             self.path = Path(path)
             meta_file = self.path / "archive.json"
@@ -160,23 +136,25 @@ class LocalArchive(Archive):
                 raise ArchiveError(
                     f"{self.path} is not a twomass_vo LocalArchive: {exc}"
                 ) from None
-            if self.meta.get("format") != FORMAT:
+            if self.meta.get("format") not in READABLE_FORMATS:
                 raise ArchiveError(
                     f"{meta_file}: unknown format {self.meta.get('format')!r}"
                 )
-            self.columns = {
-                f.stem: np.load(f, mmap_mode="r")
-                for f in sorted((self.path / "index").glob("*.npy"))
-            }
+            self._maps = {}
+            self.columns = {}
+            for f in sorted((self.path / "index").glob("*.npy")):
+                self.columns[f.stem], self._maps[f.stem] = map_npy(f)
             missing = [c for c in _REQUIRED if c not in self.columns]
             if missing:
                 raise ArchiveError(f"{self.path}: index columns missing: {missing}")
+        self._mapped_much = False
         self.name = self.meta.get("name", "local")
         self.search_radius = float(self.meta["search_radius"])
         self.zones = ZoneIndex(
             self.columns["crval1"],
             self.columns["crval2"],
             zone_height=float(self.meta["zone_height"]),
+            xyz=self.columns.get("center_xyz"),
         )
         if self.path is not None:
             self.files_dir = self.path / self.meta.get("files", "files")
@@ -186,6 +164,17 @@ class LocalArchive(Archive):
 
     def __repr__(self):
         return f"<{type(self).__name__} {self.name!r}: {len(self)} image sets>"
+
+    def __getstate__(self):
+        if self.path is None:
+            return self.__dict__
+        return {"path": str(self.path)}  # mapped again when unpickled
+
+    def __setstate__(self, state):
+        if set(state) == {"path"}:
+            LocalArchive.__init__(self, state["path"])
+        else:
+            self.__dict__.update(state)
 
     def __len__(self):
         return len(self.columns["coadd_key"])
@@ -216,7 +205,7 @@ class LocalArchive(Archive):
             The new archive, opened.
         """
         path = Path(path)
-        columns, meta = cls._index_columns(
+        columns, meta = cls._base_columns(
             sets, name=name or path.name, extra_meta=extra_meta
         )
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -226,8 +215,9 @@ class LocalArchive(Archive):
         tmp.mkdir()
         try:
             (tmp / "index").mkdir()
-            for column, values in columns.items():
-                np.save(tmp / "index" / f"{column}.npy", values)
+            for column in list(columns):
+                np.save(tmp / "index" / f"{column}.npy", columns.pop(column))
+            meta["search_radius"] = write_geometry(tmp / "index")
             (tmp / "files").mkdir()
             (tmp / "archive.json").write_text(json.dumps(meta, indent=2))
             if path.exists():
@@ -242,12 +232,26 @@ class LocalArchive(Archive):
 
     @classmethod
     def _index_columns(cls, sets, *, name, extra_meta=None):
+        """All index columns in memory (for an archive without a folder)."""
+        columns, meta = cls._base_columns(sets, name=name, extra_meta=extra_meta)
+        blocks = list(geometry_blocks(columns))
+        for column in (*GEOMETRY_COLUMNS, "s_region"):
+            columns[column] = np.concatenate([b[column] for b in blocks])
+        meta["search_radius"] = search_radius([b["radius"] for b in blocks])
+        return columns, meta
+
+    @classmethod
+    def _base_columns(cls, sets, *, name, extra_meta=None):
+        """Return the validated index columns in index order, without geometry."""
         missing = [c for c in _REQUIRED if c not in sets]
         if missing:
             raise InputError(
                 f"required index columns missing: {missing}", column=missing[0]
             )
-        columns = {c: np.asarray(sets[c]).astype(_STORED_DTYPES[c]) for c in _REQUIRED}
+        columns = {
+            c: np.asarray(sets[c]).astype(_STORED_DTYPES[c], copy=False)
+            for c in _REQUIRED
+        }
         n = len(columns["coadd_key"])
         keys, first = np.unique(columns["coadd_key"], return_index=True)
         if len(keys) != n:
@@ -258,6 +262,7 @@ class LocalArchive(Archive):
                 column="coadd_key",
                 value=int(columns["coadd_key"][dup]),
             )
+        del keys, first
         columns["has_band"] = np.asarray(
             sets.get("has_band", np.ones((n, 3), bool)), bool
         )
@@ -266,21 +271,12 @@ class LocalArchive(Archive):
         for kind in ("url_atlas", "url_quicklook"):
             if kind in sets:
                 columns[kind] = np.asarray(sets[kind]).astype("U").astype("S")
-        wcs = [columns[c] for c in WCS_COLUMNS]
-        corners = sin_corners(*wcs) if n else np.zeros((0, 4, 3))
-        centre = radec_to_xyz(columns["crval1"], columns["crval2"])
-        radius = (
-            float(np.degrees(angle_between(centre[:, None, :], corners).max()))
-            if n
-            else 0.0
-        )
-        columns["s_region"] = (
-            format_s_region(corners).astype("S") if n else np.zeros(0, "S1")
-        )
         order = ZoneIndex.sort_order(
             columns["crval1"], columns["crval2"], zone_height=ZONE_HEIGHT
         )
-        columns = {c: v[order] for c, v in columns.items()}
+        for column in list(columns):  # one column at a time: bounded memory
+            columns[column] = columns[column][order]
+        del order
         columns["key_order"] = np.argsort(columns["coadd_key"], kind="stable")
         dhs = _dhs_key(
             columns["ordate"],
@@ -295,7 +291,6 @@ class LocalArchive(Archive):
             "name": name,
             "n_sets": n,
             "zone_height": ZONE_HEIGHT,
-            "search_radius": radius * (1 + 1e-9) + 1e-9,
             "files": "files",
             **(extra_meta or {}),
         }
@@ -363,10 +358,10 @@ class LocalArchive(Archive):
         return simulate_patch(cls, path, center, radius)
 
     # ------------------------------------------------------------------ look-ups
-    def _sets(self, rows, query_index=None):
+    def _sets(self, rows, query_index=None, *, with_corners=True):
         rows = np.asarray(rows, np.int64)
         col = self.columns
-        wcs = [np.asarray(col[c][rows]) for c in WCS_COLUMNS]
+        wcs = [np.asarray(col[c][rows]) for c in WCS_COLUMNS[:2]]
         return ImageSets(
             ref=rows,
             coadd_key=np.asarray(col["coadd_key"][rows], np.int64),
@@ -376,12 +371,113 @@ class LocalArchive(Archive):
             image=np.asarray(col["image"][rows], np.int64),
             ra=wcs[0].astype(np.float64),
             dec=wcs[1].astype(np.float64),
-            corners=sin_corners(*wcs) if len(rows) else np.zeros((0, 4, 3)),
+            corners=self._corners(rows) if with_corners else None,
             has_band=np.asarray(col["has_band"][rows], bool),
             query_index=None
             if query_index is None
             else np.asarray(query_index, np.int64),
         )
+
+    @property
+    def has_geometry(self):
+        """Whether the index stores the footprint geometry (format 2).
+
+        Returns
+        -------
+        stored : bool
+            False for folders of format 1, whose footprints are computed per
+            query from the WCS columns (the same values, more slowly).
+        """
+        return all(c in self.columns for c in GEOMETRY_COLUMNS)
+
+    def _corners(self, rows):
+        if not len(rows):
+            return np.zeros((0, 4, 3))
+        if "corners" in self.columns:
+            return np.asarray(self.columns["corners"][rows])
+        wcs = [np.asarray(self.columns[c][rows]) for c in WCS_COLUMNS]
+        return sin_corners(*wcs)
+
+    def set_footprints(self, sets):
+        """Footprints of image sets of this archive, from the stored geometry.
+
+        Parameters
+        ----------
+        sets : `~twomass_vo.archives.ImageSets`
+            Sets returned by this archive's look-ups.
+
+        Returns
+        -------
+        footprints : `~twomass_vo.geometry.Footprints`
+            Equal, bit for bit, to ``Footprints(sets.corners)``; read from
+            the index when it stores the geometry, else computed.
+        """
+        if not self.has_geometry:
+            return super().set_footprints(sets)
+        return self._stored_footprints(np.asarray(sets.ref, np.int64))
+
+    def _stored_footprints(self, rows):
+        col = self.columns
+        corners, *parts = FOOTPRINT_COLUMNS
+        return Footprints.from_stored(
+            lambda: np.asarray(col[corners][rows]),
+            *(np.asarray(col[c][rows]) for c in parts),
+        )
+
+    def contain_points(self, ra, dec, *, with_corners=True):  # noqa: D102
+        if not self.has_geometry:
+            return super().contain_points(ra, dec, with_corners=with_corners)
+        points, rows = self.zones.query_pairs(ra, dec, self.search_radius)
+        inside, distance = contains_distance(
+            np.asarray(self.columns["normals"][rows]),
+            radec_to_xyz(ra, dec)[points],
+        )
+        sets = self._sets(rows[inside], points[inside], with_corners=with_corners)
+        # a large look-up maps much of the index: released when the result's
+        # files are asked for (not between the chunks of one query)
+        self._mapped_much |= len(rows) > _RELEASE_ROWS
+        return sets, distance[inside]
+
+    def _gather_released(self, column, rows):
+        """``column[rows]``, read block by block of the index, pages released.
+
+        For a mapped column read at many scattered rows: at most one block
+        of its pages is resident at a time (rather than, through the kernel's
+        read-around, most of the file).
+        """
+        values = self.columns[column]
+        mapped = self._maps.get(column)
+        if mapped is None or not hasattr(mapped, "madvise"):
+            return np.asarray(values[rows])
+        order = np.argsort(rows, kind="stable")
+        ranked = rows[order]
+        out = np.empty(len(rows), values.dtype)
+        row_bytes = max(values.strides[0], 1)
+        step = max(1, _RELEASE_BLOCK // row_bytes)
+        offset = values.__array_interface__["data"][0] - buffer_address(mapped)
+        for lo, hi in zip(
+            np.searchsorted(ranked, np.arange(0, len(values), step)),
+            np.searchsorted(ranked, np.arange(step, len(values) + step, step)),
+            strict=True,
+        ):
+            if hi > lo:
+                out[order[lo:hi]] = values[ranked[lo:hi]]
+                first = ranked[lo] * row_bytes + offset
+                last = (ranked[hi - 1] + 1) * row_bytes + offset
+                start = first - first % mmap.PAGESIZE
+                mapped.madvise(mmap.MADV_DONTNEED, start, last - start)
+        return out
+
+    def _release(self, *columns):
+        """Drop the mapped pages of index columns read by a large look-up.
+
+        They stay in the page cache (a later read costs a page fault, not a
+        disk read) but no longer count in this process's resident memory.
+        """
+        for column in columns:
+            mapped = self._maps.get(column)
+            if mapped is not None and hasattr(mapped, "madvise"):
+                mapped.madvise(mmap.MADV_DONTNEED)
 
     def find_circle(self, ra, dec, radius):  # noqa: D102 (documented in Archive)
         rows = self.zones.query_circle(ra, dec, radius + self.search_radius)
@@ -419,32 +515,52 @@ class LocalArchive(Archive):
 
     # ------------------------------------------------------------------ files
     def files(self, sets, band_code, image_type):  # noqa: D102
+        refs = self.files_for_table(sets, band_code, image_type)
+        return FileRefs(
+            access_url=np.asarray(refs.access_url).astype("U"),
+            access_format=np.array(refs.access_format),
+            access_estsize=np.array(refs.access_estsize),
+            s_region=refs.s_region,  # ASCII bytes
+        )
+
+    def files_for_table(self, sets, band_code, image_type):  # noqa: D102
         rows = sets.ref
         band_code = np.asarray(band_code, np.int64)
         url_column = f"url_{image_type}"
         n = len(rows)
         if url_column in self.columns:
-            urls = self.columns[url_column][rows, band_code].astype("U")
+            urls = np.asarray(self.columns[url_column][rows, band_code])
         elif self.files_uri is not None:
-            rel = relative_paths(
-                sets.ordate,
-                sets.hemisphere,
-                sets.scanno,
-                sets.image,
-                band_code,
-                image_type,
-            )
-            urls = np.char.add(self.files_uri, rel)
+            urls = self._store_urls(sets, band_code, image_type)
         else:
             urls = np.zeros(n, "U1")
         size = int(self.meta.get(f"estsize_{image_type}", -1))
         fmt = ATLAS_FORMAT if image_type == "atlas" else QUICKLOOK_FORMAT
+        if self._mapped_much:
+            self._release(*self._maps)
+            self._mapped_much = False
+        if n > _RELEASE_ROWS:  # a chunk of a large result: pages read, not kept
+            s_region = self._gather_released("s_region", rows)
+            self._release(url_column)
+        else:
+            s_region = np.asarray(self.columns["s_region"][rows])  # ASCII bytes
+        # the same for every row: read-only views that cost nothing per row
         return FileRefs(
             access_url=urls,
-            access_format=np.full(n, fmt),
-            access_estsize=np.full(n, size, np.int64),
-            s_region=np.asarray(self.columns["s_region"][rows]),  # ASCII bytes
+            access_format=np.broadcast_to(np.array(fmt), (n,)),
+            access_estsize=np.broadcast_to(np.array(size, np.int64), (n,)),
+            s_region=s_region,
         )
+
+    def _store_urls(self, sets, band_code, image_type):
+        """``file://`` URLs of store files (ASCII bytes assembled at fixed widths)."""
+        args = (sets.ordate, sets.hemisphere, sets.scanno, sets.image, band_code)
+        codes = relative_path_codes(*args, image_type)
+        if codes is not None and self.files_uri.isascii():
+            prefix = self.files_uri.encode("ascii")
+            codes = join_codes(len(codes), [prefix, codes])
+            return codes.view(f"S{codes.shape[1]}").reshape(len(codes))
+        return np.char.add(self.files_uri, relative_paths(*args, image_type))
 
     def local_path(self, url):
         """Return the store file of ``url``, or None if the URL is not this store's.
@@ -518,7 +634,10 @@ class LocalArchive(Archive):
         footprints : `~twomass_vo.geometry.Footprints`
             Their exact footprints.
         """
-        return Footprints(self._sets(rows).corners)
+        rows = np.asarray(rows, np.int64)
+        if self.has_geometry:
+            return self._stored_footprints(rows)
+        return Footprints(self._corners(rows))
 
     def describe(self, *, check=False):  # noqa: D102
         info = super().describe()

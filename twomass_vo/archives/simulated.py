@@ -3,7 +3,7 @@
 
 `SimulatedArchive` is a `~twomass_vo.archives.LocalArchive` over the survey
 layout of `twomass_vo.archives.survey_layout` (59,731 tiles, 1,373,813 image
-sets, 4,121,439 images per image type). Its index is built once (under ten seconds
+sets, 4,121,439 images per image type). Its index is built once (about ten seconds
 on 2 cores) into the astropy cache folder, or ``twomass_vo.conf.sim_path``, and
 reused; its FITS files (`twomass_vo.archives.synthetic_fits`) are written to
 the file store the first time they are asked for. ``TwoMassBatch(archive="sim")``
@@ -11,9 +11,12 @@ uses it. The pixels are synthetic; everything else has the real survey's form.
 """
 
 import io
+import json
 import os
+import shutil
 import sys
 import threading
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -21,13 +24,20 @@ import numpy as np
 from ..coords import parse_coordinates
 from ..geometry import Footprints, radec_to_xyz
 from ..loaders import write_atomic
-from .local import WCS_COLUMNS, LocalArchive, relative_paths
+from .local import (
+    FORMAT,
+    GEOMETRY_COLUMNS,
+    WCS_COLUMNS,
+    LocalArchive,
+    relative_paths,
+)
 from .survey_layout import survey_layout
 from .synthetic_fits import make_image
 
 __all__ = ["SimulatedArchive", "default_sim_path", "simulate_patch"]
 
 _FIELDS = ("coadd_key", "ordate", "hemisphere", "scanno", "image", *WCS_COLUMNS)
+_TEXT = ("ordate", "hemisphere", "scandir")
 _OPEN = {}
 _LOCK = threading.Lock()
 
@@ -53,6 +63,43 @@ def default_sim_path():
     return get_cache_dir_path() / "twomass_vo" / "sim"
 
 
+def _index_format(path):
+    """Return the ``format`` of ``path/archive.json`` (None if unreadable)."""
+    try:
+        return json.loads((Path(path) / "archive.json").read_text()).get("format")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def _is_stale(path):
+    """Whether the index in ``path`` is of an older format (or incomplete)."""
+    return _index_format(path) != FORMAT or not all(
+        (Path(path) / "index" / f"{column}.npy").exists() for column in GEOMETRY_COLUMNS
+    )
+
+
+def _rebuild(build, path):
+    """Replace the simulated index in ``path`` by one of the current format.
+
+    The new index is built beside the old one (by ``build(folder)``) and
+    swapped in; the files already made (the store) move over, and the old
+    index is removed.
+    """
+    path = Path(path)
+    fresh = path.parent / f".{path.name}-{uuid.uuid4().hex}"
+    stale = path.parent / f".{path.name}-old-{uuid.uuid4().hex}"
+    build(fresh)
+    try:
+        os.replace(path, stale)
+        if (stale / "files").is_dir():
+            (fresh / "files").rmdir()
+            os.replace(stale / "files", fresh / "files")
+        os.replace(fresh, path)
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)
+        shutil.rmtree(stale, ignore_errors=True)
+
+
 def _estimated_sizes(layout):
     """Kbyte sizes of a typical Atlas and Quicklook file (same header layout)."""
     fields = {name: layout[name][0] for name in (*_FIELDS, "scandir")}
@@ -65,12 +112,13 @@ def _estimated_sizes(layout):
 
 
 def _build_once(build, path):
-    """Run ``build(path)`` unless the index is there; one builder at a time.
+    """Build the index in ``path`` unless it is there; one builder at a time.
 
     Processes (and threads) building the same folder take turns on an
     exclusive `fcntl.flock` lock of the file ``.<name>.lock`` next to it: the
-    first builds, the others wait, then find the index and use it. One line
-    on stderr says what is going on (the build takes about ten seconds).
+    first builds (``build(path)``, or a rebuild of an index of an older
+    format), the others wait, then find the index and use it. One line on
+    stderr says what is going on (the build takes about ten seconds on an idle machine).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -89,14 +137,19 @@ def _build_once(build, path):
                     flush=True,
                 )
                 fcntl.flock(lock, fcntl.LOCK_EX)
-        if (path / "archive.json").exists():
+        exists = (path / "archive.json").exists()
+        if exists and not _is_stale(path):
             return
         print(
-            f"twomass_vo: building the simulated survey index, ~10 s, once (in {path})",
+            f"twomass_vo: {'rebuilding' if exists else 'building'} the simulated "
+            f"survey index, ~10 s, once (in {path})",
             file=sys.stderr,
             flush=True,
         )
-        build(path)
+        if exists:
+            _rebuild(build, path)
+        else:
+            build(path)
 
 
 class SimulatedArchive(LocalArchive):
@@ -119,6 +172,8 @@ class SimulatedArchive(LocalArchive):
         path = Path(path) if path is not None else default_sim_path()
         if not (path / "archive.json").exists():
             _build_once(self.build, path)
+        elif _is_stale(path):
+            _build_once(self.build, path)  # an older version: never misread
         super().__init__(path)
 
     @classmethod
@@ -174,7 +229,7 @@ class SimulatedArchive(LocalArchive):
 
     @staticmethod
     def build(path):
-        """Build the all-sky index into ``path`` (once; under ten seconds on 2 cores).
+        """Build the all-sky index into ``path`` (once; about ten seconds on 2 cores).
 
         Parameters
         ----------
@@ -188,7 +243,12 @@ class SimulatedArchive(LocalArchive):
         """
         layout = survey_layout()
         meta = {"simulated": True, "synthetic_pixels": True, **_estimated_sizes(layout)}
-        sets = {name: layout[name] for name in (*_FIELDS, "scandir")}
+        # strings as the index stores them (ASCII bytes): a quarter of the memory
+        sets = {
+            name: layout.pop(name).astype("S") if name in _TEXT else layout.pop(name)
+            for name in (*_FIELDS, "scandir")
+        }
+        del layout
         LocalArchive.create(path, sets, name="sim", extra_meta=meta)
         return Path(path)
 
