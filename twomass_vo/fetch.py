@@ -13,7 +13,15 @@ always on), checks the body's length against ``Content-Length`` /
   only the one that was told;
 
 with exponential backoff and jitter, at most `RetryPolicy.retries` times and
-within a total time budget per file (`RetryPolicy.budget`). Other 4xx answers,
+within a total time budget per file (`RetryPolicy.budget`), attempts
+included. A ``Retry-After`` is capped (`RetryPolicy.max_retry_after`), so that
+no server can hold a host back for the rest of the process.
+
+Time is bounded, not only per socket read: every attempt has an overall
+deadline (`RetryPolicy.attempt_timeout`, and never past the budget). A
+watchdog thread shuts the connection of an attempt that passes it, so a
+server that sends one byte a second, or headers that never end, is given up
+on in time. Other 4xx answers,
 TLS errors, bad URLs and files over the size ceiling are not retried. Every
 failure ends in a `FetchError` whose message says what happened and how many
 attempts were made.
@@ -25,15 +33,26 @@ the wrapper's policy, and it is visible: its settings are arguments of
 
 import email.utils
 import hashlib
+import heapq
+import itertools
 import logging
+import os
 import platform
 import random
+import socket
 import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-__all__ = ["Cancelled", "FetchError", "FetchResult", "RetryPolicy", "fetch"]
+__all__ = [
+    "Cancelled",
+    "FetchError",
+    "FetchResult",
+    "RetryPolicy",
+    "fetch",
+    "retry_policy",
+]
 
 log = logging.getLogger("twomass_vo.retrieval")
 
@@ -85,25 +104,40 @@ class RetryPolicy:
         ``min(max_backoff, backoff * 2**n)`` (jitter spreads the clients).
     max_backoff : float, optional
         Longest wait between two attempts, seconds (a longer
-        ``Retry-After`` is still honoured, within ``budget``).
+        ``Retry-After`` is still honoured, up to ``max_retry_after``).
     budget : float, optional
-        Total time for one file, seconds, attempts and waits included; no
-        attempt starts after it, and a ``Retry-After`` beyond it ends the
-        retries at once.
+        Total time for one file, seconds, attempts and waits included: no
+        attempt starts after it, a running attempt is stopped at it, and a
+        ``Retry-After`` beyond it ends the retries at once.
+    attempt_timeout : float, optional
+        Longest time one request may take, seconds, from sending it to the
+        last byte of the body (headers included): a server that trickles
+        bytes is given up on after it.
+    max_retry_after : float, optional
+        Longest ``Retry-After`` honoured, seconds: a longer one is cut to
+        it (for the file and for the host's other requests).
     """
 
     retries: int = 5
     backoff: float = 0.5
     max_backoff: float = 30.0
     budget: float = 300.0
+    attempt_timeout: float = 120.0
+    max_retry_after: float = 120.0
 
     def __post_init__(self):
-        if int(self.retries) != self.retries or self.retries < 0:
+        if (
+            isinstance(self.retries, bool)
+            or int(self.retries) != self.retries
+            or self.retries < 0
+        ):
             raise ValueError(f"retries={self.retries!r} must be an integer >= 0")
-        for name in ("backoff", "max_backoff", "budget"):
+        for name in ("backoff", "max_backoff", "budget", "max_retry_after"):
             value = getattr(self, name)
             if not value >= 0:
                 raise ValueError(f"{name}={value!r} must be >= 0")
+        if not self.attempt_timeout > 0:
+            raise ValueError(f"attempt_timeout={self.attempt_timeout!r} must be > 0")
 
     def delay(self, attempt, rng=random):
         """Wait before retry number ``attempt`` (0-based), with jitter.
@@ -143,6 +177,184 @@ class FetchResult:
     attempts: int
 
 
+def retry_policy(retries=None):
+    """Return the retry policy of a download: ``retries`` and the conf limits.
+
+    Parameters
+    ----------
+    retries : int or `RetryPolicy`, optional
+        Retries per file (default ``twomass_vo.conf.retries``); a
+        `RetryPolicy` is returned as is.
+
+    Returns
+    -------
+    policy : `RetryPolicy`
+        With ``budget``, ``attempt_timeout`` and ``max_retry_after`` from
+        ``twomass_vo.conf.retry_budget``, ``conf.attempt_timeout`` and
+        ``conf.max_retry_after``.
+
+    Raises
+    ------
+    ValueError
+        If ``retries`` is not an integer >= 0.
+    """
+    from . import conf
+
+    if isinstance(retries, RetryPolicy):
+        return retries
+    if retries is None:
+        retries = conf.retries
+    try:
+        valid = not isinstance(retries, bool) and int(retries) == retries >= 0
+    except (TypeError, ValueError, OverflowError):
+        valid = False
+    if not valid:
+        raise ValueError(
+            f"retries={retries!r} must be an integer >= 0 or a RetryPolicy"
+        )
+    return RetryPolicy(
+        retries=int(retries),
+        budget=float(conf.retry_budget),
+        attempt_timeout=float(conf.attempt_timeout),
+        max_retry_after=float(conf.max_retry_after),
+    )
+
+
+# ----------------------------------------------------------------------- deadline
+class _Deadline:
+    """One attempt's deadline; the watchdog shuts its sockets when it passes."""
+
+    def __init__(self, deadline):
+        self.deadline = deadline
+        self.expired = False
+        self._done = False
+        self._sockets = []
+        self._lock = threading.Lock()
+
+    def add_socket(self, sock):
+        with self._lock:
+            if self.expired:
+                _shut(sock)
+            else:
+                self._sockets.append(sock)
+
+    def expire(self):
+        with self._lock:
+            if self._done:
+                return
+            self.expired = True
+            for sock in self._sockets:
+                _shut(sock)
+
+    def finish(self):
+        with self._lock:
+            self._done = True
+            self._sockets.clear()
+
+    def left(self):
+        return self.deadline - time.monotonic()
+
+
+def _shut(sock):
+    """Shut a connection down from another thread (TLS sockets included)."""
+    try:
+        fd = sock.fileno()
+        if fd < 0:
+            return
+        dup = socket.socket(fileno=os.dup(fd))
+    except OSError:
+        return
+    try:
+        dup.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    finally:
+        dup.close()
+
+
+class _Watchdog:
+    """One daemon thread that expires the deadlines that pass."""
+
+    def __init__(self):
+        self._heap = []
+        self._ids = itertools.count()
+        self._cond = threading.Condition()
+        self._thread = None
+
+    def watch(self, entry):
+        with self._cond:
+            heapq.heappush(self._heap, (entry.deadline, next(self._ids), entry))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._run, name="twomass_vo-watchdog", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+
+    def _run(self):
+        while True:
+            with self._cond:
+                while not self._heap:
+                    self._cond.wait()
+                deadline, _, entry = self._heap[0]
+                wait = deadline - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                heapq.heappop(self._heap)
+            entry.expire()
+
+
+_watchdog = _Watchdog()
+
+
+def _deadline_session(session):
+    """Mount adapters whose connections report their sockets to the attempt."""
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    def register(sock):
+        entry = getattr(_local, "attempt", None)
+        if entry is not None and sock is not None:
+            entry.add_socket(sock)
+
+    class _Conn(HTTPConnection):
+        def _new_conn(self):
+            sock = super()._new_conn()
+            register(sock)
+            return sock
+
+        def request(self, *args, **kwargs):
+            register(self.sock)  # a kept-alive connection: no new socket
+            return super().request(*args, **kwargs)
+
+    class _ConnS(HTTPSConnection):
+        def _new_conn(self):
+            sock = super()._new_conn()
+            register(sock)
+            return sock
+
+        def request(self, *args, **kwargs):
+            register(self.sock)
+            return super().request(*args, **kwargs)
+
+    class _Pool(HTTPConnectionPool):
+        ConnectionCls = _Conn
+
+    class _PoolS(HTTPSConnectionPool):
+        ConnectionCls = _ConnS
+
+    class _Adapter(HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs):
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = {"http": _Pool, "https": _PoolS}
+
+    session.mount("http://", _Adapter())
+    session.mount("https://", _Adapter())
+    return session
+
+
 def user_agent():
     """Return the User-Agent of every request: package, requests, Python versions.
 
@@ -170,7 +382,7 @@ def _session():
         session = requests.Session()
         session.headers["User-Agent"] = user_agent()
         session.verify = True  # never switched off
-        _local.session = session
+        _local.session = _deadline_session(session)
     return session
 
 
@@ -258,7 +470,7 @@ class _Body:
         self.size += len(chunk)
 
 
-def _stream(raw, body, expected, max_size, cancel, on_bytes):
+def _stream(raw, body, expected, max_size, cancel, on_bytes, limit):
     """Copy the body from the urllib3 response ``raw``, keeping every byte read.
 
     urllib3 drops the bytes of a read that ends in an error, and raises
@@ -283,6 +495,9 @@ def _stream(raw, body, expected, max_size, cancel, on_bytes):
             break
         if cancel is not None and cancel.is_set():
             raise Cancelled()
+        if limit.left() <= 0:
+            limit.expire()
+            raise _too_slow(limit, body)
         body.write(chunk)
         if on_bytes is not None:
             on_bytes(len(chunk))
@@ -297,14 +512,42 @@ def _stream(raw, body, expected, max_size, cancel, on_bytes):
         )
 
 
-def _attempt(url, body, *, timeout, max_size, cancel, on_bytes):
-    """One request; raises `FetchError` (retryable or not) unless complete."""
+def _too_slow(limit, body):
+    return FetchError(
+        f"no complete answer within {limit.seconds:g} s ({body.size} bytes "
+        "received): the attempt's deadline passed",
+        retryable=True,
+    )
+
+
+def _attempt(url, body, *, timeout, max_size, cancel, on_bytes, deadline):
+    """One request, stopped at ``deadline`` (`time.monotonic`) at the latest.
+
+    Raises `FetchError` (retryable or not) unless the body is complete.
+    """
+    limit = _Deadline(deadline)
+    limit.seconds = max(deadline - time.monotonic(), 0.0)
+    _watchdog.watch(limit)
+    _local.attempt = limit
+    try:
+        _request(url, body, timeout, max_size, cancel, on_bytes, limit)
+    except FetchError as exc:
+        if limit.expired:
+            raise _too_slow(limit, body) from None
+        raise exc from None
+    finally:
+        _local.attempt = None
+        limit.finish()
+
+
+def _request(url, body, timeout, max_size, cancel, on_bytes, limit):
     import requests
 
     headers = {"Accept-Encoding": "identity"}
     ranged = body.size > 0
     if ranged:
         headers["Range"] = f"bytes={body.size}-"
+    timeout = max(min(timeout, limit.left()), 0.001)
     try:
         with _session().get(
             url, stream=True, timeout=(timeout, timeout), headers=headers
@@ -352,10 +595,10 @@ def _attempt(url, body, *, timeout, max_size, cancel, on_bytes):
                 )
             encoded = response.headers.get("Content-Encoding", "identity")
             if encoded.lower() in ("", "identity"):
-                _stream(response.raw, body, expected, max_size, cancel, on_bytes)
+                _stream(response.raw, body, expected, max_size, cancel, on_bytes, limit)
             else:  # asked for identity, got e.g. gzip: decode; no length, no resume
                 try:
-                    _stream(response.raw, body, None, max_size, cancel, on_bytes)
+                    _stream(response.raw, body, None, max_size, cancel, on_bytes, limit)
                 except FetchError:
                     body.reset()
                     raise
@@ -394,7 +637,8 @@ def fetch(
     timeout : float, optional
         Seconds to connect, and seconds without a byte before a read gives up.
     policy : `RetryPolicy`, optional
-        Retries, backoff and time budget (default `RetryPolicy()`).
+        Retries, backoff, time budget, per-attempt deadline and the cap of
+        ``Retry-After`` (default `RetryPolicy()`).
     max_size : int, optional
         Per-file ceiling in bytes: a larger file fails at once.
     cancel : `threading.Event`, optional
@@ -436,6 +680,12 @@ def fetch(
                 + (f" (after {attempt} attempts)" if attempt else "")
             )
         _sleep(hold, cancel)
+        now = time.monotonic()
+        if attempt and now >= deadline:
+            raise FetchError(
+                f"the time budget of {policy.budget:g} s is used up "
+                f"(after {attempt} attempts)"
+            )
         attempt += 1
         try:
             _attempt(
@@ -445,6 +695,7 @@ def fetch(
                 max_size=max_size,
                 cancel=cancel,
                 on_bytes=on_bytes,
+                deadline=min(now + policy.attempt_timeout, max(deadline, now)),
             )
         except FetchError as exc:
             tries = f"{attempt} attempt{'s' if attempt > 1 else ''}"
@@ -455,16 +706,17 @@ def fetch(
                     f"{exc} (gave up after {tries})", status=exc.status
                 ) from None
             wait = policy.delay(attempt - 1, rng)
+            asked = ""
             if exc.retry_after is not None:
-                _hold_host(host, exc.retry_after)
-                wait = max(wait, exc.retry_after)
+                capped = min(exc.retry_after, policy.max_retry_after)
+                _hold_host(host, capped)
+                wait = max(wait, capped)
+                asked = f"the server asked to wait {exc.retry_after:g} s" + (
+                    f" (capped at {capped:g} s)" if capped < exc.retry_after else ""
+                )
             left = deadline - time.monotonic()
             if wait > left:
-                why = (
-                    f"the server asked to wait {exc.retry_after:g} s"
-                    if exc.retry_after is not None and exc.retry_after > left
-                    else "the time budget is used up"
-                )
+                why = asked if asked and capped > left else "the time budget is used up"
                 raise FetchError(
                     f"{exc} ({tries}; {why}, {max(left, 0):.1f} s of the "
                     f"{policy.budget:g} s budget left)",

@@ -44,14 +44,10 @@ import concurrent.futures as cf
 import contextlib
 import hashlib
 import io
-import json
 import logging
 import math
-import os
 import re
-import sys
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -59,17 +55,14 @@ from urllib.parse import urlparse
 import numpy as np
 from astropy.table import Column
 
-from .fetch import Cancelled, FetchError, RetryPolicy, fetch
-from .loaders import (
-    PART_PREFIX,
-    _decompressed,
-    atomic_writer,
-    cutout_center,
-    cutout_hdul,
-    file_name_for,
-    local_source,
-    write_atomic,
-)
+from .atomic_files import atomic_writer, write_atomic
+from .fetch import Cancelled, FetchError, RetryPolicy, fetch, retry_policy
+from .file_cache import cache_dir, cached_copy, cached_path, clear_cache
+from .fits_check import check_fits
+from .loaders import cutout_center, cutout_hdul, decompressed_hdul, file_name_for
+from .local_files import copy_regular, local_source, open_regular
+from .manifest import MANIFEST_NAME, Manifest, folder_lock, remove_parts
+from .progress import Progress
 
 __all__ = [
     "MANIFEST_NAME",
@@ -77,6 +70,7 @@ __all__ = [
     "STATUSES",
     "Manifest",
     "RetryPolicy",
+    "byte_count",
     "cache_dir",
     "cached_path",
     "check_fits",
@@ -88,110 +82,73 @@ log = logging.getLogger("twomass_vo.retrieval")
 
 #: The default byte budget of one `download` run: the old service's 1 GB limit.
 ONE_GIB = 2**30
-#: Name of the manifest in a download folder.
-MANIFEST_NAME = "twomass_vo-manifest.jsonl"
 #: The values of the ``status`` column.
 STATUSES = ("ok", "cached", "failed", "deferred")
 _BLOCK = 2880
 _COPY_CHUNK = 1 << 20
+_UNITS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
 
 
-# --------------------------------------------------------------------- FITS check
-def _card_int(card):
-    value = card[10:].split(b"/", 1)[0].strip()
-    return int(value)
-
-
-def check_fits(path):
-    """Check that a file is a complete FITS file (structure only, no data read).
-
-    Every HDU header is parsed up to ``END``; the data size that the header
-    announces (``BITPIX``, ``NAXISn``, ``PCOUNT``, ``GCOUNT``) is skipped,
-    padded to 2880 bytes; the last HDU must end exactly at the end of the
-    file. Only the headers are read, so this is cheap for large files and
-    safe in threads (no astropy warnings).
+def byte_count(value, name="max_bytes"):
+    """Read a byte count: an integer, a string such as ``"1GiB"``, or a Quantity.
 
     Parameters
     ----------
-    path : str or `~pathlib.Path`
-        The file.
+    value : int, str, `~astropy.units.Quantity` or None
+        ``1073741824``, ``"1GiB"``, ``"500MB"``, ``"2G"``, ``"1.5 KiB"``
+        (k, M, G, T: powers of 1000; Ki, Mi, Gi, Ti: powers of 1024; the
+        ``B`` is optional), ``1 * u.GB``, ``2 * u.Gibyte``; None or
+        ``"none"`` for no limit.
+    name : str, optional
+        The argument's name, for the error message.
+
+    Returns
+    -------
+    count : int or None
+        Bytes (rounded down), or None for no limit.
 
     Raises
     ------
     ValueError
-        If the file is not FITS, or is truncated or has extra bytes.
+        If the value is not a byte count >= 0 (the message names it).
     """
-    size = os.path.getsize(path)
-    with open(path, "rb") as fh:
-        head = fh.read(8)
-    if head != b"SIMPLE  ":
-        raise ValueError(f"not a FITS file: it starts with {head!r}")
-    if size % _BLOCK:
-        raise ValueError(
-            f"not a complete FITS file: its length ({size} bytes) is not a "
-            f"multiple of {_BLOCK}"
+    from astropy import units as u
+
+    if value is None:
+        return None
+    bad = ValueError(
+        f"{name}={value!r} is not a byte count: give an integer >= 0, a size "
+        "such as '1GiB' or '500MB', a Quantity such as 1*u.GB, or None"
+    )
+    if isinstance(value, bool):
+        raise bad
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lower() in ("none", "unlimited", "inf"):
+            return None
+        match = re.fullmatch(
+            r"(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]?)(i?)(b|bytes?)?", text, re.IGNORECASE
         )
-    offset = 0
-    with open(path, "rb") as fh:
-        while offset < size:
-            fh.seek(offset)
-            keys = {}
-            first = None
-            blocks = 0
-            end = False
-            while not end:
-                block = fh.read(_BLOCK)
-                if len(block) < _BLOCK:
-                    raise ValueError(
-                        f"not a complete FITS file: a header at byte {offset} has "
-                        "no END card"
-                    )
-                if not block.isascii():
-                    raise ValueError(
-                        f"not a FITS file: non-ASCII header at byte {offset}"
-                    )
-                blocks += 1
-                for i in range(0, _BLOCK, 80):
-                    card = block[i : i + 80]
-                    key = card[:8].rstrip()
-                    if first is None:
-                        first = key
-                        if (offset == 0 and key != b"SIMPLE") or (
-                            offset > 0 and key != b"XTENSION"
-                        ):
-                            raise ValueError(
-                                f"not a FITS file: the header at byte {offset} "
-                                f"starts with {card[:8].decode().strip()!r}"
-                            )
-                    if key == b"END":
-                        end = True
-                        break
-                    if card[8:10] == b"= " and (
-                        key in (b"BITPIX", b"NAXIS", b"PCOUNT", b"GCOUNT", b"GROUPS")
-                        or key.startswith(b"NAXIS")
-                    ):
-                        keys[key] = card
-            try:
-                bitpix = abs(_card_int(keys[b"BITPIX"]))
-                naxis = _card_int(keys[b"NAXIS"])
-                axes = [_card_int(keys[b"NAXIS%d" % (k + 1)]) for k in range(naxis)]
-                pcount = _card_int(keys[b"PCOUNT"]) if b"PCOUNT" in keys else 0
-                gcount = _card_int(keys[b"GCOUNT"]) if b"GCOUNT" in keys else 1
-            except (KeyError, ValueError):
-                raise ValueError(
-                    f"not a FITS file: the header at byte {offset} lacks a valid "
-                    "BITPIX or NAXISn"
-                ) from None
-            if b"GROUPS" in keys and axes and axes[0] == 0:
-                axes = axes[1:]  # random groups: NAXIS1 = 0
-            elements = math.prod(axes) if axes else 0
-            data = bitpix // 8 * gcount * (pcount + elements) if naxis else 0
-            offset += blocks * _BLOCK + -(-data // _BLOCK) * _BLOCK
-    if offset != size:
-        raise ValueError(
-            f"not a complete FITS file: its HDUs end at byte {offset}, the file "
-            f"at {size}"
-        )
+        if match is None or (match[3] and not match[2]):
+            raise bad
+        number, prefix, binary = float(match[1]), match[2].lower(), match[3]
+        factor = 1024 ** ("kmgt".index(prefix) + 1) if binary else _UNITS[prefix]
+        return int(number * factor)
+    if isinstance(value, u.Quantity):
+        try:
+            count = value.to_value(u.byte)
+        except u.UnitsError:
+            raise bad from None
+    else:
+        count = value
+    try:
+        if not (np.ndim(count) == 0 and np.isfinite(count) and count >= 0):
+            raise bad
+        if int(count) != count and not isinstance(value, u.Quantity):
+            raise bad
+        return int(count)
+    except (TypeError, ValueError, OverflowError):
+        raise bad from None
 
 
 def _sha256(path):
@@ -200,295 +157,6 @@ def _sha256(path):
         while chunk := fh.read(_COPY_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-# --------------------------------------------------------------------------- cache
-def cache_dir():
-    """Return the folder of the file cache.
-
-    Returns
-    -------
-    path : `~pathlib.Path`
-        ``twomass_vo.conf.cache_dir`` if set, else
-        ``<astropy cache dir>/twomass_vo/files``.
-    """
-    from . import conf
-
-    if conf.cache_dir:
-        return Path(conf.cache_dir).expanduser()
-    from astropy.config import get_cache_dir_path
-
-    return get_cache_dir_path() / "twomass_vo" / "files"
-
-
-_CACHE_FILE = re.compile(r"[0-9a-f]{64}\.(fits|json)|\.part-[0-9a-f]{32}")
-_URL_LOCKS = {}  # url -> [lock, users]: one fetch per URL at a time
-_URL_LOCKS_GUARD = threading.Lock()
-
-
-@contextlib.contextmanager
-def _url_lock(url):
-    with _URL_LOCKS_GUARD:
-        entry = _URL_LOCKS.setdefault(url, [threading.Lock(), 0])
-        entry[1] += 1
-    try:
-        with entry[0]:
-            yield
-    finally:
-        with _URL_LOCKS_GUARD:
-            entry[1] -= 1
-            if entry[1] == 0:
-                del _URL_LOCKS[url]
-
-
-def _cache_files(url):
-    digest = hashlib.sha256(url.encode()).hexdigest()
-    folder = cache_dir() / digest[:2]
-    return folder / f"{digest}.fits", folder / f"{digest}.json"
-
-
-def _cache_lookup(url):
-    data, meta = _cache_files(url)
-    try:
-        info = json.loads(meta.read_text())
-        if info["url"] == url and data.stat().st_size == info["size"]:
-            return data
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    return None
-
-
-def _policy(retries):
-    from . import conf
-
-    if isinstance(retries, RetryPolicy):
-        return retries
-    if retries is None:
-        retries = conf.retries
-    if isinstance(retries, bool) or int(retries) != retries or retries < 0:
-        raise ValueError(
-            f"retries={retries!r} must be an integer >= 0 or a RetryPolicy"
-        )
-    return RetryPolicy(retries=int(retries), budget=float(conf.retry_budget))
-
-
-def cached_path(
-    url, *, timeout=None, retries=None, max_file_size=None, cancel=None, on_bytes=None
-):
-    """Local copy of an ``http(s)`` FITS file, fetched once into the cache.
-
-    The file is fetched with retries (`twomass_vo.fetch.fetch`), checked
-    (`check_fits`) and only then renamed into the cache, with a small JSON
-    record (URL, size, SHA-256) beside it: a failed or invalid fetch is never
-    cached. Concurrent calls for one URL fetch it once.
-
-    Parameters
-    ----------
-    url : str
-        ``http://`` or ``https://`` URL.
-    timeout : float, optional
-        Seconds per request (default ``twomass_vo.conf.timeout``).
-    retries : int or `~twomass_vo.fetch.RetryPolicy`, optional
-        Retries (default ``twomass_vo.conf.retries``).
-    max_file_size : int, optional
-        Per-file ceiling in bytes (default ``twomass_vo.conf.max_file_size``).
-    cancel : `threading.Event`, optional
-        Stops the fetch when set.
-    on_bytes : callable, optional
-        Called with the length of each chunk received.
-
-    Returns
-    -------
-    path : `~pathlib.Path`
-        The cached file.
-
-    Raises
-    ------
-    twomass_vo.fetch.FetchError
-        If the file could not be fetched.
-    ValueError
-        If what was fetched is not a complete FITS file.
-    """
-    from . import conf
-
-    url = str(url)
-    hit = _cache_lookup(url)
-    if hit is not None:
-        return hit
-    with _url_lock(url):
-        hit = _cache_lookup(url)
-        if hit is not None:
-            return hit
-        data, meta = _cache_files(url)
-        with atomic_writer(data, check=check_fits) as fh:
-            result = fetch(
-                url,
-                fh,
-                timeout=float(conf.timeout if timeout is None else timeout),
-                policy=_policy(retries),
-                max_size=int(
-                    conf.max_file_size if max_file_size is None else max_file_size
-                ),
-                cancel=cancel,
-                on_bytes=on_bytes,
-            )
-        record = {"url": url, "size": result.size, "sha256": result.sha256}
-        write_atomic(meta, json.dumps(record).encode())
-        return data
-
-
-def clear_cache():
-    """Remove every file of the file cache (`cache_dir`).
-
-    Only the cache's own files (``<sha256>.fits``, ``<sha256>.json`` and
-    leftover temporary files, in their two-letter folders) are removed.
-
-    Returns
-    -------
-    n : int
-        Number of cached files removed.
-    """
-    root = cache_dir()
-    removed = 0
-    if not root.is_dir():
-        return 0
-    for sub in root.iterdir():
-        if not (sub.is_dir() and re.fullmatch(r"[0-9a-f]{2}", sub.name)):
-            continue
-        for path in sub.iterdir():
-            if _CACHE_FILE.fullmatch(path.name):
-                path.unlink(missing_ok=True)
-                removed += path.suffix == ".fits"
-        with contextlib.suppress(OSError):
-            sub.rmdir()
-    return removed
-
-
-# ------------------------------------------------------------------------ manifest
-class Manifest:
-    """The record of the files written into a download folder.
-
-    One JSON object per line in ``<folder>/twomass_vo-manifest.jsonl``,
-    appended (and flushed) as each file is done, so that a run interrupted at
-    any point leaves a readable record: ``name`` (the file), ``url`` (its
-    source), ``size`` (bytes), ``sha256``, plus ``cutout`` (``[ra, dec,
-    size_arcsec]``) for cutouts made locally and ``decompressed`` for
-    Quicklook files written decompressed. A line cut short by a crash is
-    ignored; the last line of a name wins. `close` rewrites it compactly,
-    one line per file present, sorted by name.
-
-    Parameters
-    ----------
-    folder : str or `~pathlib.Path`
-        The download folder.
-    """
-
-    def __init__(self, folder):
-        self.folder = Path(folder)
-        self.path = self.folder / MANIFEST_NAME
-        self.entries = {}
-        self._fh = None
-        self._dirty = False
-        try:
-            text = self.path.read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            text = ""
-        for line in text.splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                self._dirty = True
-                continue
-            if isinstance(entry, dict) and isinstance(entry.get("name"), str):
-                if entry["name"] in self.entries:
-                    self._dirty = True
-                self.entries[entry["name"]] = entry
-
-    def get(self, name):
-        """Return the entry of file ``name``, or None.
-
-        Parameters
-        ----------
-        name : str
-            File name in the folder.
-
-        Returns
-        -------
-        entry : dict or None
-            The recorded ``url``, ``size``, ``sha256``, ...
-        """
-        return self.entries.get(name)
-
-    def add(self, entry):
-        """Record a file (appended to the manifest at once).
-
-        Parameters
-        ----------
-        entry : dict
-            With at least ``name``, ``url``, ``size`` and ``sha256``.
-        """
-        if self._fh is None:
-            self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
-        self._fh.write(json.dumps(entry, sort_keys=True) + "\n")
-        self._fh.flush()
-        self._dirty = self._dirty or entry["name"] in self.entries
-        self.entries[entry["name"]] = entry
-
-    def close(self):
-        """Rewrite the manifest compactly: one line per file present, by name."""
-        if self._fh is not None:
-            self._fh.close()
-            self._fh = None
-            self._dirty = True
-        present = {
-            name: entry
-            for name, entry in self.entries.items()
-            if (self.folder / name).is_file()
-        }
-        if len(present) != len(self.entries):
-            self._dirty = True
-        self.entries = present
-        if not self._dirty:
-            return
-        text = "".join(
-            json.dumps(self.entries[name], sort_keys=True) + "\n"
-            for name in sorted(self.entries)
-        )
-        if text or self.path.exists():
-            write_atomic(self.path, text.encode())
-        self._dirty = False
-
-
-@contextlib.contextmanager
-def _folder_lock(folder):
-    """Hold an exclusive lock on the folder's manifest: one run at a time.
-
-    The lock (``flock``, POSIX) is released when the process ends, however it
-    ends, so a crashed run never blocks the next one. Yields whether the
-    folder is locked (not on systems without ``flock``).
-    """
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        fcntl = None
-    path = folder / MANIFEST_NAME
-    with open(path, "ab") as fh:
-        if fcntl is not None:
-            try:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                raise OSError(
-                    f"{folder} is in use by another download (its manifest "
-                    f"{MANIFEST_NAME} is locked)"
-                ) from None
-        yield fcntl is not None
-
-
-def _remove_parts(folder):
-    """Remove temporary files left by an interrupted run (under the lock only)."""
-    for path in folder.glob(f"{PART_PREFIX}*"):
-        if re.fullmatch(r"\.part-[0-9a-f]{32}", path.name) and path.is_file():
-            path.unlink(missing_ok=True)
 
 
 # --------------------------------------------------------------------------- tasks
@@ -528,24 +196,18 @@ def _describe(exc):
 
 
 def _copy_local(source, target, options, cancel, on_bytes):
-    size = source.stat().st_size
-    if size > options.max_file_size:
-        raise ValueError(
-            f"{source} is {size} bytes, over the per-file ceiling of "
-            f"{options.max_file_size} bytes"
-        )
-    digest = hashlib.sha256()
-    written = 0
-    with atomic_writer(target, check=check_fits) as out, open(source, "rb") as src:
-        while chunk := src.read(_COPY_CHUNK):
-            if cancel is not None and cancel.is_set():
-                raise Cancelled()
-            out.write(chunk)
-            digest.update(chunk)
-            written += len(chunk)
-            if on_bytes is not None:
-                on_bytes(len(chunk))
-    return written, digest.hexdigest()
+    """Copy a local regular file (never a FIFO or device) within the ceiling."""
+    try:
+        with atomic_writer(target, check=check_fits) as out:
+            return copy_regular(
+                source,
+                out,
+                max_size=options.max_file_size,
+                cancel=cancel,
+                on_bytes=on_bytes,
+            )
+    except InterruptedError:
+        raise Cancelled() from None
 
 
 def _write_hdul(target, hdul):
@@ -581,7 +243,7 @@ def _run_task(task, options, archive=None, cancel=None, on_bytes=None):
         if task.mode == "copy":
             path = local_source(task.url, archive)
             if path is None:
-                path = _cache_lookup(task.url)
+                path = cached_copy(task.url)
             if path is not None:
                 size, sha = _copy_local(path, target, options, cancel, on_bytes)
             else:
@@ -598,12 +260,15 @@ def _run_task(task, options, archive=None, cancel=None, on_bytes=None):
                 size, sha = fetched.size, fetched.sha256
         else:
             path = _source(task.url, options, archive, cancel, on_bytes)
-            with fits.open(path, memmap=False) as hdul:
+            with (
+                open_regular(path, max_size=options.max_file_size) as fh,
+                fits.open(fh, memmap=False) as hdul,
+            ):
                 if task.mode == "decompress":
-                    size, sha = _write_hdul(target, _decompressed(hdul))
+                    size, sha = _write_hdul(target, decompressed_hdul(hdul))
                 else:
                     ra, dec, size_arcsec = task.cutout
-                    hdul_d = _decompressed(hdul)
+                    hdul_d = decompressed_hdul(hdul)
                     size, sha = _write_hdul(
                         target, cutout_hdul(hdul_d, ra, dec, size_arcsec)
                     )
@@ -669,11 +334,16 @@ def _column_values(table, name):
 
 
 def _check_url(url):
-    scheme = urlparse(url).scheme
+    parsed = urlparse(url)
     if not url:
         raise ValueError("this row has no URL")
-    if scheme not in ("http", "https", "file", ""):
+    if parsed.scheme not in ("http", "https", "file", ""):
         raise ValueError(f"unsupported URL scheme in {url!r} (only http, https, file)")
+    if parsed.scheme == "file" and parsed.netloc not in ("", "localhost"):
+        raise ValueError(
+            f"refusing {url!r}: a file:// URL with a host ({parsed.netloc!r}) is "
+            "not a local file (use file:///path)"
+        )
 
 
 def _cutout_estimate(size_arcsec, full):
@@ -750,103 +420,6 @@ def _complete(target, task, manifest):
             }
         )
     return True
-
-
-# ------------------------------------------------------------------------ progress
-class _Progress:
-    """One aggregate bar (files and bytes) on a terminal, or a callback, or nothing."""
-
-    def __init__(self, progress, total_files, total_bytes):
-        self.callback = progress if callable(progress) else None
-        self.total_files = total_files
-        self.total_bytes = total_bytes
-        self.files = 0
-        self.bytes = 0
-        self.bar = None
-        self.tty = False
-        self._last = 0.0
-        self._start = time.monotonic()
-        if self.callback is None and progress and _isatty(sys.stderr):
-            self.tty = True
-            try:
-                from tqdm.auto import tqdm
-            except ImportError:
-                tqdm = None
-            if tqdm is not None:
-                self.bar = tqdm(
-                    total=total_bytes or None,
-                    unit="B",
-                    unit_scale=True,
-                    unit_divisor=1024,
-                    desc=self._files_text(),
-                    file=sys.stderr,
-                    dynamic_ncols=True,
-                )
-
-    def _files_text(self):
-        return f"{self.files}/{self.total_files} files"
-
-    def file_done(self, size):
-        self.files += 1
-        self.bytes += size
-        if self.callback is not None:
-            self.callback(self.files, self.total_files, self.bytes, self.total_bytes)
-        self.refresh(0, force=self.files == self.total_files)
-
-    def refresh(self, live, *, force=False):
-        if not self.tty:
-            return
-        now = time.monotonic()
-        if not force and now - self._last < 0.2:
-            return
-        self._last = now
-        done = self.bytes + live
-        if self.bar is not None:
-            self.bar.set_description_str(self._files_text(), refresh=False)
-            self.bar.update(done - self.bar.n)
-            return
-        width = 24
-        frac = (
-            min(done / self.total_bytes, 1.0)
-            if self.total_bytes
-            else (self.files / self.total_files if self.total_files else 1.0)
-        )
-        filled = int(frac * width)
-        rate = done / max(now - self._start, 1e-9)
-        sys.stderr.write(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {self._files_text()} "
-            f"{_human(done)}/{_human(self.total_bytes)} {_human(rate)}/s "
-        )
-        sys.stderr.flush()
-
-    def close(self):
-        if not self.tty:
-            return
-        if self.files == self.total_files:  # the estimates were estimates
-            self.total_bytes = self.bytes
-            if self.bar is not None:
-                self.bar.total = self.bytes
-        self.refresh(0, force=True)
-        if self.bar is not None:
-            self.bar.close()
-        else:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-
-
-def _isatty(stream):
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
-
-
-def _human(n):
-    for unit in ("B", "kB", "MB", "GB"):
-        if abs(n) < 1000:
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
 
 
 # ------------------------------------------------------------------------ executor
@@ -944,7 +517,7 @@ def download(
     options = _Options(
         folder=str(folder),
         timeout=float(conf.timeout if timeout is None else timeout),
-        policy=_policy(retries),
+        policy=retry_policy(retries),
         max_file_size=int(
             conf.max_file_size if max_file_size is None else max_file_size
         ),
@@ -964,9 +537,9 @@ def download(
         for i, message in bad.items():
             status[i], error[i] = "failed", message
             log.warning("row %d: not downloaded: %s", i, message)
-        with _folder_lock(folder) as locked:
+        with folder_lock(folder) as locked:
             if locked:  # no other run can be writing temporary files here
-                _remove_parts(folder)
+                remove_parts(folder)
             manifest = Manifest(folder)
             try:
                 todo = []
@@ -1026,7 +599,7 @@ def _run(
     total_bytes = sum(t.estimate for t in todo)
     if max_bytes is not None:
         total_bytes = min(total_bytes, max_bytes)
-    bar = _Progress(progress, len(todo), total_bytes)
+    bar = Progress(progress, len(todo), total_bytes)
     window = workers if in_process else 2 * workers
     in_flight = {}
     reserved = 0

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic_files import write_atomic
 from ..coords import parse_coordinates
 from ..geometry import Footprints, radec_to_xyz
-from ..loaders import write_atomic
+from ..local_files import register_source
 from .local import WCS_COLUMNS, LocalArchive, relative_paths
 from .survey_layout import survey_layout
 from .synthetic_fits import make_image
@@ -220,3 +221,12 @@ def simulate_patch(cls, path, center, radius):
                 )[0]
                 write_atomic(archive.files_dir / rel, make_image(fields, band, kind))
     return archive
+
+
+def _store_file(url):
+    """Return the simulated file behind a ``file://`` URL of no archive, or None."""
+    archive = SimulatedArchive.holding(url)
+    return None if archive is None else archive.local_path(url)
+
+
+register_source(_store_file)  # tables read back from files still make their files
