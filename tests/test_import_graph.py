@@ -35,7 +35,9 @@ def _imports(mods):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom):
                 if node.level:
-                    base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = package.split(".")[
+                        : len(package.split(".")) - node.level + 1
+                    ]
                     target = ".".join(base + ([node.module] if node.module else []))
                 else:
                     target = node.module or ""

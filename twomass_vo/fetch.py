@@ -512,6 +512,10 @@ def _stream(raw, body, expected, max_size, cancel, on_bytes, limit):
         )
 
 
+def _seconds(value):
+    return f"{value:.0f}" if value >= 1000 else f"{value:g}"
+
+
 def _too_slow(limit, body):
     return FetchError(
         f"no complete answer within {limit.seconds:g} s ({body.size} bytes "
@@ -531,6 +535,9 @@ def _attempt(url, body, *, timeout, max_size, cancel, on_bytes, deadline):
     _local.attempt = limit
     try:
         _request(url, body, timeout, max_size, cancel, on_bytes, limit)
+        if limit.expired:  # cut by the watchdog: what looked like an end was not
+            body.reset()
+            raise _too_slow(limit, body)
     except FetchError as exc:
         if limit.expired:
             raise _too_slow(limit, body) from None
@@ -711,7 +718,7 @@ def fetch(
                 capped = min(exc.retry_after, policy.max_retry_after)
                 _hold_host(host, capped)
                 wait = max(wait, capped)
-                asked = f"the server asked to wait {exc.retry_after:g} s" + (
+                asked = f"the server asked to wait {_seconds(exc.retry_after)} s" + (
                     f" (capped at {capped:g} s)" if capped < exc.retry_after else ""
                 )
             left = deadline - time.monotonic()

@@ -17,9 +17,11 @@ folder:
   size and a readable FITS structure (or not recorded but FITS-valid), is
   not fetched again (status ``cached``). An interrupted run (Ctrl-C, a crash)
   run again goes on where it stopped.
-- **Budget.** ``max_bytes`` (1 GiB by default, the old service's limit) stops
-  new transfers once the bytes written, plus those reserved by the
-  transfers under way, reach it; the rows not started are ``deferred`` and
+- **Budget.** ``max_bytes`` (1 GiB by default, the old service's limit;
+  ``"1GiB"``, ``1 * u.GB`` or an integer) stops new transfers once the real
+  bytes -- counted as they arrive, not taken from ``access_estsize`` -- of
+  the files done and under way reach it (so at most one file per worker
+  goes past it); the rows not started are ``deferred`` and
   can be passed to `download` again, as the old service's "unretrieved"
   table could be submitted again.
 - **Work.** Files are fetched by a pool of threads, any
@@ -485,8 +487,9 @@ def download(
         Where the transfers run (default: a pool of threads). Thread pools
         share the archive object, the live byte count and Ctrl-C; process
         pools and Dask workers get plain, picklable tasks.
-    max_bytes : int or None, optional
-        Byte budget of the run (default 1 GiB); `None` for no limit.
+    max_bytes : int, str, `~astropy.units.Quantity` or None, optional
+        Byte budget of the run (default 1 GiB): ``2**30``, ``"1GiB"``,
+        ``"500MB"``, ``1 * u.GB`` (see `byte_count`); `None` for no limit.
     progress : bool or callable, optional
         Show one aggregate bar on a terminal (never when stderr is not a
         TTY), or call ``progress(files_done, files_total, bytes_done,
@@ -500,8 +503,9 @@ def download(
         Fetch and replace files already in the folder.
     decompress : bool, optional
         Write Quicklook files decompressed (default) or as stored.
-    max_file_size : int, optional
-        Per-file ceiling in bytes (default ``twomass_vo.conf.max_file_size``).
+    max_file_size : int, str or `~astropy.units.Quantity`, optional
+        Per-file ceiling in bytes (default ``twomass_vo.conf.max_file_size``),
+        applied to fetched files and to local copies alike.
 
     Returns
     -------
@@ -511,21 +515,23 @@ def download(
     """
     from . import conf
 
+    max_bytes = byte_count(max_bytes, "max_bytes")
+    ceiling = byte_count(
+        conf.max_file_size if max_file_size is None else max_file_size,
+        "max_file_size",
+    )
+    if ceiling is None:
+        raise ValueError("max_file_size=None: give a per-file ceiling in bytes")
+    policy = retry_policy(retries)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     folder = folder.resolve()
     options = _Options(
         folder=str(folder),
         timeout=float(conf.timeout if timeout is None else timeout),
-        policy=retry_policy(retries),
-        max_file_size=int(
-            conf.max_file_size if max_file_size is None else max_file_size
-        ),
+        policy=policy,
+        max_file_size=ceiling,
     )
-    if max_bytes is not None:
-        if isinstance(max_bytes, bool) or int(max_bytes) != max_bytes or max_bytes < 0:
-            raise ValueError(f"max_bytes={max_bytes!r} must be an integer >= 0 or None")
-        max_bytes = int(max_bytes)
     pool, workers, owned, in_process = _executor(executor, max_workers)
     n = len(table)
     local_path = [""] * n
@@ -593,20 +599,30 @@ def _run(
     manifest,
     record,
 ):
-    """Coordinate: submit within the budget, collect, record, report."""
+    """Coordinate: submit within the budget, collect, record, report.
+
+    The budget counts real bytes: those of the files done (written, or
+    received if more, retries included) and, for each transfer under way,
+    the bytes received so far or its estimate if larger. No transfer starts
+    once that reaches ``max_bytes``, so a service that understates
+    ``access_estsize`` gets at most one file per worker past the budget.
+    """
     cancel = threading.Event() if in_process else None
     live = [0] * len(todo)
     total_bytes = sum(t.estimate for t in todo)
     if max_bytes is not None:
         total_bytes = min(total_bytes, max_bytes)
     bar = Progress(progress, len(todo), total_bytes)
-    window = workers if in_process else 2 * workers
+    window = workers if in_process or max_bytes is not None else 2 * workers
     in_flight = {}
-    reserved = 0
     done_bytes = 0
     sizes = []
     next_index = 0
     budget_hit = False
+
+    def spent():
+        under_way = sum(max(estimate, live[i]) for i, estimate in in_flight.values())
+        return done_bytes + under_way
 
     def submit(index):
         task = todo[index]
@@ -619,10 +635,9 @@ def _run(
         return pool.submit(_run_task, task, options)
 
     def collect(future):
-        nonlocal reserved, done_bytes
-        index, estimate = in_flight.pop(future)
+        nonlocal done_bytes
+        index, _ = in_flight.pop(future)
         task = todo[index]
-        reserved -= estimate
         try:
             res = future.result()
         except BaseException as exc:  # a worker died, the pool broke, cancelled
@@ -634,9 +649,11 @@ def _run(
                 "path": "",
                 "error": f"the worker failed: {_describe(exc)}",
             }
+        done_bytes += max(
+            live[index], res.get("size", 0) if res["status"] == "ok" else 0
+        )
         live[index] = 0
         if res["status"] == "ok":
-            done_bytes += res["size"]
             sizes.append(res["size"])
             manifest.add(
                 {
@@ -655,13 +672,12 @@ def _run(
     try:
         while next_index < len(todo) or in_flight:
             while next_index < len(todo) and len(in_flight) < window and not budget_hit:
-                if max_bytes is not None and done_bytes + reserved >= max_bytes:
+                if max_bytes is not None and spent() >= max_bytes:
                     budget_hit = True
                     break
                 task = todo[next_index]
                 estimate = task.estimate or (int(np.mean(sizes)) if sizes else 0)
                 in_flight[submit(next_index)] = (next_index, estimate)
-                reserved += estimate
                 next_index += 1
             if budget_hit and next_index < len(todo):
                 log.info(
