@@ -470,24 +470,67 @@ class _Body:
         self.size += len(chunk)
 
 
-def _stream(raw, body, expected, max_size, cancel, on_bytes, limit):
+def _buffer():
+    """Return the read buffer of this thread (`CHUNK` bytes), reused per file."""
+    buffer = getattr(_local, "buffer", None)
+    if buffer is None:
+        buffer = _local.buffer = memoryview(bytearray(CHUNK))
+    return buffer
+
+
+def _stream(raw, body, expected, max_size, cancel, on_bytes, limit, *, decode=False):
     """Copy the body from the urllib3 response ``raw``, keeping every byte read.
 
-    urllib3 drops the bytes of a read that ends in an error, and raises
-    ``IncompleteRead`` for a body shorter than announced, losing them too; we
-    read what has arrived (``read1``) with urllib3's own length check off,
-    and check the length ourselves, so that a retry asks only for the rest.
+    An identity body is read straight from the `http.client` response into
+    this thread's buffer (``readinto1``: what has arrived, up to `CHUNK`
+    bytes, never past the announced length; no new bytes object per read),
+    then hashed and written from it, so that the bytes are counted as they
+    arrive and the deadline is checked between reads. An
+    encoded body goes through urllib3's decoder (``read1``). urllib3 drops
+    the bytes of a read that ends in an error, and raises ``IncompleteRead``
+    for a body shorter than announced, losing them too; we check the length
+    ourselves, so that a retry asks only for the rest.
     """
+    import http.client
+
     from urllib3.exceptions import HTTPError, SSLError
 
     raw.enforce_content_length = False
-    read = getattr(raw, "read1", None) or raw.read
+    fp = getattr(raw, "_fp", None)
+    if not decode and isinstance(fp, http.client.HTTPResponse) and not fp.chunked:
+        view = _buffer()
+
+        def read():
+            # what has arrived (one recv), never past the body's end: the
+            # connection stays usable for the next request
+            left = CHUNK if fp.length is None else min(CHUNK, fp.length)
+            if fp.fp is None or left == 0:
+                return view[:0]
+            n = fp.fp.readinto1(view[:left])
+            if fp.length is not None:
+                fp.length -= n
+                if fp.length == 0:
+                    fp.read()  # the body is complete: http.client closes it
+            return view[:n]
+
+    elif not decode and isinstance(fp, http.client.HTTPResponse):
+        view = _buffer()
+
+        def read():
+            return view[: fp.readinto(view)]
+
+    else:
+        read1 = getattr(raw, "read1", None) or raw.read
+
+        def read():
+            return read1(CHUNK, decode_content=True)
+
     while True:
         try:
-            chunk = read(CHUNK, decode_content=True)
+            chunk = read()
         except SSLError as exc:
             raise FetchError(f"TLS error: {exc}") from None
-        except (HTTPError, OSError) as exc:
+        except (HTTPError, OSError, http.client.HTTPException) as exc:
             raise FetchError(
                 f"{type(exc).__name__} after {body.size} bytes: {exc}", retryable=True
             ) from None
@@ -510,6 +553,15 @@ def _stream(raw, body, expected, max_size, cancel, on_bytes, limit):
             f"the body was cut short: {body.size} of {expected} bytes",
             retryable=expected > body.size,
         )
+
+
+def _keep_alive(raw):
+    """Give a fully read connection back to the pool (else it would be closed)."""
+    import http.client
+
+    fp = getattr(raw, "_fp", None)
+    if isinstance(fp, http.client.HTTPResponse) and fp.isclosed():
+        raw.release_conn()
 
 
 def _seconds(value):
@@ -603,9 +655,19 @@ def _request(url, body, timeout, max_size, cancel, on_bytes, limit):
             encoded = response.headers.get("Content-Encoding", "identity")
             if encoded.lower() in ("", "identity"):
                 _stream(response.raw, body, expected, max_size, cancel, on_bytes, limit)
+                _keep_alive(response.raw)
             else:  # asked for identity, got e.g. gzip: decode; no length, no resume
                 try:
-                    _stream(response.raw, body, None, max_size, cancel, on_bytes, limit)
+                    _stream(
+                        response.raw,
+                        body,
+                        None,
+                        max_size,
+                        cancel,
+                        on_bytes,
+                        limit,
+                        decode=True,
+                    )
                 except FetchError:
                     body.reset()
                     raise
