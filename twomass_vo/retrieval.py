@@ -586,6 +586,53 @@ def _record(task, res, rows_of, local_path, status, error):
         error[i] = res.get("error", "")
 
 
+class _Budget:
+    """The byte budget, shared by the coordinator and the worker threads.
+
+    Real bytes count: those of the files done (written, or received if more,
+    retries included) and, for each transfer under way, the bytes received
+    so far or its estimate if larger. A transfer is admitted only while that
+    is under ``max_bytes``; once it is reached the budget stays closed, so the
+    files deferred are the tail of the list, and at most one file per worker
+    goes past it, whatever ``access_estsize`` says.
+    """
+
+    def __init__(self, max_bytes, n):
+        self.max_bytes = max_bytes
+        self.live = [0] * n  # bytes received per task (in-process workers)
+        self.running = {}  # task index -> estimate
+        self.done = 0
+        self.closed = False
+        self._lock = threading.Lock()
+
+    def admit(self, index, estimate):
+        """Whether task ``index`` may start (it is then counted as running)."""
+        with self._lock:
+            if not self.closed and self.max_bytes is not None:
+                spent = self.done + sum(
+                    max(e, self.live[i]) for i, e in self.running.items()
+                )
+                self.closed = spent >= self.max_bytes
+            if self.closed:
+                return False
+            self.running[index] = estimate
+            return True
+
+    def finish(self, index, size):
+        """Count task ``index`` done, ``size`` bytes written."""
+        with self._lock:
+            self.running.pop(index, None)
+            self.done += max(self.live[index], size)
+            self.live[index] = 0
+
+
+def _run_admitted(task, options, archive, cancel, on_bytes, budget, index, estimate):
+    """Run a task in a worker thread if the budget admits it, else defer it."""
+    if not budget.admit(index, estimate):
+        return {"name": task.name, "status": "deferred", "path": "", "error": ""}
+    return _run_task(task, options, archive, cancel, on_bytes)
+
+
 def _run(
     todo,
     options,
@@ -601,41 +648,46 @@ def _run(
 ):
     """Coordinate: submit within the budget, collect, record, report.
 
-    The budget counts real bytes: those of the files done (written, or
-    received if more, retries included) and, for each transfer under way,
-    the bytes received so far or its estimate if larger. No transfer starts
-    once that reaches ``max_bytes``, so a service that understates
-    ``access_estsize`` gets at most one file per worker past the budget.
+    In-process workers are kept busy with a queue of twice their number;
+    each task asks the budget (`_Budget`) when it starts, not when queued.
+    Other executors get plain tasks, at most one per worker while a budget
+    is kept, admitted by the coordinator.
     """
     cancel = threading.Event() if in_process else None
-    live = [0] * len(todo)
+    budget = _Budget(max_bytes, len(todo))
+    live = budget.live
     total_bytes = sum(t.estimate for t in todo)
     if max_bytes is not None:
         total_bytes = min(total_bytes, max_bytes)
     bar = Progress(progress, len(todo), total_bytes)
-    window = workers if in_process or max_bytes is not None else 2 * workers
+    window = 2 * workers if in_process or max_bytes is None else workers
     in_flight = {}
-    done_bytes = 0
     sizes = []
     next_index = 0
-    budget_hit = False
 
-    def spent():
-        under_way = sum(max(estimate, live[i]) for i, estimate in in_flight.values())
-        return done_bytes + under_way
-
-    def submit(index):
+    def submit(index, estimate):
         task = todo[index]
         if in_process:
 
             def on_bytes(k, index=index):
                 live[index] += k
 
-            return pool.submit(_run_task, task, options, archive, cancel, on_bytes)
+            return pool.submit(
+                _run_admitted,
+                task,
+                options,
+                archive,
+                cancel,
+                on_bytes,
+                budget,
+                index,
+                estimate,
+            )
+        if not budget.admit(index, estimate):
+            return None
         return pool.submit(_run_task, task, options)
 
     def collect(future):
-        nonlocal done_bytes
         index, _ = in_flight.pop(future)
         task = todo[index]
         try:
@@ -649,10 +701,9 @@ def _run(
                 "path": "",
                 "error": f"the worker failed: {_describe(exc)}",
             }
-        done_bytes += max(
-            live[index], res.get("size", 0) if res["status"] == "ok" else 0
-        )
-        live[index] = 0
+        if res["status"] == "deferred":
+            return
+        budget.finish(index, res.get("size", 0) if res["status"] == "ok" else 0)
         if res["status"] == "ok":
             sizes.append(res["size"])
             manifest.add(
@@ -671,22 +722,23 @@ def _run(
 
     try:
         while next_index < len(todo) or in_flight:
-            while next_index < len(todo) and len(in_flight) < window and not budget_hit:
-                if max_bytes is not None and spent() >= max_bytes:
-                    budget_hit = True
-                    break
+            while (
+                next_index < len(todo) and len(in_flight) < window and not budget.closed
+            ):
                 task = todo[next_index]
                 estimate = task.estimate or (int(np.mean(sizes)) if sizes else 0)
-                in_flight[submit(next_index)] = (next_index, estimate)
+                future = submit(next_index, estimate)
+                if future is None:
+                    break
+                in_flight[future] = (next_index, estimate)
                 next_index += 1
-            if budget_hit and next_index < len(todo):
+            if budget.closed and next_index < len(todo):
                 log.info(
-                    "byte budget of %d bytes reached: %d file(s) deferred",
+                    "byte budget of %d bytes reached: the files not started are "
+                    "deferred",
                     max_bytes,
-                    len(todo) - next_index,
                 )
                 next_index = len(todo)  # the rest stay "deferred"
-                bar.total_files = bar.files + len(in_flight)
             if not in_flight:
                 break
             finished, _ = cf.wait(
@@ -694,6 +746,8 @@ def _run(
             )
             for future in finished:
                 collect(future)
+            if budget.closed:
+                bar.total_files = bar.files + len(in_flight)
             bar.refresh(sum(live))
     except BaseException:
         # Ctrl-C or a progress callback that raised: stop the workers, keep
