@@ -33,8 +33,6 @@ the wrapper's policy, and it is visible: its settings are arguments of
 
 import email.utils
 import hashlib
-import heapq
-import itertools
 import logging
 import os
 import platform
@@ -273,36 +271,46 @@ def _shut(sock):
 
 
 class _Watchdog:
-    """One daemon thread that expires the deadlines that pass."""
+    """One daemon thread that expires the deadlines that pass.
+
+    It looks at the attempts under way every `TICK` seconds (so a deadline
+    is kept to within a tick), and ends when none is left; starting and
+    ending an attempt only adds it to or removes it from a set (no wake-up
+    per request).
+    """
+
+    TICK = 0.1
 
     def __init__(self):
-        self._heap = []
-        self._ids = itertools.count()
-        self._cond = threading.Condition()
+        self._active = set()
+        self._lock = threading.Lock()
         self._thread = None
 
     def watch(self, entry):
-        with self._cond:
-            heapq.heappush(self._heap, (entry.deadline, next(self._ids), entry))
-            if self._thread is None or not self._thread.is_alive():
+        with self._lock:
+            self._active.add(entry)
+            if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="twomass_vo-watchdog", daemon=True
                 )
                 self._thread.start()
-            self._cond.notify()
+
+    def forget(self, entry):
+        with self._lock:
+            self._active.discard(entry)
 
     def _run(self):
         while True:
-            with self._cond:
-                while not self._heap:
-                    self._cond.wait()
-                deadline, _, entry = self._heap[0]
-                wait = deadline - time.monotonic()
-                if wait > 0:
-                    self._cond.wait(wait)
-                    continue
-                heapq.heappop(self._heap)
-            entry.expire()
+            time.sleep(self.TICK)
+            now = time.monotonic()
+            with self._lock:
+                if not self._active:
+                    self._thread = None
+                    return
+                due = [e for e in self._active if e.deadline <= now]
+                self._active.difference_update(due)
+            for entry in due:
+                entry.expire()
 
 
 _watchdog = _Watchdog()
@@ -620,6 +628,7 @@ def _attempt(url, body, *, timeout, max_size, cancel, on_bytes, deadline):
     finally:
         _local.attempt = None
         limit.finish()
+        _watchdog.forget(limit)
 
 
 def _request(url, body, timeout, max_size, cancel, on_bytes, limit):

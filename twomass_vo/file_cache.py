@@ -60,26 +60,28 @@ def _url_lock(url):
                 del _URL_LOCKS[url]
 
 
-def _cache_files(url):
+def _cache_files(url, root=None):
     digest = hashlib.sha256(url.encode()).hexdigest()
-    folder = cache_dir() / digest[:2]
+    folder = (cache_dir() if root is None else Path(root)) / digest[:2]
     return folder / f"{digest}.fits", folder / f"{digest}.json"
 
 
-def cached_copy(url):
+def cached_copy(url, *, root=None):
     """Return the cached file of ``url`` if the cache holds it complete, else None.
 
     Parameters
     ----------
     url : str
         An ``http(s)`` URL.
+    root : str or `~pathlib.Path`, optional
+        The cache folder, if known (default `cache_dir`).
 
     Returns
     -------
     path : `~pathlib.Path` or None
         The cached file (its size matches its record).
     """
-    data, meta = _cache_files(url)
+    data, meta = _cache_files(url, root)
     try:
         info = json.loads(meta.read_text())
         if info["url"] == url and data.stat().st_size == info["size"]:

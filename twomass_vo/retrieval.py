@@ -189,6 +189,7 @@ class _Options:
     timeout: float
     policy: RetryPolicy
     max_file_size: int
+    cache_root: str
 
 
 def _describe(exc):
@@ -245,7 +246,7 @@ def _run_task(task, options, archive=None, cancel=None, on_bytes=None):
         if task.mode == "copy":
             path = local_source(task.url, archive)
             if path is None:
-                path = cached_copy(task.url)
+                path = cached_copy(task.url, root=options.cache_root)
             if path is not None:
                 size, sha = _copy_local(path, target, options, cancel, on_bytes)
             else:
@@ -531,6 +532,7 @@ def download(
         timeout=float(conf.timeout if timeout is None else timeout),
         policy=policy,
         max_file_size=ceiling,
+        cache_root=str(cache_dir()),
     )
     pool, workers, owned, in_process = _executor(executor, max_workers)
     n = len(table)
