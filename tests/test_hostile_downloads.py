@@ -298,3 +298,17 @@ def test_a_simulated_row_read_back_still_makes_its_file(batch, tmp_path):
     assert back.archive is None
     assert back[0].open()[0].data.shape == (1024, 512)
     assert path.is_file()
+
+
+def test_the_cli_takes_the_readme_budget(batch, server, tmp_path, capsys):
+    from twomass_vo.cli import main
+
+    table = http_table(batch, server, 2)
+    table.write(tmp_path / "images.vot", format="votable")
+    args = ["download", str(tmp_path / "images.vot"), str(tmp_path / "images")]
+    assert main([*args, "--max-bytes", "1GiB", "--no-progress"]) == 0
+    assert len(list((tmp_path / "images").glob("*.fits"))) == 2
+    with pytest.raises(SystemExit) as info:
+        main([*args, "--max-bytes", "lots"])
+    assert info.value.code == 2
+    assert "'lots'" in capsys.readouterr().err
