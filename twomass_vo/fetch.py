@@ -34,14 +34,13 @@ the wrapper's policy, and it is visible: its settings are arguments of
 import email.utils
 import hashlib
 import logging
-import os
-import platform
 import random
-import socket
 import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlparse
+
+from .http_session import host_settings, session, watching
 
 __all__ = [
     "Cancelled",
@@ -216,205 +215,6 @@ def retry_policy(retries=None):
         attempt_timeout=float(conf.attempt_timeout),
         max_retry_after=float(conf.max_retry_after),
     )
-
-
-# ----------------------------------------------------------------------- deadline
-class _Deadline:
-    """One attempt's deadline; the watchdog shuts its sockets when it passes."""
-
-    def __init__(self, deadline):
-        self.deadline = deadline
-        self.expired = False
-        self._done = False
-        self._sockets = []
-        self._lock = threading.Lock()
-
-    def add_socket(self, sock):
-        with self._lock:
-            if self.expired:
-                _shut(sock)
-            else:
-                self._sockets.append(sock)
-
-    def expire(self):
-        with self._lock:
-            if self._done:
-                return
-            self.expired = True
-            for sock in self._sockets:
-                _shut(sock)
-
-    def finish(self):
-        with self._lock:
-            self._done = True
-            self._sockets.clear()
-
-    def left(self):
-        return self.deadline - time.monotonic()
-
-
-def _shut(sock):
-    """Shut a connection down from another thread (TLS sockets included)."""
-    try:
-        fd = sock.fileno()
-        if fd < 0:
-            return
-        dup = socket.socket(fileno=os.dup(fd))
-    except OSError:
-        return
-    try:
-        dup.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-    finally:
-        dup.close()
-
-
-class _Watchdog:
-    """One daemon thread that expires the deadlines that pass.
-
-    It looks at the attempts under way every `TICK` seconds (so a deadline
-    is kept to within a tick), and ends when none is left; starting and
-    ending an attempt only adds it to or removes it from a set (no wake-up
-    per request).
-    """
-
-    TICK = 0.1
-
-    def __init__(self):
-        self._active = set()
-        self._lock = threading.Lock()
-        self._thread = None
-
-    def watch(self, entry):
-        with self._lock:
-            self._active.add(entry)
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="twomass_vo-watchdog", daemon=True
-                )
-                self._thread.start()
-
-    def forget(self, entry):
-        with self._lock:
-            self._active.discard(entry)
-
-    def _run(self):
-        while True:
-            time.sleep(self.TICK)
-            now = time.monotonic()
-            with self._lock:
-                if not self._active:
-                    self._thread = None
-                    return
-                due = [e for e in self._active if e.deadline <= now]
-                self._active.difference_update(due)
-            for entry in due:
-                entry.expire()
-
-
-_watchdog = _Watchdog()
-
-
-def _deadline_session(session):
-    """Mount adapters whose connections report their sockets to the attempt."""
-    from requests.adapters import HTTPAdapter
-    from urllib3.connection import HTTPConnection, HTTPSConnection
-    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-
-    def register(sock):
-        entry = getattr(_local, "attempt", None)
-        if entry is not None and sock is not None:
-            entry.add_socket(sock)
-
-    class _Conn(HTTPConnection):
-        def _new_conn(self):
-            sock = super()._new_conn()
-            register(sock)
-            return sock
-
-        def request(self, *args, **kwargs):
-            register(self.sock)  # a kept-alive connection: no new socket
-            return super().request(*args, **kwargs)
-
-    class _ConnS(HTTPSConnection):
-        def _new_conn(self):
-            sock = super()._new_conn()
-            register(sock)
-            return sock
-
-        def request(self, *args, **kwargs):
-            register(self.sock)
-            return super().request(*args, **kwargs)
-
-    class _Pool(HTTPConnectionPool):
-        ConnectionCls = _Conn
-
-    class _PoolS(HTTPSConnectionPool):
-        ConnectionCls = _ConnS
-
-    class _Adapter(HTTPAdapter):
-        def init_poolmanager(self, *args, **kwargs):
-            super().init_poolmanager(*args, **kwargs)
-            self.poolmanager.pool_classes_by_scheme = {"http": _Pool, "https": _PoolS}
-
-    session.mount("http://", _Adapter())
-    session.mount("https://", _Adapter())
-    return session
-
-
-def user_agent():
-    """Return the User-Agent of every request: package, requests, Python versions.
-
-    Returns
-    -------
-    agent : str
-        E.g. ``twomass_vo/0.1 requests/2.32 Python/3.11 (Linux)``.
-    """
-    import requests
-
-    from .version import version
-
-    return (
-        f"twomass_vo/{version} requests/{requests.__version__} "
-        f"Python/{platform.python_version()} ({platform.system()})"
-    )
-
-
-def _session():
-    """One `requests.Session` per thread (sessions are not thread-safe).
-
-    What requests reads from the environment on every request (proxies,
-    ``no_proxy``, a CA bundle, ``.netrc``), costing about 1 ms a request, is
-    read once per thread and host instead (`_host_settings`).
-    """
-    session = getattr(_local, "session", None)
-    if session is None:
-        import requests
-
-        session = requests.Session()
-        session.headers["User-Agent"] = user_agent()
-        session.trust_env = False  # read once per host by _host_settings
-        session.verify = (  # never switched off; requests' own variables
-            os.environ.get("REQUESTS_CA_BUNDLE")
-            or os.environ.get("CURL_CA_BUNDLE")
-            or True
-        )
-        _local.session = _deadline_session(session)
-        _local.hosts = {}
-    return session
-
-
-def _host_settings(url):
-    """Proxies and ``.netrc`` credentials of ``url``'s host, as requests finds them."""
-    from requests.utils import get_environ_proxies, get_netrc_auth
-
-    parsed = urlparse(url)
-    key = (parsed.scheme, parsed.netloc)
-    found = _local.hosts.get(key)
-    if found is None:
-        found = _local.hosts[key] = (get_environ_proxies(url), get_netrc_auth(url))
-    return found
 
 
 def parse_retry_after(value, *, now=None):
@@ -612,23 +412,16 @@ def _attempt(url, body, *, timeout, max_size, cancel, on_bytes, deadline):
 
     Raises `FetchError` (retryable or not) unless the body is complete.
     """
-    limit = _Deadline(deadline)
-    limit.seconds = max(deadline - time.monotonic(), 0.0)
-    _watchdog.watch(limit)
-    _local.attempt = limit
-    try:
-        _request(url, body, timeout, max_size, cancel, on_bytes, limit)
-        if limit.expired:  # cut by the watchdog: what looked like an end was not
-            body.reset()
-            raise _too_slow(limit, body)
-    except FetchError as exc:
-        if limit.expired:
-            raise _too_slow(limit, body) from None
-        raise exc from None
-    finally:
-        _local.attempt = None
-        limit.finish()
-        _watchdog.forget(limit)
+    with watching(deadline) as limit:
+        try:
+            _request(url, body, timeout, max_size, cancel, on_bytes, limit)
+            if limit.expired:  # cut by the watchdog: what looked like an end was not
+                body.reset()
+                raise _too_slow(limit, body)
+        except FetchError as exc:
+            if limit.expired:
+                raise _too_slow(limit, body) from None
+            raise exc from None
 
 
 def _request(url, body, timeout, max_size, cancel, on_bytes, limit):
@@ -640,9 +433,9 @@ def _request(url, body, timeout, max_size, cancel, on_bytes, limit):
         headers["Range"] = f"bytes={body.size}-"
     timeout = max(min(timeout, limit.left()), 0.001)
     try:
-        session = _session()
-        proxies, auth = _host_settings(url)
-        with session.get(
+        http = session()
+        proxies, auth = host_settings(url)
+        with http.get(
             url,
             stream=True,
             timeout=(timeout, timeout),
