@@ -312,3 +312,33 @@ def test_the_cli_takes_the_readme_budget(batch, server, tmp_path, capsys):
         main([*args, "--max-bytes", "lots"])
     assert info.value.code == 2
     assert "'lots'" in capsys.readouterr().err
+
+
+def test_a_fresh_process_opens_and_downloads_simulated_rows_read_back(
+    batch, sim, tmp_path
+):
+    """Nothing imports the archives in the child but reading the table."""
+    import subprocess
+    import sys
+
+    table = batch.query_scan("971031", "n", 96, image=186, band="H")
+    path = sim.local_path(table["access_url"][0])
+    path.unlink()
+    table.write(tmp_path / "t.vot", format="votable")
+    code = (
+        "import sys; from twomass_vo import ImageTable; "
+        f"t = ImageTable.read({str(tmp_path / 't.vot')!r}, format='votable'); "
+        "print(t[0].open()[0].data.shape); "
+        f"r = t.download({str(tmp_path / 'out')!r}, progress=False); "
+        "print(r['status'].tolist())"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=HANG,
+    )
+    assert out.stdout.split("\n")[:2] == ["(1024, 512)", "['ok']"], out.stderr
+    assert path.is_file()

@@ -181,6 +181,7 @@ class ImageRow(Row):
     """
 
     def _loader(self):
+        from . import archives  # noqa: F401 - archives register their file makers
         from .loaders import Loader
 
         table = self.table

@@ -54,6 +54,7 @@ from pathlib import Path
 import numpy as np
 from astropy.table import Column
 
+from . import archives  # noqa: F401 - archives register their file makers
 from .atomic_files import atomic_writer, write_atomic
 from .download_plan import already_complete, byte_count, plan
 from .fetch import Cancelled, FetchError, RetryPolicy, fetch, retry_policy
