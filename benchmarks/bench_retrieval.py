@@ -174,6 +174,9 @@ def plain_loop(urls, folder, workers):
 
 def child(kind, table_path, folder, workers):
     """One timed run in this (fresh) process; prints JSON."""
+    import requests  # noqa: F401 - imports are not what is timed
+
+    import twomass_vo.retrieval  # noqa: F401
     from twomass_vo import ImageTable
 
     table = ImageTable.read(table_path, format="votable")
