@@ -5,6 +5,7 @@ Run from the project root::
 
     python benchmarks/bench_retrieval.py              # 500 files (~2 minutes)
     python benchmarks/bench_retrieval.py --files 100  # quicker
+    python benchmarks/bench_retrieval.py --files 200 --versus  # vs a plain loop
 
 What is measured (wall-clock, best of two runs but for the serial run with
 latency, fresh target folder each time):
@@ -20,13 +21,23 @@ latency, fresh target folder each time):
 * the limit: a plain loopback copy of the same bytes (1, 2 or 8 TCP
   connections, ``sendfile`` on one side, ``recv_into`` and file writes on the
   other, no HTTP, no checks, no latency; the best of 3 runs of each); each
-  download's throughput is given as a ratio to the fastest.
+  download's throughput is given as a ratio to the fastest;
+* side by side (``--versus``, issue 10): ``ImageTable.download(max_workers=8)``
+  against what a user writes by hand -- a ``ThreadPoolExecutor(8)`` with one
+  ``requests.Session`` per thread, streaming each file to disk in 1 MiB
+  reads, no checks -- on the same server and files, alternated, each run in
+  a fresh child process (so that its peak memory is its own); the medians
+  of ``--rounds`` runs give the ratio of throughputs (>= 1.0 is the goal),
+  each one's ratio to the loopback copy, and each one's peak RSS (and its
+  growth during the transfer).
 
 Ratios, not absolute times, are what compare across machines.
 """
 
 import argparse
+import json
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -129,6 +140,133 @@ def loopback_copy(paths, target, streams):
     return time.perf_counter() - start
 
 
+def _status_mb(key):
+    """VmRSS (now) or VmHWM (peak) of this process, MB (Linux)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def plain_loop(urls, folder, workers):
+    """What a user writes: a thread pool, one Session per thread, 1 MiB reads."""
+    import concurrent.futures as cf
+
+    import requests
+
+    local = threading.local()
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def get(url):
+        session = getattr(local, "session", None)
+        if session is None:
+            session = local.session = requests.Session()
+        with session.get(url, stream=True, timeout=60) as response:
+            response.raise_for_status()
+            with open(folder / url.rsplit("/", 1)[1], "wb") as out:
+                for chunk in response.iter_content(1 << 20):
+                    out.write(chunk)
+
+    with cf.ThreadPoolExecutor(workers) as pool:
+        list(pool.map(get, urls))
+
+
+def child(kind, table_path, folder, workers):
+    """One timed run in this (fresh) process; prints JSON."""
+    import requests  # noqa: F401 - imports are not what is timed
+
+    import twomass_vo.retrieval  # noqa: F401
+    from twomass_vo import ImageTable
+
+    table = ImageTable.read(table_path, format="votable")
+    table.archive = None
+    urls = [str(u) for u in table["access_url"]]
+    base = _status_mb("VmRSS")
+    before = resource.getrusage(resource.RUSAGE_SELF)
+    start = time.perf_counter()
+    if kind == "plain":
+        plain_loop(urls, Path(folder), workers)
+    else:
+        result = table.download(
+            folder, max_workers=workers, max_bytes=None, progress=False
+        )
+        if set(result["status"]) != {"ok"}:
+            raise RuntimeError(f"download not complete: {set(result['status'])}")
+    elapsed = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    peak = _status_mb("VmHWM")  # ru_maxrss would include the parent's (execve)
+    print(
+        json.dumps({"elapsed": elapsed, "cpu": cpu, "peak_mb": peak, "base_mb": base})
+    )
+
+
+def run_child(kind, table_path, folder, workers):
+    out = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--child",
+            kind,
+            str(table_path),
+            str(folder),
+            str(workers),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    shutil.rmtree(folder, ignore_errors=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def versus(table, files_uri, files_dir, work, total, limit_rate, rounds, workers):
+    """The package against a plain ThreadPoolExecutor + requests loop."""
+    proc, port = start_server(files_dir, 0.0)
+    try:
+        rows = http_rows(table, files_uri, port)
+        table_path = work / "rows.vot"
+        rows.write(table_path, format="votable", overwrite=True)
+        runs = {"plain": [], "package": []}
+        for k in range(rounds):
+            order = ("plain", "package") if k % 2 == 0 else ("package", "plain")
+            for kind in order:
+                runs[kind].append(
+                    run_child(kind, table_path, work / f"vs-{kind}", workers)
+                )
+    finally:
+        proc.kill()
+        proc.wait()
+    median = {
+        kind: float(np.median([r["elapsed"] for r in found]))
+        for kind, found in runs.items()
+    }
+    cpu = {
+        kind: float(np.median([r["cpu"] for r in found]))
+        for kind, found in runs.items()
+    }
+    for kind, label in (
+        ("plain", "ThreadPoolExecutor + requests"),
+        ("package", "ImageTable.download"),
+    ):
+        rate = total / median[kind]
+        peak = max(r["peak_mb"] for r in runs[kind])
+        growth = max(r["peak_mb"] - r["base_mb"] for r in runs[kind])
+        times = ", ".join(f"{r['elapsed']:.2f}" for r in runs[kind])
+        print(
+            f"{label:30s} {workers} workers, 0 ms: median {median[kind]:.2f} s "
+            f"({times}), {rate / 1e6:.0f} MB/s, {rate / limit_rate:.2f} of the "
+            f"loopback copy; CPU {cpu[kind]:.2f} s; peak RSS {peak:.0f} MB "
+            f"(+{growth:.0f} MB in the run)"
+        )
+    print(
+        f"throughput ratio, ImageTable.download / plain loop: "
+        f"{median['plain'] / median['package']:.2f} (wall-clock medians); "
+        f"CPU-time ratio {cpu['plain'] / cpu['package']:.2f}"
+    )
+
+
 def timed_download(table, folder, workers):
     start = time.perf_counter()
     result = table.download(folder, max_workers=workers, max_bytes=None, progress=False)
@@ -147,6 +285,12 @@ def main():
     parser.add_argument(
         "--workers", type=int, nargs="+", default=[1, 8, 16], help="pool sizes"
     )
+    parser.add_argument(
+        "--versus",
+        action="store_true",
+        help="only the side-by-side run against a plain thread-pool loop",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each (median)")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench_retrieval-"))
@@ -182,6 +326,18 @@ def main():
             )
         limit_rate = total / limit
         print(f"the limit: {limit_rate / 1e6:.0f} MB/s")
+        if args.versus:
+            versus(
+                table,
+                patch.files_uri,
+                patch.files_dir,
+                work,
+                total,
+                limit_rate,
+                args.rounds,
+                8,
+            )
+            return
 
         results = {}
         for latency in (args.latency, 0.0):
@@ -219,4 +375,7 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 6 and sys.argv[1] == "--child":
+        child(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
+    else:
+        main()

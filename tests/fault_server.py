@@ -19,7 +19,11 @@ fraction, then close cleanly: a body shorter than its ``Content-Length``),
 half the body, then wait), ``("html",)`` (a 200 error page instead of the
 file), ``("norange",)`` (ignore the ``Range`` header), ``("length", n)``
 (announce ``Content-Length: n`` and send nothing), ``("gzip",)`` (a
-gzip-encoded body, although the client asked for ``identity``).
+gzip-encoded body, although the client asked for ``identity``),
+``("trickle", seconds)`` (announce the whole body, then send one byte every
+``seconds``: a server that never times a socket out, and never ends),
+``("headers_forever", seconds)`` (send the status line, then one header byte
+every ``seconds``, never ending the headers).
 
 Every request is logged (`requests`: path, time, Range, status) and the
 largest number of requests handled at once is kept (`max_active`).
@@ -129,6 +133,12 @@ class _Handler(BaseHTTPRequestHandler):
                 entry, 200, gzip.compress(raw), [("Content-Encoding", "gzip")]
             )
             return
+        if kind == "trickle":
+            self._trickle(entry, data, fault[1], headers_only=False)
+            return
+        if kind == "headers_forever":
+            self._trickle(entry, data, fault[1], headers_only=True)
+            return
         if kind == "length":
             entry.status = 200
             self.send_response(200)
@@ -170,6 +180,28 @@ class _Handler(BaseHTTPRequestHandler):
             self._close(reset=False)
         elif kind in ("reset", "short"):
             self._close(reset=kind == "reset")
+
+    def _trickle(self, entry, data, interval, *, headers_only):
+        """One byte every ``interval`` seconds until the client goes away."""
+        entry.status = 200
+        size = len(data) if isinstance(data, bytes) else data.stat().st_size
+        if headers_only:
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            byte = b"a"
+        else:
+            self.send_response(200)
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            byte = b"S"
+        self.close_connection = True
+        stop = self.server.owner._stopping
+        try:
+            while not stop.is_set():
+                self.wfile.write(byte)
+                self.wfile.flush()
+                stop.wait(interval)
+        except OSError:  # the client gave up: what is expected
+            pass
 
     def _send_body(self, data, start, count):
         if count <= 0:
@@ -221,6 +253,7 @@ class FaultServer:
         self._lock = threading.Lock()
         self._scripts = {}
         self._chaos = None
+        self._stopping = threading.Event()
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.owner = self
         self.port = self._httpd.server_address[1]
@@ -279,6 +312,7 @@ class FaultServer:
 
     def stop(self):
         """Stop serving and close the socket."""
+        self._stopping.set()
         self._httpd.shutdown()
         self._httpd.server_close()
         if self._thread is not None:

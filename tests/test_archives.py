@@ -1,6 +1,7 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
 """The simulated survey, LocalArchive (create, open, simulate, from_table)."""
 
+import io
 import shutil
 
 import numpy as np
@@ -180,6 +181,27 @@ def test_quicklook_is_hcompressed_and_lossy(sim):
         difference = q[1].data.astype(float) - a[0].data
         assert 0 < np.abs(difference).max() < 100  # lossy, but the same image
     assert quick.stat().st_size < atlas.stat().st_size / 3
+
+
+def test_quicklook_files_made_by_threads_at_once_are_intact(layout):
+    # astropy's HCOMPRESS encoder is not thread-safe: without the simulated
+    # archive's lock, Quicklook files made by parallel downloads were corrupt
+    import concurrent.futures as cf
+
+    from twomass_vo.archives.local import WCS_COLUMNS
+    from twomass_vo.archives.synthetic_fits import image_bytes
+
+    names = ("coadd_key", "ordate", "hemisphere", "scanno", "image", "scandir")
+    sets = [
+        {name: layout[name][i] for name in (*names, *WCS_COLUMNS)}
+        for i in range(0, 60_000, 10_000)
+    ]
+    alone = [image_bytes(fields, 1, "quicklook") for fields in sets]
+    with cf.ThreadPoolExecutor(len(sets)) as pool:
+        at_once = list(pool.map(lambda f: image_bytes(f, 1, "quicklook"), sets * 2))
+    assert at_once == alone * 2
+    with fits.open(io.BytesIO(at_once[0])) as hdul:
+        assert hdul[1].data.shape == (1024, 512)
 
 
 @pytest.fixture(scope="module")

@@ -34,10 +34,10 @@ from twomass_vo.cli import main, parse_size
 from twomass_vo.exceptions import QuicklookWarning
 from twomass_vo.fetch import FetchError, RetryPolicy, parse_retry_after
 from twomass_vo.loaders import file_name_for
+from twomass_vo.manifest import folder_lock
 from twomass_vo.retrieval import (
     MANIFEST_NAME,
     Manifest,
-    _folder_lock,
     cache_dir,
     cached_path,
     check_fits,
@@ -153,11 +153,11 @@ def test_check_fits_accepts_complete_files(tmp_path, sim, scan_table, batch):
     ("mangle", "message"),
     [
         (lambda b: b[:-2880], "HDUs end at byte"),
-        (lambda b: b + b"\0" * 2880, "header at byte 17280 starts with"),
+        (lambda b: b + b"\0" * 2880, "header at byte 17280 does not start with"),
         (lambda b: b[:-100], "multiple of 2880"),
-        (lambda b: b"", "not a FITS file: it starts with b''"),
-        (lambda b: b[2880:], "starts with"),
-        (lambda b: b"<html>" + b" " * 2874, "starts with b'<html>  '"),
+        (lambda b: b"", "not a FITS file: it does not start with 'SIMPLE  '"),
+        (lambda b: b[2880:], "does not start with"),
+        (lambda b: b"<html>" + b" " * 2874, "does not start with 'SIMPLE  '"),
         (lambda b: b[:2880], "HDUs end at byte"),
         (lambda b: b[:2880].replace(b"END" + b" " * 77, b" " * 80), "no END card"),
         (lambda b: b[:2000] + "é".encode("latin-1") + b[2001:], "non-ASCII"),
@@ -167,8 +167,9 @@ def test_check_fits_rejects_bad_files(tmp_path, mangle, message):
     body = small_fits(1, (60, 60))
     path = tmp_path / "bad.fits"
     path.write_bytes(mangle(body))
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=message) as info:
         check_fits(path)
+    assert "html" not in str(info.value) and "\\x00" not in str(info.value)
 
 
 # ------------------------------------------------------------ simulated archive
@@ -589,7 +590,7 @@ def test_manifest_survives_a_cut_line(tmp_path):
 
 def test_one_run_per_folder(batch, server, tmp_path):
     table = http_table(batch, server, 2)
-    with _folder_lock(tmp_path), pytest.raises(OSError, match="in use by another"):
+    with folder_lock(tmp_path), pytest.raises(OSError, match="in use by another"):
         table.download(tmp_path, progress=False)
     assert set(table.download(tmp_path, progress=False)["status"]) == {"ok"}
 

@@ -52,6 +52,16 @@ class Conf(_config.ConfigNamespace):
         "Total time in seconds for one file, attempts and waits (backoff, "
         "Retry-After) included.",
     )
+    attempt_timeout = _config.ConfigItem(
+        120.0,
+        "Longest time in seconds one download request may take, headers and "
+        "body included (a server sending a byte a second is given up on).",
+    )
+    max_retry_after = _config.ConfigItem(
+        120.0,
+        "Longest Retry-After wait honoured, in seconds; a longer one is cut "
+        "to it, so no server can hold a host back for the rest of the process.",
+    )
     max_file_size = _config.ConfigItem(
         256 << 20,
         "Per-file size ceiling in bytes: a larger file is refused (a 2MASS "

@@ -13,7 +13,15 @@ always on), checks the body's length against ``Content-Length`` /
   only the one that was told;
 
 with exponential backoff and jitter, at most `RetryPolicy.retries` times and
-within a total time budget per file (`RetryPolicy.budget`). Other 4xx answers,
+within a total time budget per file (`RetryPolicy.budget`), attempts
+included. A ``Retry-After`` is capped (`RetryPolicy.max_retry_after`), so that
+no server can hold a host back for the rest of the process.
+
+Time is bounded, not only per socket read: every attempt has an overall
+deadline (`RetryPolicy.attempt_timeout`, and never past the budget). A
+watchdog thread shuts the connection of an attempt that passes it, so a
+server that sends one byte a second, or headers that never end, is given up
+on in time. Other 4xx answers,
 TLS errors, bad URLs and files over the size ceiling are not retried. Every
 failure ends in a `FetchError` whose message says what happened and how many
 attempts were made.
@@ -26,14 +34,22 @@ the wrapper's policy, and it is visible: its settings are arguments of
 import email.utils
 import hashlib
 import logging
-import platform
 import random
 import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-__all__ = ["Cancelled", "FetchError", "FetchResult", "RetryPolicy", "fetch"]
+from .http_session import host_settings, session, watching
+
+__all__ = [
+    "Cancelled",
+    "FetchError",
+    "FetchResult",
+    "RetryPolicy",
+    "fetch",
+    "retry_policy",
+]
 
 log = logging.getLogger("twomass_vo.retrieval")
 
@@ -85,25 +101,40 @@ class RetryPolicy:
         ``min(max_backoff, backoff * 2**n)`` (jitter spreads the clients).
     max_backoff : float, optional
         Longest wait between two attempts, seconds (a longer
-        ``Retry-After`` is still honoured, within ``budget``).
+        ``Retry-After`` is still honoured, up to ``max_retry_after``).
     budget : float, optional
-        Total time for one file, seconds, attempts and waits included; no
-        attempt starts after it, and a ``Retry-After`` beyond it ends the
-        retries at once.
+        Total time for one file, seconds, attempts and waits included: no
+        attempt starts after it, a running attempt is stopped at it, and a
+        ``Retry-After`` beyond it ends the retries at once.
+    attempt_timeout : float, optional
+        Longest time one request may take, seconds, from sending it to the
+        last byte of the body (headers included): a server that trickles
+        bytes is given up on after it.
+    max_retry_after : float, optional
+        Longest ``Retry-After`` honoured, seconds: a longer one is cut to
+        it (for the file and for the host's other requests).
     """
 
     retries: int = 5
     backoff: float = 0.5
     max_backoff: float = 30.0
     budget: float = 300.0
+    attempt_timeout: float = 120.0
+    max_retry_after: float = 120.0
 
     def __post_init__(self):
-        if int(self.retries) != self.retries or self.retries < 0:
+        if (
+            isinstance(self.retries, bool)
+            or int(self.retries) != self.retries
+            or self.retries < 0
+        ):
             raise ValueError(f"retries={self.retries!r} must be an integer >= 0")
-        for name in ("backoff", "max_backoff", "budget"):
+        for name in ("backoff", "max_backoff", "budget", "max_retry_after"):
             value = getattr(self, name)
             if not value >= 0:
                 raise ValueError(f"{name}={value!r} must be >= 0")
+        if not self.attempt_timeout > 0:
+            raise ValueError(f"attempt_timeout={self.attempt_timeout!r} must be > 0")
 
     def delay(self, attempt, rng=random):
         """Wait before retry number ``attempt`` (0-based), with jitter.
@@ -143,35 +174,47 @@ class FetchResult:
     attempts: int
 
 
-def user_agent():
-    """Return the User-Agent of every request: package, requests, Python versions.
+def retry_policy(retries=None):
+    """Return the retry policy of a download: ``retries`` and the conf limits.
+
+    Parameters
+    ----------
+    retries : int or `RetryPolicy`, optional
+        Retries per file (default ``twomass_vo.conf.retries``); a
+        `RetryPolicy` is returned as is.
 
     Returns
     -------
-    agent : str
-        E.g. ``twomass_vo/0.1 requests/2.32 Python/3.11 (Linux)``.
+    policy : `RetryPolicy`
+        With ``budget``, ``attempt_timeout`` and ``max_retry_after`` from
+        ``twomass_vo.conf.retry_budget``, ``conf.attempt_timeout`` and
+        ``conf.max_retry_after``.
+
+    Raises
+    ------
+    ValueError
+        If ``retries`` is not an integer >= 0.
     """
-    import requests
+    from . import conf
 
-    from .version import version
-
-    return (
-        f"twomass_vo/{version} requests/{requests.__version__} "
-        f"Python/{platform.python_version()} ({platform.system()})"
+    if isinstance(retries, RetryPolicy):
+        return retries
+    if retries is None:
+        retries = conf.retries
+    try:
+        valid = not isinstance(retries, bool) and int(retries) == retries >= 0
+    except (TypeError, ValueError, OverflowError):
+        valid = False
+    if not valid:
+        raise ValueError(
+            f"retries={retries!r} must be an integer >= 0 or a RetryPolicy"
+        )
+    return RetryPolicy(
+        retries=int(retries),
+        budget=float(conf.retry_budget),
+        attempt_timeout=float(conf.attempt_timeout),
+        max_retry_after=float(conf.max_retry_after),
     )
-
-
-def _session():
-    """One `requests.Session` per thread (sessions are not thread-safe)."""
-    session = getattr(_local, "session", None)
-    if session is None:
-        import requests
-
-        session = requests.Session()
-        session.headers["User-Agent"] = user_agent()
-        session.verify = True  # never switched off
-        _local.session = session
-    return session
 
 
 def parse_retry_after(value, *, now=None):
@@ -258,24 +301,67 @@ class _Body:
         self.size += len(chunk)
 
 
-def _stream(raw, body, expected, max_size, cancel, on_bytes):
+def _buffer():
+    """Return the read buffer of this thread (`CHUNK` bytes), reused per file."""
+    buffer = getattr(_local, "buffer", None)
+    if buffer is None:
+        buffer = _local.buffer = memoryview(bytearray(CHUNK))
+    return buffer
+
+
+def _stream(raw, body, expected, max_size, cancel, on_bytes, limit, *, decode=False):
     """Copy the body from the urllib3 response ``raw``, keeping every byte read.
 
-    urllib3 drops the bytes of a read that ends in an error, and raises
-    ``IncompleteRead`` for a body shorter than announced, losing them too; we
-    read what has arrived (``read1``) with urllib3's own length check off,
-    and check the length ourselves, so that a retry asks only for the rest.
+    An identity body is read straight from the `http.client` response into
+    this thread's buffer (``readinto1``: what has arrived, up to `CHUNK`
+    bytes, never past the announced length; no new bytes object per read),
+    then hashed and written from it, so that the bytes are counted as they
+    arrive and the deadline is checked between reads. An
+    encoded body goes through urllib3's decoder (``read1``). urllib3 drops
+    the bytes of a read that ends in an error, and raises ``IncompleteRead``
+    for a body shorter than announced, losing them too; we check the length
+    ourselves, so that a retry asks only for the rest.
     """
+    import http.client
+
     from urllib3.exceptions import HTTPError, SSLError
 
     raw.enforce_content_length = False
-    read = getattr(raw, "read1", None) or raw.read
+    fp = getattr(raw, "_fp", None)
+    if not decode and isinstance(fp, http.client.HTTPResponse) and not fp.chunked:
+        view = _buffer()
+
+        def read():
+            # what has arrived (one recv), never past the body's end: the
+            # connection stays usable for the next request
+            left = CHUNK if fp.length is None else min(CHUNK, fp.length)
+            if fp.fp is None or left == 0:
+                return view[:0]
+            n = fp.fp.readinto1(view[:left])
+            if fp.length is not None:
+                fp.length -= n
+                if fp.length == 0:
+                    fp.read()  # the body is complete: http.client closes it
+            return view[:n]
+
+    elif not decode and isinstance(fp, http.client.HTTPResponse):
+        view = _buffer()
+
+        def read():
+            return view[: fp.readinto(view)]
+
+    else:
+        read1 = getattr(raw, "read1", None) or raw.read
+
+        def read():
+            return read1(CHUNK, decode_content=True)
+
     while True:
         try:
-            chunk = read(CHUNK, decode_content=True)
+            chunk = read()
         except SSLError as exc:
             raise FetchError(f"TLS error: {exc}") from None
-        except (HTTPError, OSError) as exc:
+        except (HTTPError, OSError, http.client.HTTPException) as exc:
             raise FetchError(
                 f"{type(exc).__name__} after {body.size} bytes: {exc}", retryable=True
             ) from None
@@ -283,6 +369,9 @@ def _stream(raw, body, expected, max_size, cancel, on_bytes):
             break
         if cancel is not None and cancel.is_set():
             raise Cancelled()
+        if limit.left() <= 0:
+            limit.expire()
+            raise _too_slow(limit, body)
         body.write(chunk)
         if on_bytes is not None:
             on_bytes(len(chunk))
@@ -297,17 +386,62 @@ def _stream(raw, body, expected, max_size, cancel, on_bytes):
         )
 
 
-def _attempt(url, body, *, timeout, max_size, cancel, on_bytes):
-    """One request; raises `FetchError` (retryable or not) unless complete."""
+def _keep_alive(raw):
+    """Give a fully read connection back to the pool (else it would be closed)."""
+    import http.client
+
+    fp = getattr(raw, "_fp", None)
+    if isinstance(fp, http.client.HTTPResponse) and fp.isclosed():
+        raw.release_conn()
+
+
+def _seconds(value):
+    return f"{value:.0f}" if value >= 1000 else f"{value:g}"
+
+
+def _too_slow(limit, body):
+    return FetchError(
+        f"no complete answer within {limit.seconds:.1f} s ({body.size} bytes "
+        "received): the attempt's deadline passed",
+        retryable=True,
+    )
+
+
+def _attempt(url, body, *, timeout, max_size, cancel, on_bytes, deadline):
+    """One request, stopped at ``deadline`` (`time.monotonic`) at the latest.
+
+    Raises `FetchError` (retryable or not) unless the body is complete.
+    """
+    with watching(deadline) as limit:
+        try:
+            _request(url, body, timeout, max_size, cancel, on_bytes, limit)
+            if limit.expired:  # cut by the watchdog: what looked like an end was not
+                body.reset()
+                raise _too_slow(limit, body)
+        except FetchError as exc:
+            if limit.expired:
+                raise _too_slow(limit, body) from None
+            raise exc from None
+
+
+def _request(url, body, timeout, max_size, cancel, on_bytes, limit):
     import requests
 
     headers = {"Accept-Encoding": "identity"}
     ranged = body.size > 0
     if ranged:
         headers["Range"] = f"bytes={body.size}-"
+    timeout = max(min(timeout, limit.left()), 0.001)
     try:
-        with _session().get(
-            url, stream=True, timeout=(timeout, timeout), headers=headers
+        http = session()
+        proxies, auth = host_settings(url)
+        with http.get(
+            url,
+            stream=True,
+            timeout=(timeout, timeout),
+            headers=headers,
+            proxies=proxies,
+            auth=auth,
         ) as response:
             status = response.status_code
             if status == 416 and ranged:
@@ -352,10 +486,20 @@ def _attempt(url, body, *, timeout, max_size, cancel, on_bytes):
                 )
             encoded = response.headers.get("Content-Encoding", "identity")
             if encoded.lower() in ("", "identity"):
-                _stream(response.raw, body, expected, max_size, cancel, on_bytes)
+                _stream(response.raw, body, expected, max_size, cancel, on_bytes, limit)
+                _keep_alive(response.raw)
             else:  # asked for identity, got e.g. gzip: decode; no length, no resume
                 try:
-                    _stream(response.raw, body, None, max_size, cancel, on_bytes)
+                    _stream(
+                        response.raw,
+                        body,
+                        None,
+                        max_size,
+                        cancel,
+                        on_bytes,
+                        limit,
+                        decode=True,
+                    )
                 except FetchError:
                     body.reset()
                     raise
@@ -394,7 +538,8 @@ def fetch(
     timeout : float, optional
         Seconds to connect, and seconds without a byte before a read gives up.
     policy : `RetryPolicy`, optional
-        Retries, backoff and time budget (default `RetryPolicy()`).
+        Retries, backoff, time budget, per-attempt deadline and the cap of
+        ``Retry-After`` (default `RetryPolicy()`).
     max_size : int, optional
         Per-file ceiling in bytes: a larger file fails at once.
     cancel : `threading.Event`, optional
@@ -436,6 +581,12 @@ def fetch(
                 + (f" (after {attempt} attempts)" if attempt else "")
             )
         _sleep(hold, cancel)
+        now = time.monotonic()
+        if attempt and now >= deadline:
+            raise FetchError(
+                f"the time budget of {policy.budget:g} s is used up "
+                f"(after {attempt} attempts)"
+            )
         attempt += 1
         try:
             _attempt(
@@ -445,6 +596,7 @@ def fetch(
                 max_size=max_size,
                 cancel=cancel,
                 on_bytes=on_bytes,
+                deadline=min(now + policy.attempt_timeout, max(deadline, now)),
             )
         except FetchError as exc:
             tries = f"{attempt} attempt{'s' if attempt > 1 else ''}"
@@ -455,16 +607,17 @@ def fetch(
                     f"{exc} (gave up after {tries})", status=exc.status
                 ) from None
             wait = policy.delay(attempt - 1, rng)
+            asked = ""
             if exc.retry_after is not None:
-                _hold_host(host, exc.retry_after)
-                wait = max(wait, exc.retry_after)
+                capped = min(exc.retry_after, policy.max_retry_after)
+                _hold_host(host, capped)
+                wait = max(wait, capped)
+                asked = f"the server asked to wait {_seconds(exc.retry_after)} s" + (
+                    f" (capped at {capped:g} s)" if capped < exc.retry_after else ""
+                )
             left = deadline - time.monotonic()
             if wait > left:
-                why = (
-                    f"the server asked to wait {exc.retry_after:g} s"
-                    if exc.retry_after is not None and exc.retry_after > left
-                    else "the time budget is used up"
-                )
+                why = asked if asked and capped > left else "the time budget is used up"
                 raise FetchError(
                     f"{exc} ({tries}; {why}, {max(left, 0):.1f} s of the "
                     f"{policy.budget:g} s budget left)",

@@ -186,6 +186,7 @@ class ImageRow(Row):
     """
 
     def _loader(self):
+        from . import archives  # noqa: F401 - archives register their file makers
         from .loaders import Loader
 
         table = self.table
@@ -457,9 +458,10 @@ class ImageTable(Table):
             Where the transfers run: by default a pool of ``max_workers``
             threads; any executor; or a Dask client, so that a cluster shares
             the work (the folder must then be visible to every worker).
-        max_bytes : int or None, optional
-            Byte budget (default 1 GiB, the old service's limit): no new
-            transfer starts once it is reached, and the rows not started are
+        max_bytes : int, str, `~astropy.units.Quantity` or None, optional
+            Byte budget (default 1 GiB, the old service's limit; ``"1GiB"``,
+            ``"500MB"`` and ``1 * u.GB`` are accepted): no new transfer starts
+            once the bytes received reach it, and the rows not started are
             ``deferred``. `None` for no limit.
         progress : bool or callable, optional
             One aggregate bar (files and bytes) on a terminal; nothing when

@@ -1,22 +1,21 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
 """Lazy FITS loaders behind `ImageRow.open`, `ImageRow.cutout` and `ImageRow.download`.
 
-A `Loader` turns an ``access_url`` into a local file (asking the archive first,
-which makes simulated files on demand; then ``file://`` paths; then ``http(s)``
-through the retrying fetch and the file cache of `twomass_vo.retrieval`, with
-TLS verification), opens it once and caches the `~astropy.io.fits.HDUList`,
-makes local cutouts with `~astropy.nddata.Cutout2D`, and writes files
-atomically under names built from validated metadata only (`file_name_for`,
-`atomic_writer`, `write_atomic`). `ImageTable.download
-<twomass_vo.ImageTable.download>` (many files at once) uses the same helpers.
+A `Loader` turns an ``access_url`` into a local file
+(`twomass_vo.local_files.local_source`: the archive first, which makes
+simulated files on demand, then ``file://`` paths; ``http(s)`` through the
+retrying fetch and the file cache of `twomass_vo.file_cache`, with TLS
+verification), opens it once -- only a regular file, within the per-file
+ceiling (`twomass_vo.local_files.open_regular`) -- and caches the
+`~astropy.io.fits.HDUList`, makes local cutouts with
+`~astropy.nddata.Cutout2D`, and writes files atomically under names built
+from validated metadata only (`file_name_for`). `ImageTable.download
+<twomass_vo.ImageTable.download>` (many files at once) uses the same helpers
+(`file_name_for`, `cutout_hdul`, `decompressed_hdul`, `cutout_center`).
 """
 
-import contextlib
-import os
 import re
-import uuid
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 import numpy as np
 from astropy import units as u
@@ -25,16 +24,18 @@ from astropy.io import fits
 from astropy.nddata import Cutout2D
 from astropy.wcs import WCS
 
+from .atomic_files import atomic_writer, write_atomic
+from .file_cache import cached_path
+from .local_files import copy_regular, local_source, open_regular
+
 __all__ = [
     "Loader",
     "angle_arcsec",
-    "atomic_writer",
     "cutout_center",
     "cutout_hdul",
+    "decompressed_hdul",
     "file_name_for",
-    "local_source",
     "row_value",
-    "write_atomic",
 ]
 
 _WCS_KEYS = re.compile(
@@ -122,72 +123,19 @@ def file_name_for(row, *, decompress=True):
     return name + (".fits.fz" if kind == "q" and not decompress else ".fits")
 
 
-#: Prefix of the temporary files of `atomic_writer` (hidden, never a final name).
-PART_PREFIX = ".part-"
-
-
-@contextlib.contextmanager
-def atomic_writer(path, *, check=None):
-    """Open a temporary file next to ``path``; rename it to ``path`` when done.
-
-    The temporary file is hidden (``.part-<random>``) in the same folder, so
-    that the final rename is atomic: no partial file ever stands under the
-    final name. If the block raises, or ``check`` rejects the written file,
-    the temporary file is removed and nothing is renamed. The file gets the
-    usual permissions (``0666`` less the umask), unlike `tempfile.mkstemp`.
+def decompressed_hdul(hdul):
+    """Return a plain primary-HDU copy of the first compressed image of ``hdul``.
 
     Parameters
     ----------
-    path : str or `~pathlib.Path`
-        The final file; its folder is created if missing.
-    check : callable, optional
-        Called with the temporary file's path once it is written and closed;
-        raise to reject the content.
+    hdul : `~astropy.io.fits.HDUList`
+        A file; if it holds no compressed image it is returned as is.
 
-    Yields
-    ------
-    fh : file object
-        The temporary file, open for reading and writing in binary mode.
+    Returns
+    -------
+    hdul : `~astropy.io.fits.HDUList`
+        The image as a primary HDU, its header kept (less the extension keys).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f"{PART_PREFIX}{uuid.uuid4().hex}"
-    fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "w+b") as fh:
-            yield fh
-        if check is not None:
-            check(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def write_atomic(path, hdul_or_bytes, *, check=None):
-    """Write a file under a temporary name in the same folder, then rename it.
-
-    No partial file ever stands under the final name (see `atomic_writer`).
-
-    Parameters
-    ----------
-    path : `~pathlib.Path`
-        The final file.
-    hdul_or_bytes : `~astropy.io.fits.HDUList` or bytes
-        The content.
-    check : callable, optional
-        Called with the temporary file's path before the rename; raise to
-        reject the content (nothing is then written).
-    """
-    with atomic_writer(path, check=check) as fh:
-        if isinstance(hdul_or_bytes, bytes | bytearray):
-            fh.write(hdul_or_bytes)
-        else:
-            hdul_or_bytes.writeto(fh)
-
-
-def _decompressed(hdul):
-    """Return a plain primary-HDU copy of the first image of ``hdul``."""
     for hdu in hdul:
         if isinstance(hdu, fits.CompImageHDU):
             header = hdu.header.copy()
@@ -281,52 +229,6 @@ def cutout_hdul(hdul, ra, dec, size_arcsec):
     return fits.HDUList([fits.PrimaryHDU(cut.data, header)])
 
 
-def local_source(url, archive=None):
-    """Local file behind a non-HTTP ``url``, or None for ``http(s)`` URLs.
-
-    The archive is asked first (a simulated archive makes the file on
-    demand); without one, the simulated archive whose file store holds the
-    URL, if any. Then ``file://`` URLs and plain paths are taken as local
-    files.
-
-    Parameters
-    ----------
-    url : str
-        An ``access_url`` or ``cutout_url``.
-    archive : `~twomass_vo.archives.Archive`, optional
-        The archive the URL came from.
-
-    Returns
-    -------
-    path : `~pathlib.Path` or None
-        The local file (which may not exist), or None for an ``http(s)`` URL.
-
-    Raises
-    ------
-    ValueError
-        For an empty URL or another scheme (``ftp:``, ``data:``, ...).
-    """
-    url = str(url)
-    if not url:
-        raise ValueError("this row has no URL")
-    parsed = urlparse(url)
-    if parsed.scheme in ("http", "https"):
-        return None
-    if archive is None and parsed.scheme == "file":
-        from .archives.simulated import SimulatedArchive
-
-        archive = SimulatedArchive.holding(url)
-    if archive is not None and hasattr(archive, "local_path"):
-        path = archive.local_path(url)
-        if path is not None:
-            return Path(path)
-    if parsed.scheme == "file":
-        return Path(unquote(parsed.path))
-    if parsed.scheme == "":
-        return Path(url)
-    raise ValueError(f"unsupported URL scheme in {url!r} (only http, https, file)")
-
-
 class Loader:
     """Fetches, opens and caches the files of an `~twomass_vo.ImageTable`.
 
@@ -360,8 +262,6 @@ class Loader:
         """
         path = local_source(url, self.archive)
         if path is None:
-            from .retrieval import cached_path
-
             path = cached_path(str(url))
         return path
 
@@ -379,13 +279,28 @@ class Loader:
         -------
         hdul : `~astropy.io.fits.HDUList`
             The file, fully read into memory.
+
+        Raises
+        ------
+        ValueError
+            If the file is not a regular file, is over the per-file ceiling
+            (``twomass_vo.conf.max_file_size``) or is not readable FITS (the
+            message names the file, never its bytes).
         """
+        from . import conf
+
         key = (str(url), bool(decompress))
         if key not in self._cache:
             path = self.local_path(url)
-            with fits.open(path, memmap=False) as hdul:
-                copied = fits.HDUList([hdu.copy() for hdu in hdul])
-            self._cache[key] = _decompressed(copied) if decompress else copied
+            with open_regular(path, max_size=int(conf.max_file_size)) as fh:
+                try:
+                    with fits.open(fh, memmap=False) as hdul:
+                        copied = fits.HDUList([hdu.copy() for hdu in hdul])
+                except (OSError, ValueError, TypeError, IndexError, KeyError) as exc:
+                    raise ValueError(
+                        f"{path} is not a readable FITS file ({type(exc).__name__})"
+                    ) from None
+            self._cache[key] = decompressed_hdul(copied) if decompress else copied
         return self._cache[key]
 
     def local_cutout(self, url, ra, dec, size_arcsec):
@@ -438,5 +353,12 @@ class Loader:
         elif decompress and str(row["image_type"]) == "quicklook":
             write_atomic(target, self.open(row["access_url"], decompress=True))
         else:
-            write_atomic(target, self.local_path(row["access_url"]).read_bytes())
+            from . import conf
+
+            with atomic_writer(target) as out:
+                copy_regular(
+                    self.local_path(row["access_url"]),
+                    out,
+                    max_size=int(conf.max_file_size),
+                )
         return target

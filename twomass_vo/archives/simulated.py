@@ -10,7 +10,6 @@ the file store the first time they are asked for. ``TwoMassBatch(archive="sim")`
 uses it. The pixels are synthetic; everything else has the real survey's form.
 """
 
-import io
 import json
 import os
 import shutil
@@ -21,9 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic_files import write_atomic
 from ..coords import parse_coordinates
 from ..geometry import Footprints, radec_to_xyz
-from ..loaders import write_atomic
+from ..local_files import register_source
 from .local import (
     FORMAT,
     GEOMETRY_COLUMNS,
@@ -32,7 +32,7 @@ from .local import (
     relative_paths,
 )
 from .survey_layout import survey_layout
-from .synthetic_fits import make_image
+from .synthetic_fits import image_bytes
 
 __all__ = ["SimulatedArchive", "default_sim_path", "simulate_patch"]
 
@@ -105,9 +105,7 @@ def _estimated_sizes(layout):
     fields = {name: layout[name][0] for name in (*_FIELDS, "scandir")}
     sizes = {}
     for kind in ("atlas", "quicklook"):
-        buffer = io.BytesIO()
-        make_image(fields, 0, kind).writeto(buffer)
-        sizes[f"estsize_{kind}"] = -(-buffer.tell() // 1000)
+        sizes[f"estsize_{kind}"] = -(-len(image_bytes(fields, 0, kind)) // 1000)
     return sizes
 
 
@@ -261,7 +259,7 @@ class SimulatedArchive(LocalArchive):
 
     def _make_file(self, relative, path):
         row, band, kind = self.set_row(relative)
-        write_atomic(path, make_image(self._fields(row), band, kind))
+        write_atomic(path, image_bytes(self._fields(row), band, kind))
 
 
 def simulate_patch(cls, path, center, radius):
@@ -314,5 +312,14 @@ def simulate_patch(cls, path, center, radius):
                     [band],
                     kind,
                 )[0]
-                write_atomic(archive.files_dir / rel, make_image(fields, band, kind))
+                write_atomic(archive.files_dir / rel, image_bytes(fields, band, kind))
     return archive
+
+
+def _store_file(url):
+    """Return the simulated file behind a ``file://`` URL of no archive, or None."""
+    archive = SimulatedArchive.holding(url)
+    return None if archive is None else archive.local_path(url)
+
+
+register_source(_store_file)  # tables read back from files still make their files

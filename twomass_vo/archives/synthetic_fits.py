@@ -12,11 +12,17 @@ extension, like the lossy Quicklook images of the real service.
 """
 
 import datetime
+import io
+import threading
 
 import numpy as np
 from astropy.io import fits
 
-__all__ = ["make_image"]
+__all__ = ["image_bytes", "make_image"]
+
+# astropy's HCOMPRESS encoder is not thread-safe: Quicklook files made by
+# threads at once (parallel downloads) come out corrupt without this lock
+_HCOMPRESS_LOCK = threading.Lock()
 
 _DAY0 = datetime.date(1997, 2, 28)  # DAYNUM 0 (ORDATE 001022 is DAYNUM 1332)
 _BAND = "jhk"
@@ -144,3 +150,25 @@ def make_image(fields, band_code, image_type="atlas"):
         ints, image_header, compression_type="HCOMPRESS_1", hcomp_scale=4
     )
     return fits.HDUList([fits.PrimaryHDU(), compressed])
+
+
+def image_bytes(fields, band_code, image_type="atlas"):
+    """Return the bytes of the synthetic FITS file of one band of one image set.
+
+    Same arguments as `make_image`. Quicklook files are encoded under a
+    process-wide lock: astropy's HCOMPRESS encoder is not thread-safe, and
+    files made by several threads at once would come out corrupt.
+
+    Returns
+    -------
+    data : bytes
+        The file, identical for identical arguments.
+    """
+    hdul = make_image(fields, band_code, image_type)
+    buffer = io.BytesIO()
+    if image_type == "atlas":
+        hdul.writeto(buffer)
+    else:
+        with _HCOMPRESS_LOCK:
+            hdul.writeto(buffer)
+    return buffer.getvalue()

@@ -1,0 +1,80 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""Atomic file writing: no partial file ever stands under its final name.
+
+`atomic_writer` and `write_atomic` write under a hidden temporary name
+(`PART_PREFIX` + 32 hex digits) in the target's own folder and rename the
+file only once it is complete (and, optionally, checked). The download engine
+(`twomass_vo.retrieval`), the file cache (`twomass_vo.file_cache`), the row
+loaders (`twomass_vo.loaders`) and the simulated archive's file maker all
+write through them. This module imports nothing else of the package.
+"""
+
+import contextlib
+import os
+import uuid
+from pathlib import Path
+
+__all__ = ["PART_PREFIX", "atomic_writer", "write_atomic"]
+
+#: Prefix of the temporary files of `atomic_writer` (hidden, never a final name).
+PART_PREFIX = ".part-"
+
+
+@contextlib.contextmanager
+def atomic_writer(path, *, check=None):
+    """Open a temporary file next to ``path``; rename it to ``path`` when done.
+
+    The temporary file is hidden (``.part-<random>``) in the same folder, so
+    that the final rename is atomic: no partial file ever stands under the
+    final name. If the block raises, or ``check`` rejects the written file,
+    the temporary file is removed and nothing is renamed. The file gets the
+    usual permissions (``0666`` less the umask), unlike `tempfile.mkstemp`.
+
+    Parameters
+    ----------
+    path : str or `~pathlib.Path`
+        The final file; its folder is created if missing.
+    check : callable, optional
+        Called with the temporary file's path once it is written and closed;
+        raise to reject the content.
+
+    Yields
+    ------
+    fh : file object
+        The temporary file, open for reading and writing in binary mode.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f"{PART_PREFIX}{uuid.uuid4().hex}"
+    fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "w+b") as fh:
+            yield fh
+        if check is not None:
+            check(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_atomic(path, hdul_or_bytes, *, check=None):
+    """Write a file under a temporary name in the same folder, then rename it.
+
+    No partial file ever stands under the final name (see `atomic_writer`).
+
+    Parameters
+    ----------
+    path : `~pathlib.Path`
+        The final file.
+    hdul_or_bytes : `~astropy.io.fits.HDUList` or bytes
+        The content.
+    check : callable, optional
+        Called with the temporary file's path before the rename; raise to
+        reject the content (nothing is then written).
+    """
+    with atomic_writer(path, check=check) as fh:
+        if isinstance(hdul_or_bytes, bytes | bytearray):
+            fh.write(hdul_or_bytes)
+        else:
+            hdul_or_bytes.writeto(fh)

@@ -1,0 +1,204 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""Local files behind ``access_url`` values, read safely.
+
+`local_source` turns a non-HTTP ``access_url`` into a local path: the
+archive the row came from is asked first (a simulated archive makes its
+files on demand), then the file makers registered with `register_source`
+(the simulated archive registers itself, so that a table read back from a
+file can still make its files), then ``file://`` URLs (without a host, or
+``localhost``) and plain paths.
+
+`open_regular` and `copy_regular` read only regular files (never a FIFO, a
+device such as ``/dev/zero``, a socket or a folder: checked with `os.stat`
+before opening, opened non-blocking and checked again with `os.fstat`), at
+most ``max_size`` bytes; their errors name the path, never the file's bytes.
+This module imports nothing else of the package.
+"""
+
+import contextlib
+import hashlib
+import os
+import stat
+import threading
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+__all__ = ["copy_regular", "local_source", "open_regular", "register_source"]
+
+_SOURCES = []
+_SOURCES_LOCK = threading.Lock()
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+#: Bytes read from a local file at a time.
+CHUNK = 1 << 20
+
+
+def register_source(resolver):
+    """Register a maker of local files for ``file://`` URLs of no known archive.
+
+    Parameters
+    ----------
+    resolver : callable
+        ``resolver(url)`` returns the local path of ``url`` (making the file
+        if needed), or None if the URL is not one of its files. Registering
+        the same callable twice has no effect.
+    """
+    with _SOURCES_LOCK:
+        if resolver not in _SOURCES:
+            _SOURCES.append(resolver)
+
+
+def local_source(url, archive=None):
+    """Local file behind a non-HTTP ``url``, or None for ``http(s)`` URLs.
+
+    Parameters
+    ----------
+    url : str
+        An ``access_url`` or ``cutout_url``.
+    archive : `~twomass_vo.archives.Archive`, optional
+        The archive the URL came from; asked first (``archive.local_path``).
+
+    Returns
+    -------
+    path : `~pathlib.Path` or None
+        The local file (which may not exist), or None for an ``http(s)`` URL.
+
+    Raises
+    ------
+    ValueError
+        For an empty URL, another scheme (``ftp:``, ``data:``, ...), or a
+        ``file://`` URL that names a host other than ``localhost``.
+    """
+    url = str(url)
+    if not url:
+        raise ValueError("this row has no URL")
+    parsed = urlparse(url)
+    if parsed.scheme in ("http", "https"):
+        return None
+    if parsed.scheme == "file" and parsed.netloc not in ("", "localhost"):
+        raise ValueError(
+            f"refusing {url!r}: a file:// URL with a host ({parsed.netloc!r}) is "
+            "not a local file (use file:///path)"
+        )
+    if archive is not None and hasattr(archive, "local_path"):
+        path = archive.local_path(url)
+        if path is not None:
+            return Path(path)
+    if archive is None and parsed.scheme == "file":
+        with _SOURCES_LOCK:
+            resolvers = list(_SOURCES)
+        for resolver in resolvers:
+            path = resolver(url)
+            if path is not None:
+                return Path(path)
+    if parsed.scheme == "file":
+        return Path(unquote(parsed.path))
+    if parsed.scheme == "":
+        return Path(url)
+    raise ValueError(f"unsupported URL scheme in {url!r} (only http, https, file)")
+
+
+def _refuse_special(path, mode):
+    for test, kind in _KINDS:
+        if test(mode):
+            raise ValueError(f"{path} is {kind}, not a regular file: refused")
+    if not stat.S_ISREG(mode):
+        raise ValueError(f"{path} is not a regular file: refused")
+
+
+def _check_size(path, size, max_size):
+    if max_size is not None and size > max_size:
+        raise ValueError(
+            f"{path} is {size} bytes, over the per-file ceiling of {max_size} bytes"
+        )
+
+
+@contextlib.contextmanager
+def open_regular(path, *, max_size=None):
+    """Open a local regular file for reading, refusing anything else.
+
+    The path is checked with `os.stat` first (a FIFO is never opened), then
+    opened with ``O_NONBLOCK`` (so that a file swapped for a FIFO meanwhile
+    cannot block) and checked again with `os.fstat`.
+
+    Parameters
+    ----------
+    path : str or `~pathlib.Path`
+        The file.
+    max_size : int, optional
+        Per-file ceiling in bytes: a larger file is refused.
+
+    Yields
+    ------
+    fh : file object
+        The file, open for reading in binary mode.
+
+    Raises
+    ------
+    ValueError
+        If the path is not a regular file or is over the ceiling.
+    OSError
+        If it cannot be read (missing, no permission).
+    """
+    path = Path(path)
+    _refuse_special(path, os.stat(path).st_mode)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    fd = os.open(path, flags)
+    try:
+        info = os.fstat(fd)
+        _refuse_special(path, info.st_mode)
+        _check_size(path, info.st_size, max_size)
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        fh = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    with fh:
+        yield fh
+
+
+def copy_regular(path, out, *, max_size=None, cancel=None, on_bytes=None):
+    """Copy a local regular file into an open file, hashing it on the way.
+
+    Parameters
+    ----------
+    path : str or `~pathlib.Path`
+        The source (see `open_regular`).
+    out : file object
+        Open for writing in binary mode.
+    max_size : int, optional
+        Per-file ceiling in bytes, checked before and while copying (a file
+        that grows past it is refused).
+    cancel : `threading.Event`, optional
+        Stops the copy when set (raises ``InterruptedError``).
+    on_bytes : callable, optional
+        Called with the length of each chunk copied.
+
+    Returns
+    -------
+    size : int
+        Bytes copied.
+    sha256 : str
+        Their hex SHA-256.
+    """
+    digest = hashlib.sha256()
+    size = 0
+    with open_regular(path, max_size=max_size) as src:
+        buffer = bytearray(CHUNK)
+        view = memoryview(buffer)
+        while n := src.readinto(buffer):
+            if cancel is not None and cancel.is_set():
+                raise InterruptedError("stopped")
+            size += n
+            _check_size(path, size, max_size)
+            out.write(view[:n])
+            digest.update(view[:n])
+            if on_bytes is not None:
+                on_bytes(n)
+    return size, digest.hexdigest()
