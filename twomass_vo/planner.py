@@ -15,7 +15,12 @@ import numpy as np
 from astropy import units as u
 
 from .archives.base import BANDS, ImageSets
-from .exceptions import DiameterClampedWarning, InvalidQueryError, QuicklookWarning
+from .exceptions import (
+    ArchiveError,
+    DiameterClampedWarning,
+    InvalidQueryError,
+    QuicklookWarning,
+)
 from .geometry import (
     ConvexPolygon,
     Footprints,
@@ -249,6 +254,7 @@ def _table(archive, sets, band_code, image_type, meta, **columns):
     than the table itself.
     """
     n = len(sets)
+    meta = _with_route(archive, meta)
     if n == 0:
         return ImageTable.empty(archive=archive, meta=meta)
     size = columns.pop("cutout_size", None)
@@ -283,7 +289,16 @@ def _table(archive, sets, band_code, image_type, meta, **columns):
 
 
 def _meta(archive, mode, image_type, **more):
+    refusal = getattr(archive, "quicklook_refusal", None)
+    if image_type == "quicklook" and refusal:  # before any request
+        raise ArchiveError(f"{archive!r} {refusal}")
     return {"mode": mode, "archive": archive.name, "image_type": image_type, **more}
+
+
+def _with_route(archive, meta):
+    """``meta`` plus the archive's routes and service URLs of its last look-up."""
+    route_info = getattr(archive, "route_info", None)
+    return {**meta, **(route_info() if route_info is not None else {})}
 
 
 def plan_region(archive, shape, *, intersect, bands, image_type):
