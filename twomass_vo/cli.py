@@ -267,10 +267,16 @@ def _info(archive, check):
     """Print the archive's description; return whether every endpoint answers."""
     info = archive.describe(check=check)
     endpoints = info.pop("endpoints", {})
+    routes = info.pop("routes", {})
     for key, value in info.items():
         if not isinstance(value, dict):
             print(f"{key}: {value}")
     answered = True
+    for mode, status in routes.items():  # archives with one route per mode
+        ok = status["ok"]
+        answered &= ok is not False
+        state = "unchecked" if ok is None else "ok" if ok else "NOT ANSWERING"
+        print(f"route {mode}: {status['route']} {status['url']} {state}")
     for name, status in endpoints.items():
         answered &= bool(status["ok"])
         state = "ok" if status["ok"] else "NOT ANSWERING"
