@@ -318,6 +318,8 @@ def parse_ipac(text, url):
 
 # ------------------------------------------------------------------ answers
 def _fail(url, row, column, value, why):
+    if isinstance(value, np.generic):
+        value = value.item()
     raise ArchiveError(
         f"IBE answer from {url}: row {row}, column {column!r}: value {value!r} {why}"
     )
