@@ -250,6 +250,17 @@ def test_configured_tap_table_missing_falls_back_to_ibe(standin, patch):
     assert sum(r.path == "/tap/sync" for r in standin.requests[before:]) == 1
 
 
+def test_failing_sia_falls_back_to_the_ibe_box(standin, patch):
+    archive = make_irsa(standin, sia_url=standin.base + "/SIA")  # HTTP 404
+    assert archive.routes()["region"] == "sia"
+    a = TwoMassBatch(archive=archive).query_region(M31, 0.12)
+    b = TwoMassBatch(archive=patch).query_region(M31, 0.12)
+    same_rows(a, b)
+    assert a.meta["route"] == "sia, ibe-box"
+    assert archive.routes()["region"] == "ibe-box"  # remembered
+    assert "SIA v2 failed" in archive.describe()["sia_failure"]
+
+
 def test_configured_table_not_in_tap_schema(standin):
     archive = make_irsa(standin, table="twomass.allsky_images")
     found = archive.discover_table()

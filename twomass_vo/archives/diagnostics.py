@@ -174,7 +174,8 @@ class RouteDiagnostics:
         -------
         info : dict
             As `~twomass_vo.archives.vo.VOArchive.describe`, plus ``ibe_url``,
-            ``discovery`` (what TAP_SCHEMA gave, or ``not read yet``) and
+            ``discovery`` (what TAP_SCHEMA gave, or ``not read yet``),
+            ``sia_failure`` (why SIA v2 was given up, or None) and
             ``routes``: mode -> `EndpointStatus` with ``route``, ``url``,
             ``ok`` (None when not checked) and ``detail``; with
             ``check=True`` also ``endpoints``.
@@ -186,6 +187,7 @@ class RouteDiagnostics:
             ibe_url=self.ibe_url,
             table=self.table,
             discovery="not read yet" if found is None else found.reason,
+            sia_failure=self.sia_failure,
         )
         routes = {}
         for mode, route in self.routes().items():

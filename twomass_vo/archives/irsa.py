@@ -47,7 +47,7 @@ from .service_values import (
 )
 from .vo import VOArchive
 
-__all__ = ["MODES", "Conf", "IrsaArchive", "conf"]
+__all__ = ["MODES", "Conf", "IrsaArchive", "IrsaUnreachableError", "conf"]
 
 
 class Conf(_config.ConfigNamespace):
@@ -166,6 +166,14 @@ def _connection_failure(exc):
             return exc
         exc = getattr(exc, "cause", None) or exc.__cause__
     return None
+
+
+class IrsaUnreachableError(ArchiveError):
+    """IRSA cannot be reached (no connection or no answer in time).
+
+    Raised once, naming the URL; no other route is tried, since IRSA's
+    services share one host.
+    """
 
 
 class IrsaArchive(RouteDiagnostics, IrsaRoutes, VOArchive):
@@ -299,6 +307,8 @@ class IrsaArchive(RouteDiagnostics, IrsaRoutes, VOArchive):
             )
         self._log = None
         self._depth = 0
+        #: Why SIA v2 is no longer used for regions (None while it answers).
+        self.sia_failure = None
 
     def __repr__(self):
         return f"<IrsaArchive at {self.ibe_url or self.sia_url or self.tap_url}>"
@@ -364,7 +374,7 @@ class IrsaArchive(RouteDiagnostics, IrsaRoutes, VOArchive):
         )
 
     def _unreachable(self, url, exc):
-        return ArchiveError(
+        return IrsaUnreachableError(
             f"IRSA cannot be reached at {url} ({type(exc).__name__}: {exc}). Check "
             "the network connection, or work offline with the simulated survey: "
             "--archive sim (TwoMassBatch(archive='sim'))"
@@ -386,13 +396,22 @@ class IrsaArchive(RouteDiagnostics, IrsaRoutes, VOArchive):
         self._depth += 1
         try:
             self._needs_discovery(mode)
-            uses_tap = self.routes()[mode] in ("tap", "tap-upload")
+            route = self.routes()[mode]
             try:
                 return call()
+            except IrsaUnreachableError:
+                raise  # one message; another route of the same host would fail too
             except ArchiveError as exc:
-                if not (uses_tap and self.ibe_url and says_missing(exc)):
+                if route == "sia" and self.ibe_url:
+                    self.sia_failure = f"SIA v2 failed ({exc}); IBE is used instead"
+                elif (
+                    route in ("tap", "tap-upload")
+                    and self.ibe_url
+                    and says_missing(exc)
+                ):
+                    self._drop_tap(exc)
+                else:
                     raise
-                self._drop_tap(exc)
                 return call()
         finally:
             self._depth -= 1

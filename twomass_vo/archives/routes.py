@@ -60,7 +60,7 @@ class IrsaRoutes:
             Mode -> ``'sia'``, ``'ibe-box'``, ``'tap'``, ``'tap-upload'``,
             ``'ibe-upload'``, ``'ibe-where'`` or ``'sia-per-position'``.
         """
-        if self.sia_url is not None:
+        if self.sia_url is not None and self.sia_failure is None:
             region = "sia"
         elif self.ibe_url is not None:
             region = "ibe-box"
@@ -70,7 +70,7 @@ class IrsaRoutes:
             points = "tap-upload"
         elif self.ibe_url is not None:
             points = "ibe-upload"
-        elif self.sia_url is not None:
+        elif self.sia_url is not None and self.sia_failure is None:
             points = "sia-per-position"
         else:
             points = "tap"
