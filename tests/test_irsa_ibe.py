@@ -9,6 +9,7 @@ value -- never a raw ValueError, never a silently wrong row.
 
 import importlib.util
 import io
+import itertools
 import sys
 from pathlib import Path
 
@@ -198,3 +199,25 @@ def test_bad_service_values_fail_the_query(patch):
         with pytest.raises(ArchiveError, match=r"answered HTTP 404"):
             TwoMassBatch(archive=archive).query_coadd_keys([key])
         archive.close()
+
+
+def test_fixed_width_reader_matches_astropy(answer):
+    fast = read(answer)
+    slow = Table.read(answer.splitlines(), format="ascii.ipac")
+    assert fast.colnames == slow.colnames
+    for name in slow.colnames:
+        assert np.asarray(fast[name]).tolist() == np.asarray(slow[name]).tolist()
+    # a bad number in a numeric column stays text: the check names it
+    lines = answer.splitlines()
+    header = [k for k, line in enumerate(lines) if line.startswith("|")]
+    first = header[-1] + 1
+    bars = [k for k, c in enumerate(lines[0]) if c == "|"]
+    names = [lines[0][a + 1 : b].strip() for a, b in itertools.pairwise(bars)]
+    k = names.index("scanno")
+    a, b = bars[k] + 1, bars[k + 1]
+    row = lines[first + 1]
+    lines[first + 1] = row[:a] + "x96".rjust(b - a) + row[b:]
+    table = read("\n".join(lines))
+    assert table["scanno"].dtype.kind == "U"
+    with pytest.raises(ArchiveError, match=r"row 1, column 'scanno': value 'x96'"):
+        ibe_file_rows(table, URL, ROOT)

@@ -308,12 +308,83 @@ def parse_ipac(text, url):
         raise ArchiveError(
             f"IBE answer from {url} is not an IPAC table: {text.strip()[:200]!r}"
         )
-    try:
-        return Table.read(text.splitlines(), format="ascii.ipac", guess=False)
+    lines = text.splitlines()
+    fast = _fixed_width_ipac(lines)
+    if fast is not None:
+        return fast
+    try:  # anything unusual: astropy's reader, and its message
+        return Table.read(lines, format="ascii.ipac", guess=False)
     except Exception as exc:  # astropy raises several kinds for broken tables
         raise ArchiveError(
             f"IBE answer from {url} is not a valid IPAC table: {exc}"
         ) from exc
+
+
+_IPAC_INTS = ("int", "long", "i", "l")
+_IPAC_FLOATS = ("double", "float", "real", "d", "f", "r")
+
+
+def _fixed_width_ipac(lines):
+    """Read a regular IPAC table with NumPy (None: let astropy read it).
+
+    Regular: every header line has its ``|`` where the first one has, data
+    lines are blank under every ``|`` and ASCII. Numeric columns whose values
+    do not all parse stay text, so the strict checks can name the bad value.
+    """
+    from astropy.table import MaskedColumn, Table
+
+    i = 0
+    while i < len(lines) and (lines[i].startswith("\\") or not lines[i].strip()):
+        i += 1
+    header = []
+    while i < len(lines) and lines[i].startswith("|"):
+        header.append(lines[i].rstrip())
+        i += 1
+    if not header:
+        return None
+    bars = [k for k, c in enumerate(header[0]) if c == "|"]
+    if len(bars) < 2 or any(
+        len(h) != len(header[0]) or any(h[b] != "|" for b in bars) for h in header
+    ):
+        return None
+    data = [line for line in lines[i:] if line.strip()]
+    width = bars[-1] + 1
+    if any(len(line) > width + 1 or line.startswith(("\\", "|")) for line in data):
+        return None
+    try:
+        block = "".join(line.ljust(width) for line in data).encode("ascii")
+    except UnicodeEncodeError:
+        return None
+    raw = np.frombuffer(block, np.uint8).reshape(len(data), width)
+    if len(data) and (raw[:, bars] != ord(" ")).any():
+        return None
+
+    def cell(line, k):
+        return line[bars[k] + 1 : bars[k + 1]].strip() if len(line) > bars[k] else ""
+
+    table = Table()
+    for k in range(len(bars) - 1):
+        name = cell(header[0], k)
+        kind = cell(header[1], k).lower() if len(header) > 1 else "char"
+        null = cell(header[3], k) if len(header) > 3 else "null"
+        a, b = bars[k] + 1, bars[k + 1]
+        values = np.char.strip(
+            np.ascontiguousarray(raw[:, a:b]).view(f"S{b - a}").ravel()
+        )
+        mask = (values == null.encode()) | (values == b"")
+        column = np.char.decode(values, "ascii")
+        if kind in _IPAC_INTS + _IPAC_FLOATS:
+            try:
+                number = np.where(mask, b"0", values).astype(np.float64)
+                if kind in _IPAC_INTS and (number == np.round(number)).all():
+                    number = number.astype(np.int64)
+                column = number
+            except ValueError:
+                pass  # kept as text: the strict checks name the value
+        if not name or name in table.colnames:
+            return None
+        table[name] = MaskedColumn(column, mask=mask) if mask.any() else column
+    return table
 
 
 # ------------------------------------------------------------------ answers
