@@ -500,6 +500,13 @@ class IrsaStandIn:
         ra = np.asarray(upload["ra"], np.float64)
         dec = np.asarray(upload["dec"], np.float64)
         in_row, file_row = [], []
+        if point and not mcen and intersect != "ENCLOSED":  # vectorised: per file
+            points = radec_to_xyz(ra, dec)
+            hit = np.zeros((len(ra), len(self.table)), bool)
+            for j in np.flatnonzero(rows):
+                hit[:, j] = self.footprints.contains(points, np.full(len(ra), j))
+            in_row, file_row = np.nonzero(hit)  # by position, then file row
+            ra = ra[:0]  # nothing left for the loop below
         for k in range(len(ra)):
             centre = radec_to_xyz(ra[k], dec[k])
             if point:
