@@ -25,7 +25,6 @@ __all__ = [
     "Discovery",
     "discover_image_table",
     "map_columns",
-    "says_missing",
 ]
 
 #: Table names taken for the 2MASS All-Sky image table when none is
@@ -220,36 +219,4 @@ def discover_image_table(service, *, table=None, configured=None):
             f"({', '.join(candidates)} lack {', '.join(missing)})"
         ),
         tables_seen=names,
-    )
-
-
-def says_missing(exc):
-    """Whether a TAP error says that a table or column is missing.
-
-    Parameters
-    ----------
-    exc : Exception
-        The error of a TAP query.
-
-    Returns
-    -------
-    missing : bool
-        True when the service's message names a missing table or column
-        (then the archive falls back to IBE).
-    """
-    text = str(exc).lower()
-    return any(
-        word in text
-        for word in (
-            "does not exist",
-            "not found",
-            "unknown table",
-            "unknown column",
-            "no such",
-            "not exist",
-            "could not locate",
-            "cannot find",
-            "invalid table",
-            "invalid column",
-        )
     )

@@ -17,8 +17,8 @@ Three IRSA services, one archive (see ``docs/irsa.rst``):
   2MASS image table NOT confirmed): used for positions, coadd_keys and scans
   when `twomass_vo.archives.discovery` finds a 2MASS All-Sky image table in
   ``TAP_SCHEMA`` (on first use, cached per archive). If it finds none, or a
-  TAP query fails because the table or a column is missing, the archive
-  uses IBE and remembers it.
+  TAP query on it fails (a missing table or column, a query it cannot run),
+  the archive uses IBE and remembers it.
 
 `IrsaArchive.routes` says which route each mode takes; result tables record
 it in ``meta['route']`` and the services asked in ``meta['route_urls']``.
@@ -34,7 +34,7 @@ from astropy import config as _config
 from ..exceptions import ArchiveError
 from .adql import checked_columns
 from .diagnostics import RouteDiagnostics
-from .discovery import Discovery, discover_image_table, says_missing
+from .discovery import Discovery, discover_image_table
 from .ibe import (
     ibe_file_rows,
     run_ibe,
@@ -404,11 +404,9 @@ class IrsaArchive(RouteDiagnostics, IrsaRoutes, VOArchive):
             except ArchiveError as exc:
                 if route == "sia" and self.ibe_url:
                     self.sia_failure = f"SIA v2 failed ({exc}); IBE is used instead"
-                elif (
-                    route in ("tap", "tap-upload")
-                    and self.ibe_url
-                    and says_missing(exc)
-                ):
+                elif route in ("tap", "tap-upload") and self.ibe_url:
+                    # the table is not confirmed: a missing table or column, or
+                    # a query it cannot run -- IBE, which is, answers instead
                     self._drop_tap(exc)
                 else:
                     raise
