@@ -368,9 +368,21 @@ def _fixed_width_ipac(lines):
         kind = cell(header[1], k).lower() if len(header) > 1 else "char"
         null = cell(header[3], k) if len(header) > 3 else "null"
         a, b = bars[k] + 1, bars[k + 1]
-        values = np.char.strip(
-            np.ascontiguousarray(raw[:, a:b]).view(f"S{b - a}").ravel()
-        )
+        cells = np.ascontiguousarray(raw[:, a:b]).view(f"S{b - a}").ravel()
+        if name and name not in table.colnames and kind in _IPAC_INTS + _IPAC_FLOATS:
+            # fast path: NumPy reads numbers with their blanks; a null, an
+            # empty cell or a bad value makes it fail -> the careful path
+            for dtype in (
+                (np.int64, np.float64) if kind in _IPAC_INTS else (np.float64,)
+            ):
+                try:
+                    table[name] = cells.astype(dtype)
+                    break
+                except ValueError:
+                    continue
+            if name in table.colnames:
+                continue
+        values = np.char.strip(cells)
         mask = (values == null.encode()) | (values == b"")
         column = np.char.decode(values, "ascii")
         if kind in _IPAC_INTS + _IPAC_FLOATS:
