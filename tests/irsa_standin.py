@@ -290,9 +290,14 @@ class IrsaStandIn:
         self.stop()
 
     @property
+    def port(self):
+        """The port it listens on."""
+        return self._server.server_address[1]
+
+    @property
     def base(self):
         """``http://127.0.0.1:<port>``."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://127.0.0.1:{self.port}"
 
     @property
     def ibe_url(self):
@@ -668,3 +673,32 @@ def _votable_error(message):
         f'<INFO name="QUERY_STATUS" value="ERROR">{message}</INFO>\n'
         "</RESOURCE>\n</VOTABLE>\n"
     )
+
+
+def _main():
+    """Serve a LocalArchive folder until stopped: ``python irsa_standin.py PATH``.
+
+    Prints ``PORT <n>`` on stdout once listening (for the benchmark, which
+    runs the stand-in in its own process).
+    """
+    import argparse
+    import sys
+    import time
+
+    from twomass_vo.archives import LocalArchive
+
+    parser = argparse.ArgumentParser(description="IRSA stand-in on 127.0.0.1")
+    parser.add_argument("path", help="a LocalArchive folder")
+    args = parser.parse_args()
+    server = IrsaStandIn(LocalArchive(args.path)).start()
+    print(f"PORT {server.port}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+        sys.exit(0)
+
+
+if __name__ == "__main__":
+    _main()
