@@ -138,7 +138,7 @@ def _parser():
     )
     parser.add_argument(
         "--archive",
-        help="'irsa' (the default: IRSA's SIA v2 and TAP services), 'sim' (the "
+        help="'irsa' (the default: IRSA's SIA v2, IBE and TAP services), 'sim' (the "
         "simulated survey, offline) or the folder of a LocalArchive",
     )
     vo = parser.add_argument_group(
