@@ -117,11 +117,12 @@ def _ipac(table):
             text, kind = values.astype(str), "long"
         else:
             text, kind = values.astype(str), "char"
-        longest = int(np.char.str_len(text).max()) if len(text) else 0
+        text = np.atleast_1d(text)
+        longest = int(np.char.str_len(text).max(initial=0))
         width = max(len(name), len(kind), longest, 4)
         header.append(name.rjust(width))
         types.append(kind.rjust(width))
-        cells.append(np.char.rjust(text, width))
+        cells.append(np.char.rjust(text, width) if len(text) else text)
         widths.append(width)
     lines = [
         "|" + "|".join(header) + "|",
@@ -402,6 +403,8 @@ class IrsaStandIn:
                 status, ctype, payload = 404, "text/plain", "not found\n"
         except BadRequest as exc:
             status, ctype, payload = 400, "text/plain", f"{exc}\n"
+        except Exception as exc:  # a bug of the stand-in: say so, as IBE does
+            status, ctype, payload = 500, "text/plain", f"{type(exc).__name__}: {exc}\n"
         if isinstance(payload, str):
             payload = payload.encode()
         record.status = status

@@ -168,6 +168,18 @@ def _connection_failure(exc):
     return None
 
 
+def _service_failure(exc):
+    """Whether ``exc`` is a failed request (HTTP error, not a VOTable).
+
+    Not an error document the service answered (a query error), a truncated
+    answer or bad values: those are reported, not routed around.
+    """
+    from pyvo.dal.exceptions import DALProtocolError
+
+    cause = exc.__cause__
+    return isinstance(cause, DALProtocolError)
+
+
 class IrsaUnreachableError(ArchiveError):
     """IRSA cannot be reached (no connection or no answer in time).
 
@@ -402,7 +414,7 @@ class IrsaArchive(RouteDiagnostics, IrsaRoutes, VOArchive):
             except IrsaUnreachableError:
                 raise  # one message; another route of the same host would fail too
             except ArchiveError as exc:
-                if route == "sia" and self.ibe_url:
+                if route == "sia" and self.ibe_url and _service_failure(exc):
                     self.sia_failure = f"SIA v2 failed ({exc}); IBE is used instead"
                 elif route in ("tap", "tap-upload") and self.ibe_url:
                     # the table is not confirmed: a missing table or column, or
