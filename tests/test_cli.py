@@ -554,6 +554,8 @@ def test_info_of_irsa_needs_no_network_without_check(capsys):
     assert main(["info"]) == 0
     out = capsys.readouterr().out
     assert "kind: IrsaArchive" in out and "collection: twomass_allsky" in out
+    assert "route region: sia https://irsa.ipac.caltech.edu/SIA unchecked" in out
+    assert "route positions: ibe-upload https://irsa.ipac.caltech.edu/ibe/" in out
 
 
 @pytest.mark.parametrize(

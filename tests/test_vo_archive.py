@@ -135,9 +135,21 @@ def dachs(fake):
     )
 
 
+def _irsa_tap(**kwargs):
+    """IrsaArchive on a configured TAP table (the recorded IRSA answers).
+
+    No table is confirmed at IRSA, so by default IrsaArchive reads TAP_SCHEMA
+    first (see test_irsa_routes.py); these tests configure the table of the
+    recorded answers, which has no image-number column (parsed from fname).
+    """
+    return IrsaArchive(
+        table="twomass.allsky_images", discover=False, columns={"image": None}, **kwargs
+    )
+
+
 @pytest.fixture
 def irsa(fake):
-    return _mount(IrsaArchive(), fake)
+    return _mount(_irsa_tap(), fake)
 
 
 # ---------------------------------------------------------------- payloads
@@ -151,6 +163,7 @@ def test_payload_circle_sia(irsa, fake):
             "COLLECTION": "twomass_allsky",
             "MAXREC": "100000",
         },
+        "route": "sia",
     }
     assert fake.sent == []
 
@@ -607,12 +620,12 @@ def test_overflow_raises(dachs, fake, vo_data):
 
 
 def test_sia_maxrec_reached_raises(fake, vo_data):
-    archive = _mount(IrsaArchive(sia_maxrec=7), fake)
+    archive = _mount(_irsa_tap(sia_maxrec=7), fake)
     fake.route("GET", IRSA_SIA, vo_data("irsa_sia2_twomass_allsky.xml"))
     fake.route("POST", f"{IRSA_TAP}/sync", vo_data("irsa_tap_allsky_images.xml"))
     with pytest.raises(ArchiveError, match=r"MAXREC=7"):
         archive.find_circle(314.3, 77.6, 0.05)
-    assert len(_mount(IrsaArchive(sia_maxrec=8), fake).find_circle(314.3, 77.6, 1)) == 2
+    assert len(_mount(_irsa_tap(sia_maxrec=8), fake).find_circle(314.3, 77.6, 1)) == 2
 
 
 def test_query_error_wrapped(dachs, fake, vo_data):
@@ -735,7 +748,7 @@ def test_check_and_describe(fake, vo_data):
 
 # --------------------------------------------------------- IRSA-shaped answers
 def test_irsa_sia_rows(fake, vo_data):
-    irsa = _mount(IrsaArchive(resolve_coadd_keys=False), fake)
+    irsa = _mount(_irsa_tap(resolve_coadd_keys=False), fake)
     fake.route("GET", IRSA_SIA, vo_data("irsa_sia2_twomass_allsky.xml"))
     sets = irsa.find_circle(314.30417, 77.595559, 0.05)
     (request,) = fake.sent
@@ -878,7 +891,7 @@ def test_irsa_conf_settings():
         )
     archive = IrsaArchive(columns={"band": "band"}, upload=False)
     assert archive.columns["band"] == "band" and archive.upload is False
-    assert archive.table == "twomass.allsky_images"
+    assert archive.table is None  # found in TAP_SCHEMA on first use
     assert archive.describe()["data_url_root"] == IBE
 
 
@@ -993,7 +1006,7 @@ def test_irsa_sia_only_auxiliary_rows(irsa, fake, vo_data):
 
 
 def test_real_coadd_key_replaces_surrogate(fake, vo_data):
-    irsa = _mount(IrsaArchive(resolve_coadd_keys=False), fake)
+    irsa = _mount(_irsa_tap(resolve_coadd_keys=False), fake)
     fake.route("GET", IRSA_SIA, vo_data("irsa_sia2_twomass_allsky.xml"))
     by_sia = irsa.find_circle(314.3, 77.6, 0.05)
     assert (by_sia.coadd_key < 0).all()
@@ -1021,7 +1034,7 @@ def test_sia_base_url_resolved_once(fake, vo_data):
     assert len(fake.requests_to("GET", f"{base}/capabilities")) == 1
     assert len(fake.requests_to("GET", SIA)) == 2
     assert archive.describe()["sia_query_url"] == SIA
-    irsa = _mount(IrsaArchive(), fake)  # its SIA URL is the query endpoint
+    irsa = _mount(_irsa_tap(), fake)  # its SIA URL is the query endpoint
     fake.route("GET", IRSA_SIA, vo_data("irsa_sia2_twomass_allsky.xml"))
     fake.route("POST", f"{IRSA_TAP}/sync", vo_data("irsa_tap_allsky_images.xml"))
     sets = irsa.find_circle(314.3, 77.6, 0.05)

@@ -216,7 +216,7 @@ def _archive_options(parser, *, after_mode=False):
     parser.add_argument(
         "--archive",
         default=default,
-        help="'irsa' (the default: IRSA's SIA v2 and TAP services), 'sim' (the "
+        help="'irsa' (the default: IRSA's SIA v2, IBE and TAP services), 'sim' (the "
         "simulated survey, offline) or the folder of a LocalArchive",
     )
     vo = parser.add_argument_group(
@@ -404,10 +404,16 @@ def _info(archive, check):
     """Print the archive's description; return whether every endpoint answers."""
     info = archive.describe(check=check)
     endpoints = info.pop("endpoints", {})
+    routes = info.pop("routes", {})
     for key, value in info.items():
         if not isinstance(value, dict):
             print(f"{key}: {value}")
     answered = True
+    for mode, status in routes.items():  # archives with one route per mode
+        ok = status["ok"]
+        answered &= ok is not False
+        state = "unchecked" if ok is None else "ok" if ok else "NOT ANSWERING"
+        print(f"route {mode}: {status['route']} {status['url']} {state}")
     for name, status in endpoints.items():
         answered &= bool(status["ok"])
         state = "ok" if status["ok"] else "NOT ANSWERING"
@@ -621,7 +627,7 @@ def main(argv=None):
         archive is unreachable or failed (``info --check``: an endpoint does
         not answer).
     """
-    from .exceptions import ArchiveError, InvalidQueryError
+    from .exceptions import ArchiveError, ArchiveUnreachableError, InvalidQueryError
 
     parser = _parser()
     args = parser.parse_args(argv)
@@ -680,7 +686,11 @@ def main(argv=None):
         if args.download is not None:
             complete = _all_done(_download(table, args.download, args))
     except ArchiveError as exc:
-        unreachable = "archive unreachable: " if _unreachable(exc) else ""
+        unreachable = (
+            "archive unreachable: "
+            if _unreachable(exc) and not isinstance(exc, ArchiveUnreachableError)
+            else ""
+        )
         print(f"twomass-vo: error: {unreachable}{exc}", file=sys.stderr)
         return EXIT_ARCHIVE
     except (InvalidQueryError, OSError, ValueError, ImportError) as exc:

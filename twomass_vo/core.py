@@ -127,7 +127,7 @@ class TwoMassBatch:
     ----------
     archive : str or `~twomass_vo.archives.Archive`, optional
         ``"irsa"`` (the default: `~twomass_vo.archives.IrsaArchive`, IRSA's
-        SIA v2 and TAP services), ``"sim"`` (the whole simulated survey, built
+        SIA v2, IBE and TAP services), ``"sim"`` (the whole simulated survey, built
         once and cached, offline), the folder of a
         `~twomass_vo.archives.LocalArchive`, or any archive object, e.g. a
         `~twomass_vo.archives.VOArchive` on a data centre's mirror.

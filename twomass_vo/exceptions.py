@@ -9,6 +9,7 @@ from astropy.utils.exceptions import AstropyUserWarning, AstropyWarning
 
 __all__ = [
     "ArchiveError",
+    "ArchiveUnreachableError",
     "DiameterClampedWarning",
     "InputError",
     "InvalidQueryError",
@@ -62,6 +63,14 @@ class NameResolutionError(InvalidQueryError):
 
 class ArchiveError(RuntimeError):
     """An archive could not be opened or answered with an error."""
+
+
+class ArchiveUnreachableError(ArchiveError):
+    """An archive's services cannot be reached (no connection, no answer in time).
+
+    Its message names the URL and what to do instead; the command line exits
+    with status 3.
+    """
 
 
 class NoResultsWarning(AstropyWarning):

@@ -16,7 +16,12 @@ from astropy import units as u
 
 from .archives.base import BANDS, ImageSets
 from .compact_columns import ChunkedColumns, ascii_bytes
-from .exceptions import DiameterClampedWarning, InvalidQueryError, QuicklookWarning
+from .exceptions import (
+    ArchiveError,
+    DiameterClampedWarning,
+    InvalidQueryError,
+    QuicklookWarning,
+)
 from .geometry import (
     ConvexPolygon,
     angle_between,
@@ -236,6 +241,7 @@ def _table(archive, sets, rows, band_code, image_type, meta, **columns):
     costs little more memory than the table itself.
     """
     n = len(rows)
+    meta = _with_route(archive, meta)
     if n == 0:
         return ImageTable.empty(archive=archive, meta=meta)
     size = columns.pop("cutout_size", None)
@@ -273,7 +279,16 @@ def _table(archive, sets, rows, band_code, image_type, meta, **columns):
 
 
 def _meta(archive, mode, image_type, **more):
+    refusal = getattr(archive, "quicklook_refusal", None)
+    if image_type == "quicklook" and refusal:  # before any request
+        raise ArchiveError(f"{archive!r} {refusal}")
     return {"mode": mode, "archive": archive.name, "image_type": image_type, **more}
+
+
+def _with_route(archive, meta):
+    """``meta`` plus the archive's routes and service URLs of its last look-up."""
+    route_info = getattr(archive, "route_info", None)
+    return {**meta, **(route_info() if route_info is not None else {})}
 
 
 def plan_region(archive, shape, *, intersect, bands, image_type):

@@ -50,6 +50,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 from astropy.table import Column
@@ -145,6 +146,44 @@ def _source(url, options, archive, cancel, on_bytes):
     return path
 
 
+def _fetch_gunzipped(url, target, options, cancel, on_bytes):
+    """Fetch a gzip-compressed FITS file (``.fits.gz``) and write it decompressed.
+
+    The compressed body goes to a temporary file first (retries may start
+    over); the decompressed file is bounded by ``max_file_size`` and checked
+    like every other file. Returns the size and SHA-256 of the written file.
+    """
+    import gzip
+    import tempfile
+
+    with tempfile.TemporaryFile() as raw:
+        fetch(
+            url,
+            raw,
+            timeout=options.timeout,
+            policy=options.policy,
+            max_size=options.max_file_size,
+            cancel=cancel,
+            on_bytes=on_bytes,
+        )
+        raw.seek(0)
+        digest, size = hashlib.sha256(), 0
+        with (
+            gzip.GzipFile(fileobj=raw) as src,
+            atomic_writer(target, check=check_fits) as out,
+        ):
+            while chunk := src.read(1 << 20):
+                size += len(chunk)
+                if size > options.max_file_size:
+                    raise ValueError(
+                        f"{url}: decompressed file over the per-file ceiling of "
+                        f"{options.max_file_size} bytes"
+                    )
+                digest.update(chunk)
+                out.write(chunk)
+    return size, digest.hexdigest()
+
+
 def _run_task(task, options, archive=None, cancel=None, on_bytes=None):
     """Write one file; never raises (but for Ctrl-C): returns a result dict."""
     from astropy.io import fits
@@ -158,6 +197,10 @@ def _run_task(task, options, archive=None, cancel=None, on_bytes=None):
                 path = cached_copy(task.url, root=options.cache_root)
             if path is not None:
                 size, sha = _copy_local(path, target, options, cancel, on_bytes)
+            elif urlparse(task.url).path.endswith(".gz"):  # IRSA's .fits.gz files
+                size, sha = _fetch_gunzipped(
+                    task.url, target, options, cancel, on_bytes
+                )
             else:
                 with atomic_writer(target, check=check_fits) as fh:
                     fetched = fetch(

@@ -1,8 +1,8 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
 """Archives: where 2MASS image metadata and files live.
 
-`Archive` is the interface. `IrsaArchive` (the default) asks IRSA's SIA v2 and
-TAP services; `VOArchive` any SIA v2 / TAP service that publishes a 2MASS image
+`Archive` is the interface. `IrsaArchive` (the default) asks IRSA's SIA v2,
+IBE and TAP services; `VOArchive` any SIA v2 / TAP service that publishes a 2MASS image
 table (a data centre's mirror, see ``mirror/dachs/``); `LocalArchive` is an
 embedded index plus a file store; `SimulatedArchive` the whole simulated
 survey, with files made on demand.

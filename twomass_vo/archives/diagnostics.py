@@ -4,7 +4,8 @@
 `ArchiveDiagnostics` gives `~twomass_vo.archives.vo.VOArchive` its
 ``describe`` (endpoints, table, columns, thresholds) and ``check`` (one
 request per endpoint); `EndpointStatus` is what ``check`` found at one
-endpoint.
+endpoint. `RouteDiagnostics` gives `~twomass_vo.archives.irsa.IrsaArchive`
+the route of each mode and whether it answers.
 """
 
 import warnings
@@ -16,7 +17,7 @@ from astropy.units import UnitsWarning
 from ..exceptions import ArchiveError
 from .http_session import TimeoutProxy
 
-__all__ = ["ArchiveDiagnostics", "EndpointStatus"]
+__all__ = ["ArchiveDiagnostics", "EndpointStatus", "RouteDiagnostics"]
 
 
 class EndpointStatus(dict):
@@ -147,4 +148,145 @@ class ArchiveDiagnostics:
         record("tap", self.tap_url, tap)
         if self.datalink_url is not None:
             record("datalink", self.datalink_url, datalink)
+        return results
+
+
+class RouteDiagnostics:
+    """``describe`` and ``check`` of an archive with one route per mode (a mixin).
+
+    For `~twomass_vo.archives.irsa.IrsaArchive`: reads its ``routes()``,
+    ``route_url()``, ``discover_table()``, ``ibe_url`` and ``data_url_root``.
+    """
+
+    def describe(self, *, check=False, timeout=10.0):
+        """Describe the archive: services, routes of the five modes, TAP table.
+
+        Parameters
+        ----------
+        check : bool, optional
+            Also ask each service whether it answers (`check`; reads
+            ``TAP_SCHEMA`` for the image table), so that ``routes`` says
+            whether the route of each mode answers.
+        timeout : float, optional
+            Time limit in seconds per check request.
+
+        Returns
+        -------
+        info : dict
+            As `~twomass_vo.archives.vo.VOArchive.describe`, plus ``ibe_url``,
+            ``discovery`` (what TAP_SCHEMA gave, or ``not read yet``),
+            ``sia_failure`` (why SIA v2 was given up, or None) and
+            ``routes``: mode -> `EndpointStatus` with ``route``, ``url``,
+            ``ok`` (None when not checked) and ``detail``; with
+            ``check=True`` also ``endpoints``.
+        """
+        endpoints = self.check(timeout=timeout) if check else None
+        info = super().describe(check=False, timeout=timeout)
+        found = self.discovery
+        info.update(
+            ibe_url=self.ibe_url,
+            table=self.table,
+            discovery="not read yet" if found is None else found.reason,
+            sia_failure=self.sia_failure,
+        )
+        routes = {}
+        for mode, route in self.routes().items():
+            url = self.route_url(route)
+            service = route.split("-")[0]
+            status = None if endpoints is None else endpoints.get(service)
+            routes[mode] = EndpointStatus(
+                route=route,
+                url=url,
+                ok=None if status is None else bool(status["ok"]),
+                detail="not checked" if status is None else status["detail"],
+            )
+        info["routes"] = routes
+        if endpoints is not None:
+            info["endpoints"] = endpoints
+        return info
+
+    def check(self, *, timeout=10.0):
+        """Ask each service whether it answers (one or two requests each).
+
+        * SIA v2: ``MAXREC=0`` (plus ``COLLECTION``);
+        * TAP: reads ``TAP_SCHEMA`` for the image table (discovery, cached);
+          the detail names the table found or why there is none;
+        * IBE: ``FORMAT=METADATA``, and every column the archive reads must
+          be listed;
+        * data: a GET of ``data_url_root`` (any answer below 400).
+
+        Parameters
+        ----------
+        timeout : float, optional
+            Time limit in seconds per request.
+
+        Returns
+        -------
+        endpoints : dict of `EndpointStatus`
+            ``{"sia" | "tap" | "ibe" | "data": {"url", "ok", "detail"}}``.
+        """
+        from .ibe import IBE_COLUMNS, parse_ipac
+
+        results = {}
+        proxy = TimeoutProxy(self.session, timeout)
+
+        def record(name, url, call):
+            try:
+                detail = call()
+                results[name] = EndpointStatus(url=url, ok=True, detail=detail)
+            except (requests.RequestException, ArchiveError) as exc:
+                results[name] = EndpointStatus(
+                    url=url, ok=False, detail=f"{type(exc).__name__}: {exc}"
+                )
+
+        def sia():
+            from pyvo.dal import SIA2Query
+            from pyvo.dal.exceptions import DALAccessError
+
+            query = SIA2Query(self.sia_query_url, session=proxy)
+            if self.collection is not None:
+                query["COLLECTION"] = self.collection
+            query.maxrec = 0
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    result = query.execute()
+            except DALAccessError as exc:
+                raise ArchiveError(str(exc)) from exc
+            return f"{len(result.fieldnames)} columns in the metadata answer"
+
+        def tap():
+            session, self.session = self.session, proxy
+            try:
+                found = self.discover_table()
+            finally:
+                self.session = session
+            return found.reason
+
+        def ibe():
+            response = proxy.get(self.ibe_url, params={"FORMAT": "METADATA"})
+            if response.status_code != 200:
+                raise ArchiveError(
+                    f"HTTP {response.status_code}: {response.text.strip()[:200]}"
+                )
+            table = parse_ipac(response.text, self.ibe_url)
+            names = {str(n).lower() for n in table[table.colnames[0]]}
+            corners = {"ra1", "dec1", "ra2", "dec2", "ra3", "dec3", "ra4", "dec4"}
+            missing = [c for c in IBE_COLUMNS if c not in names and c not in corners]
+            if missing:
+                raise ArchiveError(f"columns missing: {', '.join(missing)}")
+            return f"{len(table)} columns, all {len(IBE_COLUMNS) - 8} needed ones"
+
+        def data():
+            response = proxy.get(self.data_url_root)
+            if response.status_code >= 400:
+                raise ArchiveError(f"HTTP {response.status_code}")
+            return f"HTTP {response.status_code}"
+
+        if self.sia_url is not None:
+            record("sia", self.sia_query_url, sia)
+        record("tap", self.tap_url, tap)
+        if self.ibe_url is not None:
+            record("ibe", self.ibe_url, ibe)
+        record("data", self.data_url_root, data)
         return results

@@ -1,123 +1,126 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
-"""`IrsaArchive`: the 2MASS All-Sky Atlas images at IRSA (SIA v2, TAP and IBE).
+"""`IrsaArchive`: the 2MASS All-Sky Atlas images at IRSA, over its documented routes.
 
-* Regions (and positions, when uploads are off) go to IRSA's SIA v2 service
-  (``https://irsa.ipac.caltech.edu/SIA``, ``COLLECTION=twomass_allsky``). Its
-  ObsCore rows carry no 2MASS columns, so the date, hemisphere, scan and image
-  number are parsed from the file path of ``access_url``, the band from
-  ``energy_bandpassname`` (``J``, ``H``, ``K`` or ``Ks``), and only rows with
-  ``dataproduct_subtype == 'science'`` are kept. Such rows have no coadd_key:
-  one more TAP request (the sets' images in ``conf.table``) gives the sets
-  their real keys; without it (``conf.resolve_coadd_keys = False``, or if it
-  fails) they carry the surrogate key ``-dhs_keys(...)`` (negative, so it can
-  never be taken for a real coadd_key).
-* coadd_key and date-hemisphere-scan look-ups and multi-position uploads go to
-  IRSA's TAP service, on the image-metadata table ``conf.table``.
-* Files come from IRSA's image data service (IBE):
-  ``https://irsa.ipac.caltech.edu/ibe/data/twomass/allsky/allsky/{ordate}{hem}/s{scan}/image/{file}``,
-  and cutouts from the same URLs with ``?center=ra,dec&size=N arcsec``.
+Three IRSA services, one archive (see ``docs/irsa.rst``):
 
-Several facts are UNCERTAIN (see the research notes,
-``research/irsa-2mass-services.md``): the TAP table name and its column names,
-the band values of SIA v2, and whether IRSA serves Quicklook images through
-any VO service (no Quicklook collection is known, so `IrsaArchive` serves
-Atlas images only). All of them are settings of `conf`
-(``twomass_vo.archives.irsa.conf``, the ``[archives.irsa]`` section of
-``twomass_vo.cfg``), and ``tests/test_irsa_remote.py`` checks them against
-the live services.
+* **SIA v2** (``https://irsa.ipac.caltech.edu/SIA``,
+  ``COLLECTION=twomass_allsky``; confirmed): regions. Its ObsCore rows have
+  no 2MASS columns: the date, hemisphere, scan and image number come from
+  the ``access_url`` path, the coadd_keys from IBE or TAP (one more request).
+* **IBE** (``https://irsa.ipac.caltech.edu/ibe/search/twomass/allsky/allsky``;
+  its server code and 2MASS configuration are public, see
+  `twomass_vo.archives.ibe`): regions (a ``POS`` + ``SIZE`` box) when there
+  is no SIA v2 URL, positions (one multipart upload of an IPAC table per
+  chunk of positions), coadd_keys and scans (``where`` built from validated
+  values only). Files: ``{data_url_root}{ordate}{hem}/s{scan:03d}/image/{fname}``.
+* **TAP** (``https://irsa.ipac.caltech.edu/TAP``; uploads confirmed, the
+  2MASS image table NOT confirmed): used for positions, coadd_keys and scans
+  when `twomass_vo.archives.discovery` finds a 2MASS All-Sky image table in
+  ``TAP_SCHEMA`` (on first use, cached per archive). If it finds none, or a
+  TAP query on it fails (a missing table or column, a query it cannot run),
+  the archive uses IBE and remembers it.
+
+`IrsaArchive.routes` says which route each mode takes; result tables record
+it in ``meta['route']`` and the services asked in ``meta['route_urls']``.
+An unreachable IRSA fails with one `~twomass_vo.exceptions.ArchiveError`
+naming the URL. Quicklook images: IRSA documents no route to them, so they
+are refused before any request.
 """
 
 import numpy as np
+import requests
 from astropy import config as _config
 
+from ..exceptions import ArchiveError, ArchiveUnreachableError
+from .adql import checked_columns
+from .diagnostics import RouteDiagnostics
+from .discovery import Discovery, discover_image_table
+from .ibe import (
+    ibe_file_rows,
+    run_ibe,
+    upload_index,
+)
+from .routes import MODES, IrsaRoutes
+from .service_values import (
+    check_url,
+    validated_ints,
+)
 from .vo import VOArchive
 
-__all__ = ["Conf", "IrsaArchive", "conf"]
+__all__ = ["MODES", "Conf", "IrsaArchive", "IrsaUnreachableError", "conf"]
 
 
 class Conf(_config.ConfigNamespace):
     """Configuration parameters for `twomass_vo.archives.irsa` (IRSA's services)."""
 
     sia_url = _config.ConfigItem(
-        "https://irsa.ipac.caltech.edu/SIA", "IRSA SIA v2 query endpoint."
+        "https://irsa.ipac.caltech.edu/SIA",
+        "IRSA SIA v2 query endpoint (empty: regions go to IBE).",
     )
     tap_url = _config.ConfigItem("https://irsa.ipac.caltech.edu/TAP", "IRSA TAP URL.")
-    collection = _config.ConfigItem(
-        "twomass_allsky",
-        "SIA v2 COLLECTION of the 2MASS All-Sky Data Release Atlas images.",
-    )
-    table = _config.ConfigItem(
-        "twomass.allsky_images",
-        "IRSA TAP table of 2MASS All-Sky Atlas image files (UNCERTAIN: best guess "
-        "from IRSA's ADQL tests, which name twomass.full_images).",
-    )
-    column_coadd_key = _config.ConfigItem(
-        "coadd_key", "TAP column: coadd_key (empty: none)."
-    )
-    column_ordate = _config.ConfigItem(
-        "ordate", "TAP column: date of the night, yymmdd (IBE name)."
-    )
-    column_hemisphere = _config.ConfigItem(
-        "hemisphere", "TAP column: hemisphere n/s (IBE name)."
-    )
-    column_scanno = _config.ConfigItem("scanno", "TAP column: scan number (IBE name).")
-    column_image = _config.ConfigItem(
-        "",
-        "TAP column: image number (empty: parsed from the file name column; IBE "
-        "has no such column).",
-    )
-    column_file_name = _config.ConfigItem(
-        "fname", "TAP column: file name, e.g. hi0600256.fits.gz (IBE name)."
-    )
-    column_band = _config.ConfigItem(
-        "filter", "TAP column: band, j/h/k (IBE name; UNCERTAIN in TAP)."
-    )
-    column_ra = _config.ConfigItem("crval1", "TAP column: image centre RA (deg).")
-    column_dec = _config.ConfigItem("crval2", "TAP column: image centre Dec (deg).")
-    column_s_region = _config.ConfigItem(
-        "poly",
-        "TAP column: footprint geometry used in ADQL INTERSECTS / CONTAINS "
-        "(UNCERTAIN; IRSA image tables carry a 'poly' geometry).",
-    )
-    column_corners = _config.ConfigItem(
-        "ra1 dec1 ra2 dec2 ra3 dec3 ra4 dec4",
-        "TAP columns: the 4 footprint corners, read instead of the geometry "
-        "(empty: read column_s_region).",
+    ibe_url = _config.ConfigItem(
+        "https://irsa.ipac.caltech.edu/ibe/search/twomass/allsky/allsky",
+        "IBE search URL of the 2MASS All-Sky image table (empty: no IBE).",
     )
     data_url_root = _config.ConfigItem(
         "https://irsa.ipac.caltech.edu/ibe/data/twomass/allsky/allsky/",
         "Root of IRSA's 2MASS All-Sky image files (IBE data service).",
     )
-    timeout = _config.ConfigItem(
-        60.0, "Time limit in seconds for each request to IRSA."
+    collection = _config.ConfigItem(
+        "twomass_allsky",
+        "SIA v2 COLLECTION of the 2MASS All-Sky Data Release Atlas images.",
     )
+    table = _config.ConfigItem(
+        "",
+        "TAP table of 2MASS All-Sky image files (empty: found in TAP_SCHEMA at "
+        "run time; none confirmed at IRSA).",
+    )
+    discover = _config.ConfigItem(
+        True,
+        "Check the TAP table and its columns in TAP_SCHEMA before using TAP.",
+    )
+    column_coadd_key = _config.ConfigItem("coadd_key", "Column: coadd_key.")
+    column_ordate = _config.ConfigItem("ordate", "Column: night, yymmdd.")
+    column_hemisphere = _config.ConfigItem("hemisphere", "Column: n / s.")
+    column_scanno = _config.ConfigItem("scanno", "Column: scan number.")
+    column_image = _config.ConfigItem(
+        "coaddno", "Column: the 4-digit image number (IBE: coaddno)."
+    )
+    column_file_name = _config.ConfigItem("fname", "Column: file name.")
+    column_band = _config.ConfigItem("filter", "Column: band, j/h/k.")
+    column_ra = _config.ConfigItem("crval1", "Column: image centre RA (deg).")
+    column_dec = _config.ConfigItem("crval2", "Column: image centre Dec (deg).")
+    column_s_region = _config.ConfigItem(
+        "poly", "TAP column: footprint geometry for ADQL (IRSA tables: poly)."
+    )
+    column_corners = _config.ConfigItem(
+        "ra1 dec1 ra2 dec2 ra3 dec3 ra4 dec4", "Columns: the 4 footprint corners."
+    )
+    timeout = _config.ConfigItem(60.0, "Time limit in seconds per request to IRSA.")
     async_timeout = _config.ConfigItem(
         600.0, "Time limit in seconds for an asynchronous TAP job at IRSA."
     )
-    upload = _config.ConfigItem(
-        True,
-        "Upload positions / long key and scan lists to IRSA TAP (IRSA documents "
-        "uploads); False: one SIA v2 request per position.",
-    )
+    upload = _config.ConfigItem(True, "Upload positions and long lists to TAP.")
     upload_threshold = _config.ConfigItem(
-        100, "Longest IN (...) list of coadd_keys or scans before uploading them."
+        100, "Longest TAP IN (...) list of coadd_keys or scans before uploading."
     )
     async_threshold = _config.ConfigItem(
         5000, "Uploaded rows above which a TAP query runs asynchronously."
     )
     chunk_size = _config.ConfigItem(20_000, "Most rows uploaded per TAP query.")
+    ibe_chunk_size = _config.ConfigItem(5000, "Most positions uploaded per IBE search.")
+    ibe_where_size = _config.ConfigItem(
+        200, "Most coadd_keys or scans in one IBE where condition."
+    )
     maxrec = _config.ConfigItem(1_000_000, "MAXREC of each TAP query.")
     sia_maxrec = _config.ConfigItem(100_000, "MAXREC of each SIA v2 request.")
     resolve_coadd_keys = _config.ConfigItem(
-        True,
-        "Look the image sets found by SIA v2 (which has no coadd_key) up in the "
-        "TAP table for their coadd_keys (one more TAP request per look-up).",
+        True, "Give the image sets found by SIA v2 their coadd_keys (IBE or TAP)."
     )
 
 
 conf = Conf()
 
-#: Contract keys -> `conf` items of the TAP table's column names.
 _COLUMN_ITEMS = {
     "coadd_key": "column_coadd_key",
     "ordate": "column_ordate",
@@ -134,7 +137,7 @@ _COLUMN_ITEMS = {
 
 
 def irsa_columns():
-    """Column names of IRSA's TAP image table, from `conf`.
+    """Column names of a 2MASS image table at IRSA, from `conf` (IBE names).
 
     Returns
     -------
@@ -154,73 +157,109 @@ def irsa_columns():
     return columns
 
 
-class IrsaArchive(VOArchive):
-    """The 2MASS All-Sky Atlas images at IRSA: SIA v2, TAP and the IBE file tree.
+def _connection_failure(exc):
+    """Return the connection error or timeout behind ``exc``, if any."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+            return exc
+        exc = getattr(exc, "cause", None) or exc.__cause__
+    return None
+
+
+def _service_failure(exc):
+    """Whether ``exc`` is a failed request (HTTP error, not a VOTable).
+
+    Not an error document the service answered (a query error), a truncated
+    answer or bad values: those are reported, not routed around.
+    """
+    from pyvo.dal.exceptions import DALProtocolError
+
+    cause = exc.__cause__
+    return isinstance(cause, DALProtocolError)
+
+
+class IrsaUnreachableError(ArchiveUnreachableError):
+    """IRSA cannot be reached (no connection or no answer in time).
+
+    Raised once, naming the URL; no other route is tried, since IRSA's
+    services share one host.
+    """
+
+
+class IrsaArchive(RouteDiagnostics, IrsaRoutes, VOArchive):
+    """The 2MASS All-Sky Atlas images at IRSA: SIA v2, IBE and TAP.
 
     Every argument defaults to its `conf` setting (read when the archive is
-    made).
+    made); an empty URL switches that service off.
 
     Parameters
     ----------
-    sia_url, tap_url : str, optional
-        IRSA's SIA v2 query endpoint and TAP base URL.
+    sia_url, tap_url, ibe_url : str, optional
+        IRSA's SIA v2 query endpoint, TAP base URL and IBE search URL.
+    data_url_root : str, optional
+        Root of the image file tree (IBE data service).
     table : str, optional
-        TAP table of image files.
+        TAP table of image files (default: found in ``TAP_SCHEMA``).
     collection : str, optional
         SIA v2 collection (``twomass_allsky``).
     columns : dict, optional
-        Overrides of the table's column names (see
-        `~twomass_vo.archives.vo.DEFAULT_COLUMNS`), on top of `conf`.
-    data_url_root : str, optional
-        Root of the image file tree.
+        Column names that win over the IBE names (see
+        `~twomass_vo.archives.vo.DEFAULT_COLUMNS`).
+    discover : bool, optional
+        Read ``TAP_SCHEMA`` before using TAP (default True). False: use
+        ``table`` and ``columns`` as given (no TAP without ``table``).
     timeout, async_timeout : float, optional
-        Time limits in seconds per request and per asynchronous job.
+        Time limits in seconds per request and per asynchronous TAP job.
     session : `requests.Session`, optional
         Session for all requests (TLS certificates are verified).
-    upload : bool, optional
-        Upload positions and long lists to TAP (else one SIA v2 request per
-        position).
-    upload_threshold, async_threshold, chunk_size, maxrec, sia_maxrec : int, optional
-        See `~twomass_vo.archives.vo.VOArchive`.
+    upload, upload_threshold, async_threshold, chunk_size, maxrec, sia_maxrec : optional
+        TAP and SIA v2 settings, see `~twomass_vo.archives.vo.VOArchive`.
+    ibe_chunk_size : int, optional
+        Most positions per IBE upload.
+    ibe_where_size : int, optional
+        Most coadd_keys or scans per IBE ``where``.
     resolve_coadd_keys : bool, optional
-        Give the sets found by SIA v2 their coadd_keys from the TAP table
-        (see `~twomass_vo.archives.vo.VOArchive`).
+        Give the sets found by SIA v2 their coadd_keys (IBE or TAP).
 
     Notes
     -----
-    Cutouts: `cutout_urls` appends IRSA's cutout parameters to the IBE file
-    URL, ``?center={ra},{dec}&size={size}arcsec&gzip=false``. The cutout is
-    aligned with the image's pixel grid and clipped to the image.
-
-    Quicklook images: IRSA is not known to serve them through SIA v2, TAP or
-    IBE (UNCERTAIN), so asking for them raises
-    `~twomass_vo.exceptions.ArchiveError`.
+    Cutouts: `cutout_urls` appends IBE's cutout parameters to the file URL,
+    ``?center={ra},{dec}&size={size}arcsec&gzip=false`` (clipped to the
+    image; IBE answers HTTP 500 when the cutout misses it).
 
     Examples
     --------
     >>> from twomass_vo.archives.irsa import IrsaArchive
     >>> archive = IrsaArchive()
-    >>> archive.payload_circle(10.68, 41.27, 0.1)[0]["params"]["COLLECTION"]
-    'twomass_allsky'
+    >>> archive.routes()["coadd_keys"]  # before TAP_SCHEMA was read
+    'ibe-where'
+    >>> archive.payload_coadd_keys([1388256])[0]["params"]["where"]
+    'coadd_key IN (1388256)'
     """
 
     name = "irsa"
 
-    _no_quicklook = (
-        "serves Atlas images only: IRSA offers no 2MASS Quicklook images through "
-        "SIA v2, TAP or IBE that we know of (UNCERTAIN; the legacy 2MASS image "
-        "CGI is not used)"
+    #: Why Quicklook images are refused (before any request).
+    quicklook_refusal = (
+        "serves Atlas images only: IRSA documents no route to the 2MASS "
+        "Quicklook images (not in SIA v2, IBE or TAP); ask for "
+        "image_type='atlas', or use an archive that holds Quicklook files"
     )
+    _no_quicklook = quicklook_refusal
 
     def __init__(
         self,
         *,
         sia_url=None,
         tap_url=None,
+        ibe_url=None,
+        data_url_root=None,
         table=None,
         collection=None,
         columns=None,
-        data_url_root=None,
+        discover=None,
         timeout=None,
         async_timeout=None,
         session=None,
@@ -228,6 +267,8 @@ class IrsaArchive(VOArchive):
         upload_threshold=None,
         async_threshold=None,
         chunk_size=None,
+        ibe_chunk_size=None,
+        ibe_where_size=None,
         maxrec=None,
         sia_maxrec=None,
         resolve_coadd_keys=None,
@@ -235,14 +276,17 @@ class IrsaArchive(VOArchive):
         def pick(value, item):
             return getattr(conf, item) if value is None else value
 
-        mapping = irsa_columns()
-        mapping.update(columns or {})
+        self.ibe_url = check_url(pick(ibe_url, "ibe_url") or None, "ibe_url")
+        table = pick(table, "table") or None
+        configured = irsa_columns()
+        configured.update(columns or {})
+        self._configured = checked_columns(configured)
         super().__init__(
-            sia_url=pick(sia_url, "sia_url"),
+            sia_url=pick(sia_url, "sia_url") or None,
             tap_url=pick(tap_url, "tap_url"),
-            table=pick(table, "table"),
+            table=table,
             collection=pick(collection, "collection"),
-            columns=mapping,
+            columns=configured,
             data_url_root=pick(data_url_root, "data_url_root"),
             timeout=pick(timeout, "timeout"),
             async_timeout=pick(async_timeout, "async_timeout"),
@@ -256,11 +300,194 @@ class IrsaArchive(VOArchive):
             sia_capabilities=False,  # conf.sia_url is the query endpoint
             resolve_coadd_keys=bool(pick(resolve_coadd_keys, "resolve_coadd_keys")),
         )
+        for name, value in (
+            ("ibe_chunk_size", pick(ibe_chunk_size, "ibe_chunk_size")),
+            ("ibe_where_size", pick(ibe_where_size, "ibe_where_size")),
+        ):
+            value = int(validated_ints(value, name, low=1, high=10**7)[0])
+            setattr(self, name, value)
+        self.discover = bool(pick(discover, "discover"))
+        self.configured_table = table
+        self._discovery = None
+        if not self.discover:
+            self._discovery = Discovery(
+                table,
+                dict(self._configured),
+                reason="configured (TAP_SCHEMA not read)"
+                if table
+                else "no table configured and discovery off",
+            )
+        self._log = None
+        self._depth = 0
+        #: Why SIA v2 is no longer used for regions (None while it answers).
+        self.sia_failure = None
 
+    def __repr__(self):
+        return f"<IrsaArchive at {self.ibe_url or self.sia_url or self.tap_url}>"
+
+    # ------------------------------------------------------------- discovery
     @property
-    def makes_cutouts(self):
-        """IRSA makes cutouts of every IBE file (always True)."""
-        return True
+    def discovery(self):
+        """What discovery found (`~twomass_vo.archives.discovery.Discovery`), or None.
+
+        None until the first look-up that needs TAP (or `discover_table`).
+        """
+        return self._discovery
+
+    def discover_table(self):
+        """Find the TAP image table once (``TAP_SCHEMA``); return the `Discovery`.
+
+        Raises
+        ------
+        twomass_vo.exceptions.ArchiveError
+            Only when the TAP service cannot be reached at all.
+        """
+        if self._discovery is None:
+            from pyvo.dal import TAPService
+
+            service = TAPService(self.tap_url, session=self.session)
+            try:
+                found = discover_image_table(
+                    service, table=self.configured_table, configured=self._configured
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                raise self._unreachable(self.tap_url, exc) from exc
+            self._use(found)
+        return self._discovery
+
+    def _use(self, found):
+        self._discovery = found
+        if found.table is not None:
+            self.table = found.table
+            self.columns = checked_columns(found.columns)
+        else:
+            self.table = None
+            self.columns = dict(self._configured)
+
+    def _drop_tap(self, exc):
+        """Remember that the TAP table cannot answer (a missing table or column)."""
+        self._use(
+            Discovery(None, reason=f"TAP query failed ({exc}); IBE is used instead")
+        )
+
+    def _tap_table(self):
+        """Whether a usable TAP table is known (without network access)."""
+        if self._discovery is not None:
+            return self._discovery.table is not None
+        return self.configured_table is not None
+
+    def _tap_spatial(self):
+        if self._discovery is not None:
+            return self._discovery.spatial and bool(self.upload)
+        return (
+            self.configured_table is not None
+            and bool(self.upload)
+            and bool(self._configured["s_region"])
+        )
+
+    def _unreachable(self, url, exc):
+        return IrsaUnreachableError(
+            f"IRSA cannot be reached at {url} ({type(exc).__name__}: {exc}). Check "
+            "the network connection, or work offline with the simulated survey: "
+            "--archive sim (TwoMassBatch(archive='sim'))"
+        )
+
+    def _needs_discovery(self, mode):
+        """Read TAP_SCHEMA first when the mode could take a TAP route."""
+        if self._discovery is not None or not self.discover:
+            return
+        if mode != "region" or self.routes()["region"] == "tap":
+            self.discover_table()
+
+    # ---------------------------------------------------------------- look-ups
+    def _look_up(self, mode, call):
+        """Run a look-up: discovery first, log its requests, fall back to IBE."""
+        outer = self._depth == 0
+        if outer:
+            self._log = []
+        self._depth += 1
+        try:
+            self._needs_discovery(mode)
+            route = self.routes()[mode]
+            try:
+                return call()
+            except IrsaUnreachableError:
+                raise  # one message; another route of the same host would fail too
+            except ArchiveError as exc:
+                if route == "sia" and self.ibe_url and _service_failure(exc):
+                    self.sia_failure = f"SIA v2 failed ({exc}); IBE is used instead"
+                elif route in ("tap", "tap-upload") and self.ibe_url:
+                    # the table is not confirmed: a missing table or column, or
+                    # a query it cannot run -- IBE, which is, answers instead
+                    self._drop_tap(exc)
+                else:
+                    raise
+                return call()
+        finally:
+            self._depth -= 1
+
+    def find_circle(self, ra, dec, radius):  # noqa: D102 (documented in Archive)
+        return self._look_up(
+            "region", lambda: super(IrsaArchive, self).find_circle(ra, dec, radius)
+        )
+
+    def find_points(self, ra, dec):  # noqa: D102
+        def call():
+            if self.routes()["positions"] != "ibe-upload":
+                return super(IrsaArchive, self).find_points(ra, dec)
+            from .base import ImageSets
+
+            parts = []
+            for payload in self.payload_points(ra, dec):
+                table = self._execute(payload)
+                index = upload_index(table, payload)
+                parts.append(self._image_sets(table, "ibe", index))
+            return ImageSets.concatenate(parts) if parts else ImageSets.empty()
+
+        if not len(np.atleast_1d(ra)):
+            from .base import ImageSets
+
+            return ImageSets.empty()
+        return self._look_up("positions", call)
+
+    def find_coadd_keys(self, keys):  # noqa: D102
+        return self._look_up(
+            "coadd_keys", lambda: super(IrsaArchive, self).find_coadd_keys(keys)
+        )
+
+    def find_scans(self, ordate, hemisphere, scanno, image):  # noqa: D102
+        return self._look_up(
+            "scans",
+            lambda: super(IrsaArchive, self).find_scans(
+                ordate, hemisphere, scanno, image
+            ),
+        )
+
+    # ------------------------------------------------------- requests and rows
+    def _execute(self, payload):
+        """Run one request (SIA v2, TAP or IBE); log its route and URL."""
+        if self._log is not None:
+            self._log.append((payload.get("route", payload["service"]), payload["url"]))
+        if payload["service"] == "ibe":
+            table = run_ibe(self.session, payload, unreachable=self._unreachable)
+            table.meta["ibe_url"] = payload["url"]
+            return table
+        try:
+            return super()._execute(payload)
+        except ArchiveError as exc:
+            failure = _connection_failure(exc)
+            if failure is not None:
+                raise self._unreachable(payload["url"], failure) from exc
+            raise
+
+    def _file_rows(self, table, source):
+        if source != "ibe":
+            return super()._file_rows(table, source)
+        rows, corners = ibe_file_rows(
+            table, table.meta.get("ibe_url", self.ibe_url), self.data_url_root
+        )
+        keep = np.ones(len(table), bool)
+        return rows, keep, (lambda idx: corners[idx])
 
     def cutout_urls(self, access_url, ra, dec, size_arcsec):
         """IBE cutout URLs: ``access_url?center=ra,dec&size=Narcsec&gzip=false``.
@@ -277,16 +504,14 @@ class IrsaArchive(VOArchive):
         Returns
         -------
         urls : ndarray of str
-            ``''`` where the size is 0 or the URL is not an IBE data URL
-            (``/ibe/data/``).
+            ``''`` where the size is 0 or the URL is not under ``data_url_root``.
         """
         add = np.char.add
         urls = np.asarray(access_url).astype(str)
         size = np.asarray(size_arcsec, np.float64)
-        n = len(urls)
-        if n == 0:
+        if len(urls) == 0:
             return np.zeros(0, dtype="U1")
-        ok = (size > 0) & (np.char.find(urls, "/ibe/data/") >= 0)
+        ok = (size > 0) & np.char.startswith(urls, self.data_url_root)
         sep = np.where(np.char.find(urls, "?") >= 0, "&", "?")
         centre = add(
             add(np.char.mod("%.7f", np.asarray(ra, np.float64)), ","),
@@ -297,3 +522,13 @@ class IrsaArchive(VOArchive):
             add(add("&size=", np.char.mod("%.10g", size)), "arcsec&gzip=false"),
         )
         return np.where(ok, text, "")
+
+    @property
+    def makes_cutouts(self):
+        """IRSA makes cutouts of every IBE file (always True)."""
+        return True
+
+    @property
+    def serves_quicklook(self):
+        """IRSA documents no Quicklook route (always False)."""
+        return False

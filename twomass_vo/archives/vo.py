@@ -110,9 +110,10 @@ class VOArchive(
         without uploads; otherwise TAP does.
     tap_url : str
         TAP base URL (``.../tap``; queries go to ``/sync`` and ``/async``).
-    table : str
+    table : str or None
         The TAP table of image files (one row per file), e.g.
-        ``tmass.images``.
+        ``tmass.images``; None only for subclasses that find it at run time
+        (`~twomass_vo.archives.irsa.IrsaArchive`).
     collection : str, optional
         SIA v2 ``COLLECTION`` constraint.
     columns : dict, optional
@@ -236,7 +237,8 @@ class VOArchive(
         self.data_url_root = check_url(data_url_root, "data_url_root")
         if self.data_url_root is not None and not self.data_url_root.endswith("/"):
             self.data_url_root += "/"
-        self.table = check_table_name(table)
+        # None: no table yet (an archive that finds it at run time sets it)
+        self.table = None if table is None else check_table_name(table)
         if collection is not None and not str(collection).strip():
             collection = None
         self.collection = None if collection is None else str(collection)
@@ -433,7 +435,7 @@ class VOArchive(
         )
 
     def _run_all(self, payloads):
-        parts = [self._image_sets(self._execute(p), "tap") for p in payloads]
+        parts = [self._image_sets(self._execute(p), p["service"]) for p in payloads]
         if not parts:
             return ImageSets.empty()
         found = ImageSets.concatenate(parts)
