@@ -10,7 +10,11 @@ one structure describing the query that made it (all values are strings):
     The archive's name (``irsa``, ``sim``, a mirror's name, ...).
 ``route``
     How the archive was asked: ``local`` for the embedded archives, ``vo``
-    for SIA v2 / TAP services, or a more precise route an archive records.
+    for SIA v2 / TAP services, or the routes an archive records for the
+    look-up (`~twomass_vo.archives.IrsaArchive`: e.g. ``sia, ibe-where``).
+``route_urls``
+    The service URLs the look-up asked, space-separated (archives that
+    record their routes only).
 ``urls``
     Mapping of endpoint name (``sia``, ``tap``, ``datalink``, ...) to URL.
 ``image_type``
@@ -67,7 +71,8 @@ FORMATS = {
 META_KEYS = {
     "mode": "Batch mode of the query",
     "archive": "Name of the archive queried",
-    "route": "How the archive was asked (local, vo, sia, tap, ...)",
+    "route": "How the archive was asked (local, vo, sia, tap, ibe-upload, ...)",
+    "route_urls": "The service URLs the look-up asked (space-separated)",
     "image_type": "atlas or quicklook",
     "intersect": "Region mode: overlaps, covers or enclosed",
     "query": "The query in words",
