@@ -369,7 +369,7 @@ def _parser():
 
 def _archive(args):
     """Return the archive the options name: a VO mirror, or --archive (IRSA)."""
-    from .core import _open_archive
+    from .core import open_archive
 
     if args.tap_url:
         if not args.tap_table:
@@ -397,7 +397,7 @@ def _archive(args):
             raise ValueError(
                 f"--archive {name!r}: not a LocalArchive folder (no archive.json)"
             )
-    return _open_archive(name)
+    return open_archive(name)
 
 
 def _info(archive, check):

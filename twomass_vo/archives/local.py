@@ -353,7 +353,7 @@ class LocalArchive(Archive):
         archive : `LocalArchive`
             The new archive.
         """
-        from .simulated import simulate_patch
+        from .simulated_patch import simulate_patch
 
         return simulate_patch(cls, path, center, radius)
 
