@@ -19,11 +19,9 @@ import uuid
 from pathlib import Path
 
 from ..loaders import write_atomic
-from .local import (
-    FORMAT,
-    GEOMETRY_COLUMNS,
-    LocalArchive,
-)
+from .index_files import GEOMETRY_COLUMNS
+from .local import LocalArchive
+from .local_index import FORMAT
 from .simulated_patch import SIM_FIELDS, estimated_sizes, simulate_patch
 from .survey_layout import survey_layout
 from .synthetic_fits import make_image
