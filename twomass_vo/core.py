@@ -10,11 +10,11 @@ import functools
 import types
 from pathlib import Path
 
-from . import conf, planner
+from . import conf, planner, preview
 from .archives import Archive, IrsaArchive, LocalArchive, SimulatedArchive
 from .exceptions import InvalidQueryError
 
-__all__ = ["TwoMassBatch"]
+__all__ = ["TwoMassBatch", "open_archive"]
 
 _COMMON = """
         band : {'all', 'J', 'H', 'Ks'}, optional
@@ -40,7 +40,25 @@ _RETURNS = """
             ``get_query_payload=True``, the list of requests."""
 
 
-def _open_archive(archive):
+def open_archive(archive):
+    """Return the archive an ``archive=`` option names.
+
+    Parameters
+    ----------
+    archive : None, str, `~pathlib.Path` or `~twomass_vo.archives.Archive`
+        None or ``'irsa'`` (IRSA), ``'sim'`` (the simulated survey), the
+        folder of a `~twomass_vo.archives.LocalArchive`, or an archive object
+        (returned as is).
+
+    Returns
+    -------
+    archive : `~twomass_vo.archives.Archive`
+
+    Raises
+    ------
+    `~twomass_vo.exceptions.InvalidQueryError`
+        For anything else, naming the value.
+    """
     if archive is None:
         return IrsaArchive()
     if isinstance(archive, Archive):
@@ -152,7 +170,7 @@ class TwoMassBatch:
     """
 
     def __init__(self, archive=None, *, resolver=None):
-        self._archive = _open_archive(archive)
+        self._archive = open_archive(archive)
         self.resolver = resolver
 
     @property
@@ -441,3 +459,13 @@ for _name in (
         "        {common}", _COMMON.strip("\n")
     ).replace("        {returns}", _RETURNS.strip("\n"))
     setattr(TwoMassBatch, _name, _class_or_instance(_method))
+
+
+def _find_image_set(archive, coadd_key, image_type):
+    """Return the rows of one image set (for `~twomass_vo.preview.set_rows`)."""
+    return TwoMassBatch(archive=archive).query_coadd_keys(
+        [coadd_key], image_type=image_type
+    )
+
+
+preview.set_finder(_find_image_set)

@@ -18,6 +18,7 @@ __all__ = [
     "composite",
     "plot_preview",
     "plot_previews",
+    "set_finder",
     "set_rows",
     "table_preview",
 ]
@@ -25,6 +26,23 @@ __all__ = [
 _BANDS = ("K", "H", "J")  # red, green, blue
 #: Most panels `plot_previews` draws.
 MAX_PANELS = 16
+# How `set_rows` asks an archive for the bands a table lacks: installed by
+# `twomass_vo.core` (the query layer sits above this module, so it is not
+# imported from here).
+_FIND_SET = []
+
+
+def set_finder(find):
+    """Install how `set_rows` looks up the image set of a coadd_key.
+
+    Parameters
+    ----------
+    find : callable
+        ``find(archive, coadd_key, image_type)`` returning an
+        `~twomass_vo.image_table.ImageTable` with the set's rows.
+        `twomass_vo.core` installs one (a ``query_coadd_keys`` on the archive).
+    """
+    _FIND_SET[:] = [find]
 
 
 def set_rows(row):
@@ -61,21 +79,18 @@ def set_rows(row):
     missing = [b for b in ("J", "H", "K") if b not in rows]
     if missing:
         archive = getattr(table, "archive", None)
-        if archive is None:
+        if archive is None or not _FIND_SET:
             raise ValueError(
                 f"coadd_key {key}: the table has no {', '.join(missing)} image "
                 "and no archive to ask for it (query with band='all')"
             )
         import warnings
 
-        from .core import TwoMassBatch
         from .exceptions import QuicklookWarning
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", QuicklookWarning)
-            others = TwoMassBatch(archive=archive).query_coadd_keys(
-                [key], image_type=image_type
-            )
+            others = _FIND_SET[0](archive, key, image_type)
         for other in others:
             rows.setdefault(str(other["band"]).upper(), other)
     return {b: rows[b] for b in ("J", "H", "K")}

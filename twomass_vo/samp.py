@@ -110,7 +110,7 @@ def broadcast(
 
 
 def _send(table, client, images, footprints, folder, timeout):
-    from .table_metadata import write_table
+    from .metadata_writer import write_table
 
     name = f"2MASS {table.meta.get('mode', 'images')}: {len(table)} file(s)"
     path = folder / "twomass_images.vot"

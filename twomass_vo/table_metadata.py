@@ -1,48 +1,24 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
-r"""The query metadata of a result, and result files that keep it.
+"""The query metadata of a result, and result files that keep it.
 
-Every `~twomass_vo.ImageTable` made by a query carries, in ``table.meta``,
-one structure describing the query that made it (all values are strings):
-
-``mode``
-    The batch mode: ``region``, ``positions``, ``coadd_keys`` or ``scans``.
-``archive``
-    The archive's name (``irsa``, ``sim``, a mirror's name, ...).
-``route``
-    How the archive was asked: ``local`` for the embedded archives, ``vo``
-    for SIA v2 / TAP services, or the routes an archive records for the
-    look-up (`~twomass_vo.archives.IrsaArchive`: e.g. ``sia, ibe-where``).
-``route_urls``
-    The service URLs the look-up asked, space-separated (archives that
-    record their routes only).
-``urls``
-    Mapping of endpoint name (``sia``, ``tap``, ``datalink``, ...) to URL.
-``image_type``
-    ``atlas`` or ``quicklook``.
-``query``
-    The query in words, e.g. ``3 position(s)``.
-``parameters``
-    Mapping of the query's parameters (``band``, ``center``, ``region``,
-    ``best``, ...) to their values as text.
-``version``
-    The ``twomass_vo`` version that ran the query.
-``date``
-    When the query ran: UTC, ISO 8601.
-
-Other plain text entries (e.g. ``intersect``) are kept as they are.
-
-`write_table` writes a table with that structure in every format of the
-command line: as VOTable ``INFO`` (mode, archive, route, URLs, version, date)
-and ``PARAM`` (query parameters) elements, IPAC ``\keyword`` lines, FITS
-``HIERARCH TMVO ...`` cards and ECSV metadata; `read_table` reads any of them
-back into the same structure. The names used by the flat formats are given
-by `flat_meta`: ``url_<name>`` and ``param_<name>`` for the two mappings.
+The metadata structure, `record_query` and the writers live in
+`twomass_vo.metadata_writer` (re-exported here); this module adds
+`read_table`, which reads any file `write_table` writes back into an
+`~twomass_vo.ImageTable` with the same structure. See
+`twomass_vo.metadata_writer` for the structure.
 """
 
-import datetime
 from pathlib import Path
 
-import numpy as np
+from .metadata_writer import (
+    FORMATS,
+    META_KEYS,
+    flat_meta,
+    record_query,
+    structured_meta,
+    to_votable,
+    write_table,
+)
 
 __all__ = [
     "FORMATS",
@@ -55,226 +31,6 @@ __all__ = [
     "write_table",
 ]
 
-#: File name extension -> astropy format name, for `write_table`/`read_table`.
-FORMATS = {
-    ".tbl": "ascii.ipac",
-    ".ipac": "ascii.ipac",
-    ".xml": "votable",
-    ".vot": "votable",
-    ".votable": "votable",
-    ".csv": "ascii.csv",
-    ".ecsv": "ascii.ecsv",
-    ".fits": "fits",
-}
-
-#: The documented scalar entries: name -> description (VOTable INFO text).
-META_KEYS = {
-    "mode": "Batch mode of the query",
-    "archive": "Name of the archive queried",
-    "route": "How the archive was asked (local, vo, sia, tap, ibe-upload, ...)",
-    "route_urls": "The service URLs the look-up asked (space-separated)",
-    "image_type": "atlas or quicklook",
-    "intersect": "Region mode: overlaps, covers or enclosed",
-    "query": "The query in words",
-    "version": "Version of twomass_vo that ran the query",
-    "date": "When the query ran (UTC, ISO 8601)",
-}
-
-# UCDs of the query parameters written as VOTable PARAMs (meta.code otherwise)
-_PARAM_UCDS = {
-    "band": "instr.bandpass",
-    "center": "pos.eq;obs.field",
-    "region": "pos.outline;obs.field",
-    "diameter": "phys.angSize;obs.field",
-    "size": "phys.angSize",
-    "date": "time.epoch;obs",
-    "hemisphere": "meta.code;instr.obsty",
-    "scan": "meta.number;obs.sequence",
-    "image": "meta.number;obs.image",
-    "n_inputs": "meta.number",
-    "source": "meta.ref",
-}
-_PARAM_UNITS = {"diameter": "deg", "size": "arcsec"}
-_FITS_PREFIX = "TMVO "
-
-
-def _text(value):
-    if isinstance(value, bool | np.bool_):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _archive_urls(archive):
-    """Return the archive's endpoints as name -> URL (empty for local ones)."""
-    info = archive.describe(check=False)  # no endpoint is asked
-    return {
-        key[: -len("_url")]: str(value)
-        for key, value in info.items()
-        if key.endswith("_url") and isinstance(value, str) and value
-    }
-
-
-def record_query(table, *, archive, parameters):
-    """Complete ``table.meta`` with the query's parameters, route, URLs, version, date.
-
-    Entries already there (e.g. a ``route`` or ``urls`` the archive recorded)
-    are kept.
-
-    Parameters
-    ----------
-    table : `~twomass_vo.ImageTable`
-        A query result; changed in place.
-    archive : `~twomass_vo.archives.Archive`
-        The archive queried.
-    parameters : dict
-        The query's parameters; `None` values are left out, the others are
-        stored as text.
-
-    Returns
-    -------
-    table : `~twomass_vo.ImageTable`
-        The same table.
-    """
-    from .version import version
-
-    meta = table.meta
-    meta.setdefault("archive", archive.name)
-    urls = dict(_archive_urls(archive))
-    urls.update(meta.get("urls") or {})
-    meta["urls"] = urls
-    meta.setdefault("route", "vo" if urls else "local")
-    params = {k: _text(v) for k, v in parameters.items() if v is not None}
-    params.update(meta.get("parameters") or {})
-    meta["parameters"] = params
-    meta.setdefault("version", version)
-    meta.setdefault(
-        "date",
-        datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-    )
-    return table
-
-
-def flat_meta(meta):
-    """Flatten the query metadata to one level of text values.
-
-    Parameters
-    ----------
-    meta : dict
-        The structure of this module (or an already flat one).
-
-    Returns
-    -------
-    flat : dict
-        Scalar entries as they are, ``urls`` as ``url_<name>`` and
-        ``parameters`` as ``param_<name>`` entries; everything as `str`.
-        Entries that are neither text nor numbers (e.g. astropy's own
-        ``comments``) are left out.
-    """
-    flat = {}
-    for key, value in meta.items():
-        if key == "urls" and isinstance(value, dict):
-            flat.update({f"url_{k}": _text(v) for k, v in value.items()})
-        elif key == "parameters" and isinstance(value, dict):
-            flat.update({f"param_{k}": _text(v) for k, v in value.items()})
-        elif isinstance(value, str | int | float | bool | np.generic):
-            flat[str(key)] = _text(value)
-    return flat
-
-
-def structured_meta(meta):
-    """Rebuild the query metadata from what a file reader returns.
-
-    Parameters
-    ----------
-    meta : dict
-        ``table.meta`` of a table read from any format of `write_table`
-        (IPAC ``keywords``, FITS ``TMVO ...`` keys, ECSV structure) or the
-        flat form of `flat_meta`.
-
-    Returns
-    -------
-    meta : dict
-        The structure documented in this module (``urls`` and ``parameters``
-        always present, possibly empty).
-    """
-    if isinstance(meta.get("keywords"), dict):  # IPAC
-        flat = {k: v.get("value", v) for k, v in meta["keywords"].items()}
-    elif any(str(k).startswith(_FITS_PREFIX) for k in meta):  # FITS
-        flat = {
-            k[len(_FITS_PREFIX) :].lower(): v
-            for k, v in meta.items()
-            if str(k).startswith(_FITS_PREFIX)
-        }
-    else:
-        flat = meta
-    out, urls, params = {}, {}, {}
-    for key, value in flat.items():
-        if key == "urls" and isinstance(value, dict):
-            urls.update(value)
-        elif key == "parameters" and isinstance(value, dict):
-            params.update(value)
-        elif key.startswith("url_"):
-            urls[key[4:]] = _text(value)
-        elif key.startswith("param_"):
-            params[key[6:]] = _text(value)
-        elif isinstance(value, str | int | float | bool | np.generic):
-            out[key] = _text(value)
-    out["urls"] = urls
-    out["parameters"] = params
-    return out
-
-
-def to_votable(table):
-    """Convert a result to a VOTable that keeps its query metadata.
-
-    Parameters
-    ----------
-    table : `~twomass_vo.ImageTable`
-        The result.
-
-    Returns
-    -------
-    votable : `~astropy.io.votable.tree.VOTableFile`
-        Columns with units, UCDs, descriptions and ObsCore utypes; the query
-        as ``INFO`` elements of the resource (mode, archive, route,
-        ``url_<name>``, version, date, ...) and its parameters as ``PARAM``
-        elements (``param_<name>``) of the table.
-    """
-    from astropy.io.votable import from_table
-    from astropy.io.votable.tree import Info, Param
-
-    plain = table.copy(copy_data=False)
-    plain.meta = {}
-    votable = from_table(plain)
-    resource = votable.resources[0]
-    vot_table = resource.tables[0]
-    meta = structured_meta(dict(table.meta))
-    if "query" in meta:
-        vot_table.description = f"2MASS image files for {meta['query']}"
-    for key, value in flat_meta(meta).items():
-        if key.startswith("param_"):
-            name = key[6:]
-            vot_table.params.append(
-                Param(
-                    votable,
-                    name=key,
-                    ID=key,
-                    datatype="char",
-                    arraysize="*",
-                    value=value,
-                    ucd=_PARAM_UCDS.get(name, "meta.code"),
-                    unit=_PARAM_UNITS.get(name),
-                )
-            )
-        else:
-            info = Info(name=key, value=value)
-            if key in META_KEYS:
-                info.content = META_KEYS[key]
-            elif key.startswith("url_"):
-                info.content = f"URL of the {key[4:]} endpoint"
-            resource.infos.append(info)
-    return votable
-
 
 def _metadata_from_votable(path):
     from astropy.io.votable import parse
@@ -285,85 +41,6 @@ def _metadata_from_votable(path):
         value = param.value
         flat[param.name] = value.decode() if isinstance(value, bytes) else str(value)
     return structured_meta(flat)
-
-
-def _ipac_table(table):
-    from astropy.table import Column
-
-    out = table.copy(copy_data=False)
-    out.meta = {
-        "keywords": {
-            k: {"value": v} for k, v in flat_meta(structured_meta(table.meta)).items()
-        }
-    }
-    # IPAC has no boolean type: y/n as in the help page
-    if "best" in out.colnames:
-        best = out["best"]
-        if best.dtype.kind != "b":  # already y/n (a table read from IPAC)
-            best = best == "y"
-        out.replace_column(
-            "best",
-            Column(
-                np.where(best, "y", "n"),
-                name="best",
-                description=out["best"].description,
-                meta=out["best"].meta,
-            ),
-        )
-    return out
-
-
-def _write_fits(table, path, overwrite):
-    from astropy.io import fits
-
-    plain = table.copy(copy_data=False)
-    plain.meta = {}
-    hdu = fits.table_to_hdu(plain)
-    hdu.header["EXTNAME"] = "IMAGES"
-    for key, value in flat_meta(structured_meta(table.meta)).items():
-        hdu.header[f"HIERARCH {_FITS_PREFIX}{key.upper()}"] = value
-    fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(path, overwrite=overwrite)
-
-
-def write_table(table, path, *, overwrite=False):
-    """Write a result, with its query metadata, in the format of the extension.
-
-    Parameters
-    ----------
-    table : `~twomass_vo.ImageTable`
-        The result (or any table with its columns, e.g. a download result).
-    path : str or `~pathlib.Path`
-        ``.vot``/``.xml``/``.votable`` (VOTable), ``.tbl``/``.ipac`` (IPAC:
-        ``best`` as y/n), ``.fits``, ``.ecsv`` or ``.csv`` (rows only).
-    overwrite : bool, optional
-        Replace an existing file.
-
-    Raises
-    ------
-    ValueError
-        For an unknown extension.
-    OSError
-        If the file exists and ``overwrite`` is false.
-    """
-    path = Path(path)
-    fmt = FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise ValueError(f"unknown table format for {path} (use {', '.join(FORMATS)})")
-    if path.exists() and not overwrite:
-        raise OSError(
-            f"File {path} already exists. If you mean to replace it "
-            "then use the argument overwrite=True."
-        )
-    if fmt == "votable":
-        to_votable(table).to_xml(str(path))
-    elif fmt == "fits":
-        _write_fits(table, path, overwrite)
-    elif fmt == "ascii.ipac":
-        _ipac_table(table).write(path, format=fmt, overwrite=overwrite)
-    else:
-        out = table.copy(copy_data=False)
-        out.meta = structured_meta(table.meta) if fmt == "ascii.ecsv" else {}
-        out.write(path, format=fmt, overwrite=overwrite)
 
 
 def read_table(path):

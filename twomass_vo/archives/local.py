@@ -23,15 +23,12 @@ milliseconds and answers a 7° region in a few milliseconds.
 
 import json
 import mmap
-import os
 import re
-import shutil
-import uuid
 from pathlib import Path
 
 import numpy as np
 
-from ..exceptions import ArchiveError, InputError
+from ..exceptions import ArchiveError
 from ..geometry import (
     Footprints,
     contains_distance,
@@ -45,41 +42,29 @@ from .index_files import (
     GEOMETRY_COLUMNS,
     WCS_COLUMNS,
     buffer_address,
-    geometry_blocks,
     map_npy,
-    search_radius,
-    write_geometry,
+)
+from .local_index import (
+    FORMAT as FORMAT,  # re-exported: the format this version writes
+)
+from .local_index import (
+    READABLE_FORMATS,
+    REQUIRED_COLUMNS,
+    base_columns,
+    dhs_key,
+    index_columns,
+    write_index_folder,
+)
+from .local_index import (
+    ZONE_HEIGHT as ZONE_HEIGHT,  # re-exported
 )
 from .store_paths import join_codes, relative_path_codes, relative_paths
 
 __all__ = ["LocalArchive"]
 
-FORMAT = "twomass_vo-local/2"
-#: Formats this version opens: format 1 folders (no stored geometry) are read
-#: as they are, their footprints computed per query from the WCS columns.
-READABLE_FORMATS = ("twomass_vo-local/1", FORMAT)
-#: Look-ups of more rows than this drop the index pages they mapped.
 _RELEASE_ROWS = 10_000
 #: Bytes of a mapped column read at once by `LocalArchive._gather_released`.
 _RELEASE_BLOCK = 1 << 23
-ZONE_HEIGHT = 0.5  # deg
-_REQUIRED = ("coadd_key", "ordate", "hemisphere", "scanno", "image", *WCS_COLUMNS)
-_STORED_DTYPES = {
-    "coadd_key": np.int64,
-    "ordate": "S6",
-    "hemisphere": "S1",
-    "scanno": np.int16,
-    "image": np.int16,
-    "crval1": np.float64,
-    "crval2": np.float64,
-    "crpix1": np.float64,
-    "crpix2": np.float64,
-    "naxis1": np.int32,
-    "naxis2": np.int32,
-    "cdelt1": np.float64,
-    "cdelt2": np.float64,
-    "crota2": np.float64,
-}
 _PATH_RE = re.compile(
     r"(?P<ordate>\d{6})(?P<hem>[ns])/s(?P<scan>\d{3})/(?P<dir>image|ql)/"
     r"(?P<band>[jhk])(?P<kind>[iq])(?P=scan)(?P<image>\d{4})\.fits"
@@ -87,15 +72,6 @@ _PATH_RE = re.compile(
 #: MIME types of the files in a local store.
 ATLAS_FORMAT = "image/fits"
 QUICKLOOK_FORMAT = "image/fits"  # hcompressed image extension in a FITS file
-
-
-def _dhs_key(ordate, hemisphere, scanno, image):
-    """One int64 per (date, hemisphere, scan, image): sortable look-up key."""
-    date = np.asarray(ordate).astype(np.int64)
-    hem = (np.char.lower(np.asarray(hemisphere).astype("U1")) == "s").astype(np.int64)
-    return (
-        (date * 2 + hem) * 1000 + np.asarray(scanno, np.int64)
-    ) * 10_000 + np.asarray(image, np.int64)
 
 
 class LocalArchive(Archive):
@@ -144,7 +120,7 @@ class LocalArchive(Archive):
             self.columns = {}
             for f in sorted((self.path / "index").glob("*.npy")):
                 self.columns[f.stem], self._maps[f.stem] = map_npy(f)
-            missing = [c for c in _REQUIRED if c not in self.columns]
+            missing = [c for c in REQUIRED_COLUMNS if c not in self.columns]
             if missing:
                 raise ArchiveError(f"{self.path}: index columns missing: {missing}")
         self._mapped_much = False
@@ -205,96 +181,11 @@ class LocalArchive(Archive):
             The new archive, opened.
         """
         path = Path(path)
-        columns, meta = cls._base_columns(
+        columns, meta = base_columns(
             sets, name=name or path.name, extra_meta=extra_meta
         )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # os.mkdir keeps the umask's permissions (mkdtemp would make it 0700,
-        # unreadable for a server such as DaCHS running as another user)
-        tmp = path.parent / f".{path.name}-{uuid.uuid4().hex}"
-        tmp.mkdir()
-        try:
-            (tmp / "index").mkdir()
-            for column in list(columns):
-                np.save(tmp / "index" / f"{column}.npy", columns.pop(column))
-            meta["search_radius"] = write_geometry(tmp / "index")
-            (tmp / "files").mkdir()
-            (tmp / "archive.json").write_text(json.dumps(meta, indent=2))
-            if path.exists():
-                if (path / "archive.json").exists():
-                    raise ArchiveError(f"{path} already holds an archive")
-                path.rmdir()  # an empty folder may be replaced
-            os.replace(tmp, path)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        write_index_folder(path, columns, meta)
         return cls(path)
-
-    @classmethod
-    def _index_columns(cls, sets, *, name, extra_meta=None):
-        """All index columns in memory (for an archive without a folder)."""
-        columns, meta = cls._base_columns(sets, name=name, extra_meta=extra_meta)
-        blocks = list(geometry_blocks(columns))
-        for column in (*GEOMETRY_COLUMNS, "s_region"):
-            columns[column] = np.concatenate([b[column] for b in blocks])
-        meta["search_radius"] = search_radius([b["radius"] for b in blocks])
-        return columns, meta
-
-    @classmethod
-    def _base_columns(cls, sets, *, name, extra_meta=None):
-        """Return the validated index columns in index order, without geometry."""
-        missing = [c for c in _REQUIRED if c not in sets]
-        if missing:
-            raise InputError(
-                f"required index columns missing: {missing}", column=missing[0]
-            )
-        columns = {
-            c: np.asarray(sets[c]).astype(_STORED_DTYPES[c], copy=False)
-            for c in _REQUIRED
-        }
-        n = len(columns["coadd_key"])
-        keys, first = np.unique(columns["coadd_key"], return_index=True)
-        if len(keys) != n:
-            dup = np.setdiff1d(np.arange(n), first)[0]
-            raise InputError(
-                "is a duplicate coadd_key",
-                row=int(dup),
-                column="coadd_key",
-                value=int(columns["coadd_key"][dup]),
-            )
-        del keys, first
-        columns["has_band"] = np.asarray(
-            sets.get("has_band", np.ones((n, 3), bool)), bool
-        )
-        if "scandir" in sets:
-            columns["scandir"] = np.asarray(sets["scandir"]).astype("S1")
-        for kind in ("url_atlas", "url_quicklook"):
-            if kind in sets:
-                columns[kind] = np.asarray(sets[kind]).astype("U").astype("S")
-        order = ZoneIndex.sort_order(
-            columns["crval1"], columns["crval2"], zone_height=ZONE_HEIGHT
-        )
-        for column in list(columns):  # one column at a time: bounded memory
-            columns[column] = columns[column][order]
-        del order
-        columns["key_order"] = np.argsort(columns["coadd_key"], kind="stable")
-        dhs = _dhs_key(
-            columns["ordate"],
-            columns["hemisphere"],
-            columns["scanno"],
-            columns["image"],
-        )
-        columns["dhs_order"] = np.argsort(dhs, kind="stable")
-        columns["dhs_sorted"] = dhs[columns["dhs_order"]]
-        meta = {
-            "format": FORMAT,
-            "name": name,
-            "n_sets": n,
-            "zone_height": ZONE_HEIGHT,
-            "files": "files",
-            **(extra_meta or {}),
-        }
-        return columns, meta
 
     @classmethod
     def from_table(cls, table, *, path=None, name="from_table"):
@@ -327,7 +218,7 @@ class LocalArchive(Archive):
         sets = sets_from_metadata_table(table)
         if path is not None:
             return cls.create(path, sets, name=name)
-        columns, meta = cls._index_columns(sets, name=name)
+        columns, meta = index_columns(sets, name=name)
         return cls(_columns=columns, _meta=meta)
 
     @classmethod
@@ -353,7 +244,7 @@ class LocalArchive(Archive):
         archive : `LocalArchive`
             The new archive.
         """
-        from .simulated import simulate_patch
+        from .simulated_patch import simulate_patch
 
         return simulate_patch(cls, path, center, radius)
 
@@ -500,7 +391,7 @@ class LocalArchive(Archive):
 
     def find_scans(self, ordate, hemisphere, scanno, image):  # noqa: D102
         image = np.asarray(image, np.int64)
-        lo = _dhs_key(ordate, hemisphere, scanno, np.where(image > 0, image, 0))
+        lo = dhs_key(ordate, hemisphere, scanno, np.where(image > 0, image, 0))
         hi = np.where(image > 0, lo, lo + 9999)
         sorted_keys = self.columns["dhs_sorted"]
         start = np.searchsorted(sorted_keys, lo, side="left")
@@ -608,7 +499,7 @@ class LocalArchive(Archive):
         match = _PATH_RE.fullmatch(relative)
         if match is None:
             raise ValueError(f"{relative!r} is not a store path")
-        key = _dhs_key(
+        key = dhs_key(
             [match["ordate"]],
             [match["hem"]],
             [int(match["scan"])],

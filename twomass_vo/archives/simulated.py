@@ -18,25 +18,17 @@ import threading
 import uuid
 from pathlib import Path
 
-import numpy as np
-
 from ..atomic_files import write_atomic
-from ..coords import parse_coordinates
-from ..geometry import Footprints, radec_to_xyz
 from ..local_files import register_source
-from .local import (
-    FORMAT,
-    GEOMETRY_COLUMNS,
-    WCS_COLUMNS,
-    LocalArchive,
-    relative_paths,
-)
+from .index_files import GEOMETRY_COLUMNS
+from .local import LocalArchive
+from .local_index import FORMAT
+from .simulated_patch import SIM_FIELDS, estimated_sizes, simulate_patch
 from .survey_layout import survey_layout
 from .synthetic_fits import image_bytes
 
 __all__ = ["SimulatedArchive", "default_sim_path", "simulate_patch"]
 
-_FIELDS = ("coadd_key", "ordate", "hemisphere", "scanno", "image", *WCS_COLUMNS)
 _TEXT = ("ordate", "hemisphere", "scandir")
 _OPEN = {}
 _LOCK = threading.Lock()
@@ -98,15 +90,6 @@ def _rebuild(build, path):
     finally:
         shutil.rmtree(fresh, ignore_errors=True)
         shutil.rmtree(stale, ignore_errors=True)
-
-
-def _estimated_sizes(layout):
-    """Kbyte sizes of a typical Atlas and Quicklook file (same header layout)."""
-    fields = {name: layout[name][0] for name in (*_FIELDS, "scandir")}
-    sizes = {}
-    for kind in ("atlas", "quicklook"):
-        sizes[f"estsize_{kind}"] = -(-len(image_bytes(fields, 0, kind)) // 1000)
-    return sizes
 
 
 def _build_once(build, path):
@@ -240,18 +223,18 @@ class SimulatedArchive(LocalArchive):
             The folder.
         """
         layout = survey_layout()
-        meta = {"simulated": True, "synthetic_pixels": True, **_estimated_sizes(layout)}
+        meta = {"simulated": True, "synthetic_pixels": True, **estimated_sizes(layout)}
         # strings as the index stores them (ASCII bytes): a quarter of the memory
         sets = {
             name: layout.pop(name).astype("S") if name in _TEXT else layout.pop(name)
-            for name in (*_FIELDS, "scandir")
+            for name in (*SIM_FIELDS, "scandir")
         }
         del layout
         LocalArchive.create(path, sets, name="sim", extra_meta=meta)
         return Path(path)
 
     def _fields(self, row):
-        fields = {name: self.columns[name][row] for name in _FIELDS}
+        fields = {name: self.columns[name][row] for name in SIM_FIELDS}
         fields["ordate"] = fields["ordate"].decode()
         fields["hemisphere"] = fields["hemisphere"].decode()
         fields["scandir"] = self.columns["scandir"][row].decode()
@@ -260,60 +243,6 @@ class SimulatedArchive(LocalArchive):
     def _make_file(self, relative, path):
         row, band, kind = self.set_row(relative)
         write_atomic(path, image_bytes(self._fields(row), band, kind))
-
-
-def simulate_patch(cls, path, center, radius):
-    """Write a simulated survey patch as a `LocalArchive` folder with its files.
-
-    Parameters
-    ----------
-    cls : type
-        The `LocalArchive` class to open the result with.
-    path : str or `~pathlib.Path`
-        Folder to create.
-    center : str or `~astropy.coordinates.SkyCoord`
-        Patch centre.
-    radius : float or `~astropy.units.Quantity`
-        Radius, degrees (at most 5).
-
-    Returns
-    -------
-    archive : `LocalArchive`
-        The patch: every simulated image set overlapping the circle, with its
-        Atlas and Quicklook files in J, H and Ks.
-    """
-    from astropy import units as u
-
-    radius = radius.to_value(u.deg) if isinstance(radius, u.Quantity) else float(radius)
-    if not (np.isfinite(radius) and 0 < radius <= 5):
-        raise ValueError(f"radius={radius!r} must be in (0, 5] deg")
-    centre = parse_coordinates(center)
-    layout = survey_layout()
-    xyz = radec_to_xyz(centre.ra.deg, centre.dec.deg)
-    near = radec_to_xyz(layout["crval1"], layout["crval2"]) @ xyz >= np.cos(
-        np.radians(radius + 0.2)
-    )
-    rows = np.flatnonzero(near)
-    wcs = [layout[c][rows] for c in WCS_COLUMNS]
-    overlaps = Footprints.from_wcs(*wcs).relate_circle(xyz, np.radians(radius))[0]
-    rows = rows[overlaps]
-    sets = {name: layout[name][rows] for name in (*_FIELDS, "scandir")}
-    meta = {"simulated": True, "synthetic_pixels": True, **_estimated_sizes(layout)}
-    archive = cls.create(path, sets, name=Path(path).name, extra_meta=meta)
-    for i in range(len(rows)):
-        fields = {name: layout[name][rows[i]] for name in (*_FIELDS, "scandir")}
-        for kind in ("atlas", "quicklook"):
-            for band in range(3):
-                rel = relative_paths(
-                    [fields["ordate"]],
-                    [fields["hemisphere"]],
-                    [fields["scanno"]],
-                    [fields["image"]],
-                    [band],
-                    kind,
-                )[0]
-                write_atomic(archive.files_dir / rel, image_bytes(fields, band, kind))
-    return archive
 
 
 def _store_file(url):
