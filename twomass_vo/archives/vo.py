@@ -9,8 +9,11 @@ IVOA queries:
   configured, else one TAP query with ``INTERSECTS(CIRCLE(...), s_region)``;
 * ``find_points``: one TAP query per chunk of positions, the positions
   uploaded as a table and joined with ``CONTAINS(POINT(...), s_region)``
-  (asynchronous above a size); one SIA v2 (or TAP) request per position when
-  uploads are off or the service has none;
+  (asynchronous above a size); by default it answers only the distinct
+  (position, coadd_key) pairs, as CSV, and the distinct sets are then looked
+  up once each by coadd_key (`~twomass_vo.archives.image_sets.sets_of_pairs`);
+  one SIA v2 (or TAP) request per position when uploads are off or the
+  service has none;
 * ``find_coadd_keys`` / ``find_scans``: TAP queries with typed, validated
   values -- ``IN (...)`` lists for short inputs, uploaded tables for long
   ones. No user string is ever pasted into ADQL.
@@ -61,7 +64,7 @@ from .base import Archive, FileRefs, ImageSets
 from .diagnostics import ArchiveDiagnostics, EndpointStatus
 from .file_rows import FileRowMapping, find_column
 from .http_session import make_session
-from .image_sets import SET_FIELDS, SetStore, expand
+from .image_sets import SET_FIELDS, SetStore, expand, sets_of_pairs
 from .service_values import (
     as_numbers,
     band_codes,
@@ -144,8 +147,10 @@ class VOArchive(
         Longest ``IN (...)`` list of coadd_keys or scans; longer inputs are
         uploaded (default 100).
     async_threshold : int, optional
-        Uploaded rows above which a TAP query runs asynchronously
-        (default 5000).
+        Uploaded rows above which a TAP query runs asynchronously (default
+        12,000: uploads are BINARY2 VOTables, about 28 bytes per position,
+        which keeps a synchronous upload under DaCHS's default limit of
+        500 kB; an asynchronous job costs a new server process there, ~2 s).
     chunk_size : int, optional
         Most rows uploaded per TAP query (default 50,000).
     maxrec : int, optional
@@ -158,6 +163,14 @@ class VOArchive(
         is the endpoint). False: ``sia_url`` is the query endpoint. The
         ``payload_*`` methods use `sia_query_url`, which is ``sia_url`` until
         the capabilities have been read.
+    pairs_first : bool, optional
+        Look uploaded positions up in two steps (default True): a first
+        query answers only the distinct (position, coadd_key) pairs, read as
+        CSV, and each distinct set is then looked up once by its coadd_key
+        (`payload_coadd_keys`), instead of receiving every file row's
+        metadata once per position. False, or a table without a coadd_key
+        column: one query with every file row's columns (``pos_idx`` and the
+        select list of the other look-ups).
     resolve_coadd_keys : bool, optional
         SIA v2 answers carry no coadd_key; when the TAP table has one, look the
         found sets up there (`payload_scans` of their images: one more TAP
@@ -217,16 +230,18 @@ class VOArchive(
         session=None,
         upload=None,
         upload_threshold=100,
-        async_threshold=5000,
+        async_threshold=12_000,
         chunk_size=50_000,
         maxrec=1_000_000,
         sia_maxrec=100_000,
         sia_capabilities=True,
         resolve_coadd_keys=True,
+        pairs_first=True,
     ):
         self.sia_url = check_url(sia_url, "sia_url")
         self.sia_capabilities = bool(sia_capabilities)
         self.resolve_coadd_keys = bool(resolve_coadd_keys)
+        self.pairs_first = bool(pairs_first)
         self._sia_endpoint = None
         self.tap_url = check_url(tap_url, "tap_url", required=True).rstrip("/")
         self.datalink_url = check_url(datalink_url, "datalink_url")
@@ -334,6 +349,8 @@ class VOArchive(
             if not self._uploads_enabled():
                 self._resolve_sia()
         payloads = self.payload_points(ra, dec)
+        if payloads and payloads[0].get("format") == "csv":
+            return self._find_points_by_pairs(payloads)
         parts = []
         for i, payload in enumerate(payloads):
             table = self._execute(payload)
@@ -354,6 +371,31 @@ class VOArchive(
             parts.append(self._image_sets(table, payload["service"], index))
         sets = ImageSets.concatenate(parts) if parts else ImageSets.empty()
         return self._with_real_keys(sets)
+
+    def _find_points_by_pairs(self, payloads):
+        """Run the (position, coadd_key) queries, then look each set up once."""
+        index, keys = [], []
+        for payload in payloads:
+            name, key = payload["columns"]
+            pos_idx, coadd_key = self._execute_integers(payload, (name, key))
+            sent = payload["uploads"]["pos"][POS_IDX]
+            low, high = int(sent[0]), int(sent[-1])
+            bad = (pos_idx < low) | (pos_idx > high) | (coadd_key < 0)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise ArchiveError(
+                    f"TAP answer from {payload['url']}: row {i} has {name}="
+                    f"{int(pos_idx[i])}, {key}={int(coadd_key[i])} (uploaded "
+                    f"{name} {low}..{high}, coadd_keys are >= 0)"
+                )
+            index.append(pos_idx)
+            keys.append(coadd_key)
+        return sets_of_pairs(
+            np.concatenate(index),
+            np.concatenate(keys),
+            lambda distinct: self._run_all(self.payload_coadd_keys(distinct)),
+            source=f"TAP answer from {self.tap_url}",
+        )
 
     def _with_real_keys(self, sets):
         """Replace surrogate coadd_keys (SIA v2 rows) by the TAP table's.
