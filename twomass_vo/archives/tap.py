@@ -196,7 +196,9 @@ def read_integer_answer(response, url, names, maxrec):
                 )
             data = np.ma.getdata(column)
             masked = np.ma.getmaskarray(column)
-            if data.dtype.kind not in "iu" or masked.any():
+            if not len(data):
+                data = np.zeros(0, np.int64)
+            elif data.dtype.kind not in "iu" or masked.any():
                 bad = int(np.flatnonzero(masked)[0]) if masked.any() else 0
                 raise ArchiveError(
                     f"TAP answer from {url}: {name} of row {bad} is "

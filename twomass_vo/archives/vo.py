@@ -152,7 +152,8 @@ class VOArchive(
         which keeps a synchronous upload under DaCHS's default limit of
         500 kB; an asynchronous job costs a new server process there, ~2 s).
     chunk_size : int, optional
-        Most rows uploaded per TAP query (default 50,000).
+        Most rows uploaded per TAP query (default 100,000: on DaCHS one
+        large asynchronous job is faster than several smaller ones).
     maxrec : int, optional
         ``MAXREC`` of every TAP query (default 1,000,000).
     sia_maxrec : int, optional
@@ -231,7 +232,7 @@ class VOArchive(
         upload=None,
         upload_threshold=100,
         async_threshold=12_000,
-        chunk_size=50_000,
+        chunk_size=100_000,
         maxrec=1_000_000,
         sia_maxrec=100_000,
         sia_capabilities=True,
