@@ -136,6 +136,13 @@ def _csv_integers(body, names, url):
     return [values[:, k] for k in range(len(names))]
 
 
+def _raise_for_status(response, url):
+    try:
+        response.raise_for_status()
+    except requests.HTTPError as exc:
+        raise ArchiveError(f"TAP request to {url} failed: {exc}") from exc
+
+
 def read_integer_answer(response, url, names, maxrec):
     """Integer columns of a TAP answer: CSV, or VOTable if the service says so.
 
@@ -184,7 +191,7 @@ def read_integer_answer(response, url, names, maxrec):
             raise ArchiveError(
                 f"TAP answer from {url} is not a VOTable: {exc}"
             ) from exc
-        response.raise_for_status()
+        _raise_for_status(response, url)
         table = results.to_table()
         columns = []
         for name in names:
@@ -207,7 +214,7 @@ def read_integer_answer(response, url, names, maxrec):
             columns.append(np.asarray(data, np.int64))
         overflow = str(results.status[0]).lower() == "overflow"
     else:
-        response.raise_for_status()
+        _raise_for_status(response, url)
         raise ArchiveError(
             f"TAP answer from {url} is neither CSV nor VOTable "
             f"(Content-Type {ctype or 'unset'!r})"
