@@ -203,6 +203,7 @@ def _archive(*answers):
         ("pos_idx,coadd_key\r\n0,5\r\n2,6\r\n", "row 1 has pos_idx=2"),
         ("pos_idx,coadd_key\r\n-1,5\r\n", "row 0 has pos_idx=-1"),
         ("pos_idx,coadd_key\r\n1,-5\r\n", "coadd_key=-5"),
+        (f"pos_idx,coadd_key\r\n0,1\r\n1,{2**62 + 1}\r\n", "row 1 .*coadd_key=46"),
     ],
 )
 def test_find_points_rejects_bad_pairs(pairs, match):

@@ -20,7 +20,8 @@ IVOA queries:
 
 Every look-up has a twin ``payload_*`` method that builds the requests
 without any network access (astroquery's ``get_query_payload``); the
-look-up executes exactly those requests.
+look-up executes exactly those requests (and, in the two-step position
+route, then the `payload_coadd_keys` requests of the sets found).
 
 The services answer one row per image *file* (band and image type). The rows
 are grouped into image sets (one per date-hemisphere-scan-image), and each
@@ -150,7 +151,8 @@ class VOArchive(
         Uploaded rows above which a TAP query runs asynchronously (default
         12,000: uploads are BINARY2 VOTables, about 28 bytes per position,
         which keeps a synchronous upload under DaCHS's default limit of
-        500 kB; an asynchronous job costs a new server process there, ~2 s).
+        500 kB; an asynchronous job costs seconds there: a new server
+        process, polled once a second).
     chunk_size : int, optional
         Most rows uploaded per TAP query (default 100,000: on DaCHS one
         large asynchronous job is faster than several smaller ones).
@@ -381,13 +383,14 @@ class VOArchive(
             pos_idx, coadd_key = self._execute_integers(payload, (name, key))
             sent = payload["uploads"]["pos"][POS_IDX]
             low, high = int(sent[0]), int(sent[-1])
-            bad = (pos_idx < low) | (pos_idx > high) | (coadd_key < 0)
+            bad = (pos_idx < low) | (pos_idx > high)
+            bad |= (coadd_key < 0) | (coadd_key > 2**62)
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
                 raise ArchiveError(
                     f"TAP answer from {payload['url']}: row {i} has {name}="
                     f"{int(pos_idx[i])}, {key}={int(coadd_key[i])} (uploaded "
-                    f"{name} {low}..{high}, coadd_keys are >= 0)"
+                    f"{name} {low}..{high}, coadd_keys 0..2**62)"
                 )
             index.append(pos_idx)
             keys.append(coadd_key)
