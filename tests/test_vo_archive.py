@@ -50,22 +50,29 @@ class FakeHTTP(BaseAdapter):
         self.routes = {}
         self.sent = []
 
-    def route(self, method, url, body=b"", *, status=200, headers=None):
-        """Answer ``method url`` (query string ignored) with ``body``."""
-        if isinstance(body, str):
-            body = body.encode()
-        self.routes[(method, url)] = (
-            status,
-            body,
-            {"Content-Type": "text/xml", **(headers or {})},
-        )
+    def route(self, method, url, body=b"", *, status=200, headers=None, then=None):
+        """Answer ``method url`` (query string ignored) with ``body``.
+
+        ``then``: a list of (body, headers) answered (in order) after the
+        first request, the last one for every further request.
+        """
+        answers = [(body, headers), *(then or [])]
+        self.routes[(method, url)] = [
+            (
+                status,
+                b.encode() if isinstance(b, str) else b,
+                {"Content-Type": "text/xml", **(h or {})},
+            )
+            for b, h in answers
+        ]
 
     def send(self, request, **kwargs):
         self.sent.append((request, kwargs))
         key = (request.method, request.url.split("?")[0])
         if key not in self.routes:
             raise requests.ConnectionError(f"no route to {key}")
-        status, body, headers = self.routes[key]
+        answers = self.routes[key]
+        status, body, headers = answers.pop(0) if len(answers) > 1 else answers[0]
         raw = urllib3.HTTPResponse(
             body=io.BytesIO(body),
             headers=headers,
@@ -206,12 +213,19 @@ def test_payload_points_upload_chunks_and_async(fake):
     dec = np.array([-1.0, -2.0, -3.0, -4.0, -5.0])
     payloads = archive.payload_points(ra, dec)
     assert [p["mode"] for p in payloads] == ["async", "async", "sync"]
-    for p in payloads:
-        assert p["query"].startswith("SELECT u.pos_idx, i.coadd_key, ")
-        assert p["query"].endswith(
+    for p in payloads:  # two steps: (position, coadd_key) pairs first, as CSV
+        assert p["query"] == (
+            "SELECT DISTINCT u.pos_idx, i.coadd_key "
             "FROM twomass.images AS i JOIN TAP_UPLOAD.pos AS u ON "
             "CONTAINS(POINT('ICRS', u.pos_ra, u.pos_dec), i.s_region) = 1"
         )
+        assert p["format"] == "csv" and p["columns"] == ("pos_idx", "coadd_key")
+    one_step = VOArchive(
+        tap_url=f"{DACHS}/tap", table="twomass.images", upload=True, pairs_first=False
+    )
+    (p,) = one_step.payload_points(ra, dec)
+    assert p["query"].startswith("SELECT u.pos_idx, i.coadd_key, i.ordate, ")
+    assert "format" not in p and p["mode"] == "sync"
     tables = [p["uploads"]["pos"] for p in payloads]
     assert all(isinstance(t, Table) for t in tables)
     assert np.concatenate([t["pos_idx"] for t in tables]).tolist() == [0, 1, 2, 3, 4]
@@ -489,6 +503,7 @@ def test_sia_sets_get_real_coadd_keys(fake, vo_data):
 
 
 def test_find_points_upload(dachs, fake, vo_data):
+    # a service that answers VOTable although CSV was asked for: read as VOTable
     fake.route("POST", f"{DACHS}/tap/sync", vo_data("dachs_tap_points.xml"))
     fake.route(
         "GET", f"{DACHS}/tap/capabilities", vo_data("dachs_tap_capabilities.xml")
@@ -496,12 +511,17 @@ def test_find_points_upload(dachs, fake, vo_data):
     ra, dec = [10.68, 10.7, 200.0], [41.27, 41.3, 0.0]
     sets = dachs.find_points(ra, dec)
     assert fake.requests_to("GET", f"{DACHS}/tap/capabilities")  # upload=None
-    (request,) = fake.requests_to("POST", f"{DACHS}/tap/sync")
-    fields = form(request)
+    # two requests: the (position, coadd_key) pairs, then the distinct sets
+    pairs, distinct = fake.requests_to("POST", f"{DACHS}/tap/sync")
+    fields = form(pairs)
     assert text(fields["QUERY"]) == dachs.payload_points(ra, dec)[0]["query"]
+    assert text(fields["RESPONSEFORMAT"]) == "csv"
     assert text(fields["UPLOAD"]) == "pos,param:pos"
+    assert b"<BINARY2>" in fields["pos"]
     uploaded = Table.read(io.BytesIO(fields["pos"]), format="votable")
     assert uploaded["pos_idx"].tolist() == [0, 1, 2]
+    (expected,) = dachs.payload_coadd_keys(np.unique(sets.coadd_key))
+    assert form(distinct)["QUERY"] == expected["query"]
     assert sorted(sets.query_index.tolist()) == [0, 0, 1]
     inside = Footprints(sets.corners).contains(
         radec_to_xyz(np.array(ra)[sets.query_index], np.array(dec)[sets.query_index])
@@ -548,13 +568,17 @@ def test_find_points_async(fake, vo_data):
     fake.route("POST", f"{job}/phase", status=303, headers={"Location": job})
     fake.route("GET", f"{job}/results/result", vo_data("dachs_tap_points.xml"))
     fake.route("DELETE", job, status=303, headers={"Location": f"{DACHS}/tap/async"})
+    fake.route("POST", f"{DACHS}/tap/sync", vo_data("dachs_tap_points.xml"))
     sets = archive.find_points([10.68, 10.7, 200.0], [41.27, 41.3, 0.0])
     assert sorted(sets.query_index.tolist()) == [0, 0, 1]
     (create,) = fake.requests_to("POST", f"{DACHS}/tap/async")
     assert "pos" in form(create)
+    assert text(form(create)["RESPONSEFORMAT"]) == "csv"
     assert fake.requests_to("POST", f"{job}/phase")
     assert fake.requests_to("DELETE", job)
-    assert not fake.requests_to("POST", f"{DACHS}/tap/sync")
+    # the distinct sets' look-up: a short IN list, synchronous
+    (distinct,) = fake.requests_to("POST", f"{DACHS}/tap/sync")
+    assert "TAP_UPLOAD" not in form(distinct)["QUERY"]
     # every poll of the job is bounded by what is left of async_timeout
     polls = [
         kw for r, kw in fake.sent if (r.method, r.url.split("?")[0]) == ("GET", job)

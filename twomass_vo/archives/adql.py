@@ -214,10 +214,16 @@ class AdqlQueries:
             points uploaded as table ``pos`` (``pos_idx``, ``pos_ra``,
             ``pos_dec``; ``pos_idx`` is the index into ``ra``) and joined
             with ``CONTAINS(POINT('ICRS', u.pos_ra, u.pos_dec), s_region) = 1``,
-            ``mode`` ``async`` above ``async_threshold`` rows. Without
-            uploads: one SIA v2 request per point (``POS=CIRCLE ra dec
-            1e-4``), or one TAP request per point when there is no SIA v2
-            endpoint, in the order of the points.
+            ``mode`` ``async`` above ``async_threshold`` rows. With
+            ``pairs_first`` (and a coadd_key column) the request selects only
+            ``DISTINCT u.pos_idx, i.coadd_key`` and asks for CSV (``"format":
+            "csv"``, ``"columns"``: the two names); `find_points` then looks
+            up the distinct coadd_keys of the answer with `payload_coadd_keys`
+            (requests that depend on the first answer, so not listed here).
+            Otherwise every mapped column of every matching file row is
+            selected. Without uploads: one SIA v2 request per point
+            (``POS=CIRCLE ra dec 1e-4``), or one TAP request per point when
+            there is no SIA v2 endpoint, in the order of the points.
         """
         ra, dec = validated_points(ra, dec)
         n = len(ra)
@@ -236,23 +242,33 @@ class AdqlQueries:
                 for a, d in zip(ra, dec, strict=True)
             ]
         self._need("s_region", purpose="search positions")
-        query = (
-            f"SELECT u.{POS_IDX}, {self._select()} FROM {self.table} AS i "
-            f"JOIN TAP_UPLOAD.{_POS_TABLE} AS u ON "
+        join = (
+            f"FROM {self.table} AS i JOIN TAP_UPLOAD.{_POS_TABLE} AS u ON "
             f"CONTAINS(POINT('ICRS', u.{_POS_RA}, u.{_POS_DEC}), "
             f"{self._region()}) = 1"
         )
+        key = self.columns["coadd_key"]
+        pairs = self.pairs_first and key is not None
+        if pairs:
+            query = f"SELECT DISTINCT u.{POS_IDX}, i.{key} {join}"
+        else:
+            query = f"SELECT u.{POS_IDX}, {self._select()} {join}"
+        # 32-bit indices where they fit: a smaller upload
+        index_type = np.int32 if n < 2**31 else np.int64
         payloads = []
         for start in range(0, n, self.chunk_size):
             stop = min(start + self.chunk_size, n)
             upload = Table(
                 {
-                    POS_IDX: np.arange(start, stop, dtype=np.int64),
+                    POS_IDX: np.arange(start, stop, dtype=index_type),
                     _POS_RA: ra[start:stop],
                     _POS_DEC: dec[start:stop],
                 }
             )
-            payloads.append(self._tap(query, {_POS_TABLE: upload}, stop - start))
+            payload = self._tap(query, {_POS_TABLE: upload}, stop - start)
+            if pairs:
+                payload.update(format="csv", columns=(POS_IDX, key))
+            payloads.append(payload)
         return payloads
 
     def _listed(self, values, clause, upload_query, make_upload):

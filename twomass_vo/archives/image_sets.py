@@ -7,6 +7,11 @@ file's access URL, format, size and publisher DID, and hands the sets out as
 `~twomass_vo.archives.base.ImageSets`. `parse_footprints` reads a set's four
 corners from a service's footprint column (STC-S ``s_region`` strings or DALI
 polygon arrays).
+
+`sets_of_pairs` is the second half of the two-step position look-up of an
+upload route: a first query answers only (position, coadd_key) pairs, each
+distinct set is then looked up once (with all its metadata), and every pair
+gets its set. Any route that can answer such pairs (TAP, IBE) can use it.
 """
 
 import numpy as np
@@ -16,7 +21,7 @@ from ..geometry import format_s_region, parse_s_region, xyz_to_radec
 from .base import ImageSets
 from .service_values import polygon_xyz
 
-__all__ = ["SET_FIELDS", "SetStore", "expand", "parse_footprints"]
+__all__ = ["SET_FIELDS", "SetStore", "expand", "parse_footprints", "sets_of_pairs"]
 
 #: The `~twomass_vo.archives.base.ImageSets` fields of a set (all but the
 #: query index).
@@ -165,6 +170,74 @@ def expand(found, order, start, stop):
         **{
             **{f: getattr(sets, f) for f in SET_FIELDS},
             "query_index": inputs.astype(np.int64),
+        }
+    )
+
+
+def sets_of_pairs(query_index, coadd_key, look_up, *, source):
+    """Image sets of (query, coadd_key) pairs, each distinct set looked up once.
+
+    The second step of a two-step position look-up: a first, cheap query
+    answers which sets (by coadd_key) contain which query point; the distinct
+    keys are then looked up once each, with every column the archive needs,
+    instead of receiving every file row's metadata once per point.
+
+    Parameters
+    ----------
+    query_index : ndarray of int
+        The query (point) of each pair.
+    coadd_key : ndarray of int
+        The set of each pair.
+    look_up : callable
+        ``look_up(keys)`` -> `~twomass_vo.archives.base.ImageSets`: the sets
+        with the given distinct, sorted coadd_keys (any order; sets with
+        other keys are ignored), e.g. an archive's coadd_key look-up.
+    source : str
+        Where the pairs came from, for error messages.
+
+    Returns
+    -------
+    sets : `~twomass_vo.archives.base.ImageSets`
+        One row per (pair, set with its key), ``query_index`` the pair's
+        query, sorted by query then set (``ref``), duplicates dropped.
+
+    Raises
+    ------
+    twomass_vo.exceptions.ArchiveError
+        If a key of the pairs is not found by ``look_up`` (the service
+        answered inconsistently).
+    """
+    query_index = np.asarray(query_index, np.int64)
+    coadd_key = np.asarray(coadd_key, np.int64)
+    if not len(coadd_key):
+        return ImageSets.empty()
+    keys = np.unique(coadd_key)
+    found = look_up(keys)
+    order = np.argsort(found.coadd_key, kind="stable")
+    sorted_keys = found.coadd_key[order]
+    start = np.searchsorted(sorted_keys, coadd_key, side="left")
+    stop = np.searchsorted(sorted_keys, coadd_key, side="right")
+    missing = stop == start
+    if missing.any():
+        i = int(np.flatnonzero(missing)[0])
+        raise ArchiveError(
+            f"{source}: point {int(query_index[i])} is in the image set with "
+            f"coadd_key {int(coadd_key[i])}, but the look-up of that key found "
+            f"no such set ({int(missing.sum())} pair(s) affected)"
+        )
+    counts = stop - start
+    pair = np.repeat(np.arange(len(coadd_key)), counts)
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    chosen = order[np.repeat(start, counts) + offsets]
+    both = np.unique(np.stack([query_index[pair], found.ref[chosen]], 1), axis=0)
+    # rows of ``found`` by ref (refs are unique in a look-up's answer)
+    by_ref = np.argsort(found.ref, kind="stable")
+    rows = by_ref[np.searchsorted(found.ref[by_ref], both[:, 1])]
+    sets = found.take(rows)
+    return ImageSets(
+        **{
+            **{f: getattr(sets, f) for f in SET_FIELDS},
+            "query_index": both[:, 0],
         }
     )
 

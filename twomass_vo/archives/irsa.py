@@ -480,6 +480,18 @@ class IrsaArchive(RouteDiagnostics, IrsaRoutes, VOArchive):
                 raise self._unreachable(payload["url"], failure) from exc
             raise
 
+    def _execute_integers(self, payload, names):
+        """Run a (position, coadd_key) pairs query (TAP); log its route and URL."""
+        if self._log is not None:
+            self._log.append((payload.get("route", payload["service"]), payload["url"]))
+        try:
+            return super()._execute_integers(payload, names)
+        except ArchiveError as exc:
+            failure = _connection_failure(exc)
+            if failure is not None:
+                raise self._unreachable(payload["url"], failure) from exc
+            raise
+
     def _file_rows(self, table, source):
         if source != "ibe":
             return super()._file_rows(table, source)

@@ -9,15 +9,19 @@ IVOA queries:
   configured, else one TAP query with ``INTERSECTS(CIRCLE(...), s_region)``;
 * ``find_points``: one TAP query per chunk of positions, the positions
   uploaded as a table and joined with ``CONTAINS(POINT(...), s_region)``
-  (asynchronous above a size); one SIA v2 (or TAP) request per position when
-  uploads are off or the service has none;
+  (asynchronous above a size); by default it answers only the distinct
+  (position, coadd_key) pairs, as CSV, and the distinct sets are then looked
+  up once each by coadd_key (`~twomass_vo.archives.image_sets.sets_of_pairs`);
+  one SIA v2 (or TAP) request per position when uploads are off or the
+  service has none;
 * ``find_coadd_keys`` / ``find_scans``: TAP queries with typed, validated
   values -- ``IN (...)`` lists for short inputs, uploaded tables for long
   ones. No user string is ever pasted into ADQL.
 
 Every look-up has a twin ``payload_*`` method that builds the requests
 without any network access (astroquery's ``get_query_payload``); the
-look-up executes exactly those requests.
+look-up executes exactly those requests (and, in the two-step position
+route, then the `payload_coadd_keys` requests of the sets found).
 
 The services answer one row per image *file* (band and image type). The rows
 are grouped into image sets (one per date-hemisphere-scan-image), and each
@@ -61,12 +65,13 @@ from .base import Archive, FileRefs, ImageSets
 from .diagnostics import ArchiveDiagnostics, EndpointStatus
 from .file_rows import FileRowMapping, find_column
 from .http_session import make_session
-from .image_sets import SET_FIELDS, SetStore, expand
+from .image_sets import SET_FIELDS, SetStore, expand, sets_of_pairs
 from .service_values import (
     band_codes,
     check_url,
     dhs_keys,
     parse_image_paths,
+    service_value_error,
     uploaded_index,
     validated_ints,
     validated_scans,
@@ -148,10 +153,14 @@ class VOArchive(
         Longest ``IN (...)`` list of coadd_keys or scans; longer inputs are
         uploaded (default 100).
     async_threshold : int, optional
-        Uploaded rows above which a TAP query runs asynchronously
-        (default 5000).
+        Uploaded rows above which a TAP query runs asynchronously (default
+        12,000: uploads are BINARY2 VOTables, about 28 bytes per position,
+        which keeps a synchronous upload under DaCHS's default limit of
+        500 kB; an asynchronous job costs seconds there: a new server
+        process, polled once a second).
     chunk_size : int, optional
-        Most rows uploaded per TAP query (default 50,000).
+        Most rows uploaded per TAP query (default 100,000: on DaCHS one
+        large asynchronous job is faster than several smaller ones).
     maxrec : int, optional
         ``MAXREC`` of every TAP query (default 1,000,000).
     sia_maxrec : int, optional
@@ -162,6 +171,14 @@ class VOArchive(
         is the endpoint). False: ``sia_url`` is the query endpoint. The
         ``payload_*`` methods use `sia_query_url`, which is ``sia_url`` until
         the capabilities have been read.
+    pairs_first : bool, optional
+        Look uploaded positions up in two steps (default True): a first
+        query answers only the distinct (position, coadd_key) pairs, read as
+        CSV, and each distinct set is then looked up once by its coadd_key
+        (`payload_coadd_keys`), instead of receiving every file row's
+        metadata once per position. False, or a table without a coadd_key
+        column: one query with every file row's columns (``pos_idx`` and the
+        select list of the other look-ups).
     resolve_coadd_keys : bool, optional
         SIA v2 answers carry no coadd_key; when the TAP table has one, look the
         found sets up there (`payload_scans` of their images: one more TAP
@@ -221,16 +238,18 @@ class VOArchive(
         session=None,
         upload=None,
         upload_threshold=100,
-        async_threshold=5000,
-        chunk_size=50_000,
+        async_threshold=12_000,
+        chunk_size=100_000,
         maxrec=1_000_000,
         sia_maxrec=100_000,
         sia_capabilities=True,
         resolve_coadd_keys=True,
+        pairs_first=True,
     ):
         self.sia_url = check_url(sia_url, "sia_url")
         self.sia_capabilities = bool(sia_capabilities)
         self.resolve_coadd_keys = bool(resolve_coadd_keys)
+        self.pairs_first = bool(pairs_first)
         self._sia_endpoint = None
         self.tap_url = check_url(tap_url, "tap_url", required=True).rstrip("/")
         self.datalink_url = check_url(datalink_url, "datalink_url")
@@ -339,6 +358,8 @@ class VOArchive(
             if not self._uploads_enabled():
                 self._resolve_sia()
         payloads = self.payload_points(ra, dec)
+        if payloads and payloads[0].get("format") == "csv":
+            return self._find_points_by_pairs(payloads)
         parts = []
         for i, payload in enumerate(payloads):
             table = self._execute(payload)
@@ -360,6 +381,35 @@ class VOArchive(
             parts.append(self._image_sets(table, payload["service"], index))
         sets = ImageSets.concatenate(parts) if parts else ImageSets.empty()
         return self._with_real_keys(sets)
+
+    def _find_points_by_pairs(self, payloads):
+        """Run the (position, coadd_key) queries, then look each set up once."""
+        index, keys = [], []
+        for payload in payloads:
+            name, key = payload["columns"]
+            pos_idx, coadd_key = self._execute_integers(payload, (name, key))
+            sent = payload["uploads"]["pos"][POS_IDX]
+            low, high = int(sent[0]), int(sent[-1])
+            bad = (pos_idx < low) | (pos_idx > high)
+            bad |= (coadd_key < 0) | (coadd_key > 2**62)
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise service_value_error(
+                    payload["url"],
+                    i,
+                    f"({name}, {key})",
+                    (int(pos_idx[i]), int(coadd_key[i])),
+                    f"is not an uploaded {name} ({low}..{high}) with a coadd_key "
+                    "in 0..2**62",
+                )
+            index.append(pos_idx)
+            keys.append(coadd_key)
+        return sets_of_pairs(
+            np.concatenate(index),
+            np.concatenate(keys),
+            lambda distinct: self._run_all(self.payload_coadd_keys(distinct)),
+            source=f"TAP answer from {self.tap_url}",
+        )
 
     def _with_real_keys(self, sets):
         """Replace surrogate coadd_keys (SIA v2 rows) by the TAP table's.
