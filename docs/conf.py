@@ -98,7 +98,11 @@ EXTERNAL_PACKAGES = (
     "requests",
     "threading",
     "abc",
+    "argparse",
+    "mmap",
+    "os",
     "tempfile",
+    "time",
     "False",
     "True",
     "None",
@@ -119,8 +123,9 @@ def _offline_references(app, config):
 # rendered in (e.g. ``twomass_vo``, which re-exports ``ImageTable``) has no
 # such name. Such a reference is resolved to the package's documented object
 # of that name when there is exactly one (aliases of one Python object count
-# once), preferring the module of the docstring; otherwise it stays missing
-# and -n reports it.
+# once), preferring the module of the docstring (and, in a class, the member
+# the class really has, inherited or not); otherwise it stays missing and -n
+# reports it.
 def _python_object(name):
     import importlib
 
@@ -139,6 +144,12 @@ def _python_object(name):
     return None
 
 
+def _function(obj):
+    # compare functions, not the bound methods that each attribute access of a
+    # classmethod makes anew
+    return getattr(obj, "__func__", obj)
+
+
 def _resolve_own_names(app, env, node, contnode):
     if node.get("refdomain") != "py":
         return None
@@ -152,12 +163,20 @@ def _resolve_own_names(app, env, node, contnode):
         if name.startswith("twomass_vo") and name.endswith("." + target)
     )
     module = node.get("py:module") or ""
+    # in a class's docstring, `payload_scans` may name a member the class
+    # inherits from a mixin: keep the documented names of that very object
+    klass = node.get("py:class")
+    member = None
+    if module and klass:
+        member = _function(_python_object(f"{module}.{klass}.{target}"))
+    if member is not None:
+        candidates = [c for c in candidates if _function(_python_object(c)) is member]
     same = [name for name in candidates if name.startswith(module + ".")]
     candidates = same or candidates
     if not candidates:
         return None
-    objects = {id(_python_object(name)) for name in candidates}
-    if len(objects) != 1 or _python_object(candidates[0]) is None:
+    objects = [_function(_python_object(name)) for name in candidates]
+    if objects[0] is None or any(obj is not objects[0] for obj in objects):
         return None
     chosen = min(candidates, key=len)
     return domain.resolve_xref(
@@ -165,6 +184,19 @@ def _resolve_own_names(app, env, node, contnode):
     )
 
 
+# -- generated API pages -----------------------------------------------------
+# automodapi writes one page per object into docs/api/ (ignored by git), and
+# never removes one: after a module is split or an object renamed, the old
+# pages would stay, outside every toctree. Each build starts from none.
+def _remove_generated_pages(app, config):
+    import shutil
+    from pathlib import Path
+
+    folder = getattr(config, "automodapi_toctreedirnm", "api")
+    shutil.rmtree(Path(app.srcdir) / folder, ignore_errors=True)
+
+
 def setup(app):
+    app.connect("config-inited", _remove_generated_pages)
     app.connect("config-inited", _offline_references)
     app.connect("missing-reference", _resolve_own_names)

@@ -42,11 +42,11 @@ def coadd_keys_request(keys, *, band="all"):
     Parameters
     ----------
     keys : `~astropy.table.Table`, str, `pathlib.Path`, int or sequence of int
-        A table (or table file, see `read_table`) with a ``coadd_key``
-        column and optional ``band`` (j/h/k/a per row; also ``filter``) and
-        ``id`` columns; or the keys themselves: one integer or a sequence or
-        array of integers.  A str is the path of a file, unless no such file
-        exists and the str is an integer (``"1590591"``).
+        A table (or table file, see `~twomass_vo.table_readers.read_table`)
+        with a ``coadd_key`` column and optional ``band`` (j/h/k/a per row;
+        also ``filter``) and ``id`` columns; or the keys themselves: one
+        integer or a sequence or array of integers.  A str is the path of a
+        file, unless no such file exists and the str is an integer (``"1590591"``).
     band : str, optional
         ``'J'``, ``'H'``, ``'Ks'`` (``'K'``) or ``'all'``: the bands of the
         rows without a ``band`` value.

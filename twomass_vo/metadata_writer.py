@@ -34,10 +34,10 @@ Other plain text entries (e.g. ``intersect``) are kept as they are.
 `write_table` writes a table with that structure in every format of the
 command line: as VOTable ``INFO`` (mode, archive, route, URLs, version, date)
 and ``PARAM`` (query parameters) elements, IPAC ``\keyword`` lines, FITS
-``HIERARCH TMVO ...`` cards and ECSV metadata; `read_table` reads any of them
-back into the same structure (`~twomass_vo.table_metadata.read_table`,
-which needs `~twomass_vo.image_table.ImageTable` and so lives above this
-module). The names used by the flat formats are given
+``HIERARCH TMVO ...`` cards and ECSV metadata;
+`~twomass_vo.table_metadata.read_table` reads any of them back into the same
+structure (it needs `~twomass_vo.image_table.ImageTable` and so lives above
+this module). The names used by the flat formats are given
 by `flat_meta`: ``url_<name>`` and ``param_<name>`` for the two mappings.
 """
 
@@ -56,7 +56,8 @@ __all__ = [
     "write_table",
 ]
 
-#: File name extension -> astropy format name, for `write_table`/`read_table`.
+#: File name extension -> astropy format name, for `write_table` and
+#: `~twomass_vo.table_metadata.read_table`.
 FORMATS = {
     ".tbl": "ascii.ipac",
     ".ipac": "ascii.ipac",

@@ -77,7 +77,8 @@ def positions_request(source, *, best=False, size=None, resolver=None):
     Parameters
     ----------
     source : `~astropy.table.Table`, str, path or `~astropy.coordinates.SkyCoord`
-        The position table (see `read_table`), or the positions themselves.
+        The position table (see `~twomass_vo.table_readers.read_table`), or
+        the positions themselves.
         The table has ``ra`` and ``dec`` columns (also ``ra_deg``,
         ``raj2000``, ``in_ra``; ``dec_deg``, ``dej2000``, ``decj2000``,
         ``in_dec``; any case) in decimal degrees or sexagesimal (RA in

@@ -237,10 +237,11 @@ def scans_request(source, *, band="all"):
     Parameters
     ----------
     source : `~astropy.table.Table`, str or `pathlib.Path`
-        The DHS table (see `read_table`) with the columns ``xdate`` (also
-        ``date``, ``ordate``), ``hem`` (also ``hemis``, ``hemisphere``) and
-        ``scan`` (also ``scanno``), in any case; optional ``image``,
-        ``band`` (j/h/k/a; also ``filter``) and ``id`` columns.
+        The DHS table (see `~twomass_vo.table_readers.read_table`) with the
+        columns ``xdate`` (also ``date``, ``ordate``), ``hem`` (also
+        ``hemis``, ``hemisphere``) and ``scan`` (also ``scanno``), in any
+        case; optional ``image``, ``band`` (j/h/k/a; also ``filter``) and
+        ``id`` columns.
     band : str, optional
         ``'J'``, ``'H'``, ``'Ks'`` (``'K'``) or ``'all'``: the bands of the
         rows without a ``band`` value.

@@ -173,7 +173,7 @@ class RouteDiagnostics:
         Returns
         -------
         info : dict
-            As `~twomass_vo.archives.vo.VOArchive.describe`, plus ``ibe_url``,
+            As `~twomass_vo.archives.VOArchive.describe`, plus ``ibe_url``,
             ``discovery`` (what TAP_SCHEMA gave, or ``not read yet``),
             ``sia_failure`` (why SIA v2 was given up, or None) and
             ``routes``: mode -> `EndpointStatus` with ``route``, ``url``,

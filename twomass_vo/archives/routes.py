@@ -112,10 +112,11 @@ class IrsaRoutes:
         return make()
 
     def payload_circle(self, ra, dec, radius):
-        """Build the requests of `find_circle` (no network access).
+        """Build the requests of `~twomass_vo.archives.IrsaArchive.find_circle`.
 
-        SIA v2 (``POS=CIRCLE``) when ``sia_url`` is set, else one IBE box
-        (``POS`` + ``SIZE`` = the circle's bounding box, ``INTERSECT=OVERLAPS``).
+        No network access. SIA v2 (``POS=CIRCLE``) when ``sia_url`` is set, else
+        one IBE box (``POS`` + ``SIZE`` = the circle's bounding box,
+        ``INTERSECT=OVERLAPS``).
         """
         route = self.routes()["region"]
         if route == "sia":
@@ -139,11 +140,11 @@ class IrsaRoutes:
         return self._tag([payload], route)
 
     def payload_points(self, ra, dec):
-        """Build the requests of `find_points` (no network access).
+        """Build the requests of `~twomass_vo.archives.IrsaArchive.find_points`.
 
-        One TAP upload per chunk when a TAP table is known, else one IBE
-        upload (multipart ``POS``) per ``ibe_chunk_size`` positions, else one
-        SIA v2 request per position.
+        No network access. One TAP upload per chunk when a TAP table is known,
+        else one IBE upload (multipart ``POS``) per ``ibe_chunk_size``
+        positions, else one SIA v2 request per position.
         """
         route = self.routes()["positions"]
         ra, dec = validated_points(ra, dec)
@@ -173,10 +174,10 @@ class IrsaRoutes:
         )
 
     def payload_coadd_keys(self, keys):
-        """Build the requests of `find_coadd_keys` (no network access).
+        """Build the requests of `~twomass_vo.archives.IrsaArchive.find_coadd_keys`.
 
-        TAP when a table is known, else IBE ``where=coadd_key IN (...)``
-        with at most ``ibe_where_size`` keys each.
+        No network access. TAP when a table is known, else IBE ``where=coadd_key
+        IN (...)`` with at most ``ibe_where_size`` keys each.
         """
         route = self.routes()["coadd_keys"]
         if route == "tap":
@@ -198,11 +199,11 @@ class IrsaRoutes:
         )
 
     def payload_scans(self, ordate, hemisphere, scanno, image):
-        """Build the requests of `find_scans` (no network access).
+        """Build the requests of `~twomass_vo.archives.IrsaArchive.find_scans`.
 
-        TAP when a table is known, else IBE ``where=(ordate = 'yymmdd' AND
-        hemisphere = 'n' AND scanno = N [AND coaddno IN (...)]) OR ...``
-        with at most ``ibe_where_size`` scans each.
+        No network access. TAP when a table is known, else IBE ``where=(ordate =
+        'yymmdd' AND hemisphere = 'n' AND scanno = N [AND coaddno IN (...)]) OR
+        ...`` with at most ``ibe_where_size`` scans each.
         """
         route = self.routes()["scans"]
         if route == "tap":
