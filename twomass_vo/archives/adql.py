@@ -168,7 +168,9 @@ class AdqlQueries:
         return True
 
     def payload_circle(self, ra, dec, radius):
-        """Build the requests of `find_circle`, without network access.
+        """Build the requests of `~twomass_vo.archives.VOArchive.find_circle`.
+
+        Without network access.
 
         Parameters
         ----------
@@ -200,7 +202,9 @@ class AdqlQueries:
         return [self._tap(query)]
 
     def payload_points(self, ra, dec):
-        """Build the requests of `find_points`, without network access.
+        """Build the requests of `~twomass_vo.archives.VOArchive.find_points`.
+
+        Without network access.
 
         Parameters
         ----------
@@ -291,7 +295,9 @@ class AdqlQueries:
         return payloads
 
     def payload_coadd_keys(self, keys):
-        """Build the requests of `find_coadd_keys`, without network access.
+        """Build the requests of `~twomass_vo.archives.VOArchive.find_coadd_keys`.
+
+        Without network access.
 
         Parameters
         ----------
@@ -324,7 +330,9 @@ class AdqlQueries:
         )
 
     def payload_scans(self, ordate, hemisphere, scanno, image):
-        """Build the requests of `find_scans`, without network access.
+        """Build the requests of `~twomass_vo.archives.VOArchive.find_scans`.
+
+        Without network access.
 
         Parameters
         ----------
