@@ -221,8 +221,9 @@ class AdqlQueries:
             ``mode`` ``async`` above ``async_threshold`` rows. With
             ``pairs_first`` (and a coadd_key column) the request selects only
             ``DISTINCT u.pos_idx, i.coadd_key`` and asks for CSV (``"format":
-            "csv"``, ``"columns"``: the two names); `find_points` then looks
-            up the distinct coadd_keys of the answer with `payload_coadd_keys`
+            "csv"``, ``"columns"``: the two names);
+            `~twomass_vo.archives.VOArchive.find_points` then looks up the
+            distinct coadd_keys of the answer with `payload_coadd_keys`
             (requests that depend on the first answer, so not listed here).
             Otherwise every mapped column of every matching file row is
             selected. Without uploads: one SIA v2 request per point

@@ -21,7 +21,8 @@ IVOA queries:
 Every look-up has a twin ``payload_*`` method that builds the requests
 without any network access (astroquery's ``get_query_payload``); the
 look-up executes exactly those requests (and, in the two-step position
-route, then the `payload_coadd_keys` requests of the sets found).
+route, then the `~twomass_vo.archives.VOArchive.payload_coadd_keys`
+requests of the sets found).
 
 The services answer one row per image *file* (band and image type). The rows
 are grouped into image sets (one per date-hemisphere-scan-image), and each
