@@ -91,7 +91,8 @@ LAYER = [
     "twomass_vo.fits_check",
     "twomass_vo.atomic_files",
     "twomass_vo.download_plan",
-    "twomass_vo.http_session",
+    "twomass_vo.download_session",
+    "twomass_vo.http_deadline",
 ]
 
 

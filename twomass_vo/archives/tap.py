@@ -18,8 +18,9 @@ from astropy.io.votable.exceptions import VOWarning
 from astropy.units import UnitsWarning
 
 from ..exceptions import ArchiveError
-from .http_session import read_capabilities, time_limit
+from ..http_deadline import time_limit
 from .sia import run_sia_query
+from .vo_session import read_capabilities
 
 __all__ = ["TapExecution"]
 

@@ -60,7 +60,6 @@ from .adql import (
 from .base import Archive, FileRefs, ImageSets
 from .diagnostics import ArchiveDiagnostics, EndpointStatus
 from .file_rows import FileRowMapping, find_column
-from .http_session import make_session
 from .image_sets import SET_FIELDS, SetStore, expand
 from .service_values import (
     band_codes,
@@ -74,6 +73,7 @@ from .service_values import (
 from .sia import POINT_RADIUS, SiaQueries  # noqa: F401 (POINT_RADIUS: public name here)
 from .soda import soda_cutout_urls
 from .tap import TapExecution
+from .vo_session import make_session
 
 __all__ = [
     "DEFAULT_COLUMNS",
