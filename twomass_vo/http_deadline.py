@@ -15,7 +15,7 @@ ever. Every HTTP request of twomass_vo (the downloads of
   covered; a kept-alive one when a request is sent on it) to the deadline
   of their thread;
 * one watchdog thread, shared by every deadline, looks at those under way
-  every `Watchdog.TICK` seconds and shuts the sockets of those that passed
+  every ``Watchdog.TICK`` seconds and shuts the sockets of those that passed
   down, which ends any read blocked on them; a deadline is thus kept to
   within a tick. The watchdog thread runs only while a deadline is open.
 
@@ -56,7 +56,7 @@ class Deadline:
     Parameters
     ----------
     deadline : float
-        `time.monotonic` time by which the request must be over.
+        ``time.monotonic`` time by which the request must be over.
 
     Attributes
     ----------
@@ -187,7 +187,7 @@ def watching(deadline):
     Parameters
     ----------
     deadline : float
-        `time.monotonic` time by which they must be over.
+        ``time.monotonic`` time by which they must be over.
 
     Yields
     ------
@@ -237,7 +237,7 @@ def time_limit(seconds):
 
 
 def time_limit_end():
-    """Return the end (`time.monotonic`) of this thread's `time_limit`, or None."""
+    """Return the end (``time.monotonic``) of this thread's `time_limit`, or None."""
     return getattr(_local, "end", None)
 
 

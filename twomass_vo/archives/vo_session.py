@@ -280,7 +280,7 @@ def make_session(timeout):
 
 
 class TimeoutProxy:
-    """A session with a fixed time limit per request (for `VOArchive.check`).
+    """A session with a fixed time limit per request (for ``VOArchive.check``).
 
     With a `TimeoutSession`, the limit is the overall deadline of each
     request as well as its socket timeout.
