@@ -47,6 +47,7 @@ import contextlib
 import hashlib
 import io
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,7 +100,21 @@ class _Options:
     timeout: float
     policy: RetryPolicy
     max_file_size: int
-    cache_root: str
+    cache_root: str  # "" if the file cache was empty: no look-ups
+
+
+def _cache_in_use(folder):
+    """Return the file cache's folder, or "" if it holds nothing (one look).
+
+    A file cached during the run is then fetched again rather than copied,
+    as it would be had it been cached a moment after its own look-up; an
+    empty cache costs no look-up per file.
+    """
+    try:
+        with os.scandir(folder) as entries:
+            return str(folder) if any(True for _ in entries) else ""
+    except OSError:
+        return ""
 
 
 def _describe(exc):
@@ -193,7 +208,7 @@ def _run_task(task, options, archive=None, cancel=None, on_bytes=None):
     try:
         if task.mode == "copy":
             path = local_source(task.url, archive)
-            if path is None:
+            if path is None and options.cache_root:
                 path = cached_copy(task.url, root=options.cache_root)
             if path is not None:
                 size, sha = _copy_local(path, target, options, cancel, on_bytes)
@@ -342,7 +357,7 @@ def download(
         timeout=float(conf.timeout if timeout is None else timeout),
         policy=policy,
         max_file_size=ceiling,
-        cache_root=str(cache_dir()),
+        cache_root=_cache_in_use(cache_dir()),
     )
     pool, workers, owned, in_process = _executor(executor, max_workers)
     n = len(table)
