@@ -47,7 +47,6 @@ import contextlib
 import hashlib
 import io
 import logging
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,7 +59,13 @@ from . import archives  # noqa: F401 - archives register their file makers
 from .atomic_files import atomic_writer, write_atomic
 from .download_plan import already_complete, byte_count, plan
 from .fetch import Cancelled, FetchError, RetryPolicy, fetch, retry_policy
-from .file_cache import cache_dir, cached_copy, cached_path, clear_cache
+from .file_cache import (
+    cache_dir,
+    cache_shards,
+    cached_copy,
+    cached_path,
+    clear_cache,
+)
 from .fits_check import check_fits
 from .loaders import cutout_hdul, decompressed_hdul
 from .local_files import copy_regular, local_source, open_regular
@@ -100,21 +105,8 @@ class _Options:
     timeout: float
     policy: RetryPolicy
     max_file_size: int
-    cache_root: str  # "" if the file cache was empty: no look-ups
-
-
-def _cache_in_use(folder):
-    """Return the file cache's folder, or "" if it holds nothing (one look).
-
-    A file cached during the run is then fetched again rather than copied,
-    as it would be had it been cached a moment after its own look-up; an
-    empty cache costs no look-up per file.
-    """
-    try:
-        with os.scandir(folder) as entries:
-            return str(folder) if any(True for _ in entries) else ""
-    except OSError:
-        return ""
+    cache_root: str
+    cache_shards: frozenset
 
 
 def _describe(exc):
@@ -208,8 +200,10 @@ def _run_task(task, options, archive=None, cancel=None, on_bytes=None):
     try:
         if task.mode == "copy":
             path = local_source(task.url, archive)
-            if path is None and options.cache_root:
-                path = cached_copy(task.url, root=options.cache_root)
+            if path is None:
+                path = cached_copy(
+                    task.url, root=options.cache_root, shards=options.cache_shards
+                )
             if path is not None:
                 size, sha = _copy_local(path, target, options, cancel, on_bytes)
             elif urlparse(task.url).path.endswith(".gz"):  # IRSA's .fits.gz files
@@ -357,7 +351,8 @@ def download(
         timeout=float(conf.timeout if timeout is None else timeout),
         policy=policy,
         max_file_size=ceiling,
-        cache_root=_cache_in_use(cache_dir()),
+        cache_root=str(cache_dir()),
+        cache_shards=cache_shards(cache_dir()),  # looked at once, not per file
     )
     pool, workers, owned, in_process = _executor(executor, max_workers)
     n = len(table)
