@@ -21,8 +21,7 @@ from twomass_vo.exceptions import ArchiveError
 from twomass_vo.fetch import FetchError, RetryPolicy, fetch
 from twomass_vo.http_deadline import current_deadline, time_limit, watching
 
-#: The longest any call here may take before the test fails as "hung".
-HANG = 60
+from .test_hostile_downloads import HANG, bounded
 
 
 class EndlessHeaders:
@@ -72,25 +71,6 @@ def endless():
     server = EndlessHeaders()
     yield server
     server.close()
-
-
-def bounded(function, *args, **kwargs):
-    """Run ``function`` in a thread; fail if it has not returned after HANG s."""
-    out = {}
-
-    def run():
-        try:
-            out["value"] = function(*args, **kwargs)
-        except BaseException as exc:  # handed to the test
-            out["error"] = exc
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(HANG)
-    assert not thread.is_alive(), f"{function.__name__} did not return: it hangs"
-    if "error" in out:
-        raise out["error"]
-    return out["value"]
 
 
 def test_a_download_through_a_proxy_keeps_its_deadline(endless, monkeypatch):

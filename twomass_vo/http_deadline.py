@@ -247,12 +247,12 @@ def _register(sock):
         deadline.add_socket(sock)
 
 
-class WatchedHTTPConnection(HTTPConnection):
-    """An HTTP connection whose socket the deadline of its thread watches."""
+class _WatchedSocket:
+    """Report the socket of a connection to the deadline of its thread."""
 
     def _new_conn(self):
         sock = super()._new_conn()
-        _register(sock)
+        _register(sock)  # before the TLS handshake, which it then bounds
         return sock
 
     def request(self, *args, **kwargs):
@@ -260,17 +260,12 @@ class WatchedHTTPConnection(HTTPConnection):
         return super().request(*args, **kwargs)
 
 
-class WatchedHTTPSConnection(HTTPSConnection):
+class WatchedHTTPConnection(_WatchedSocket, HTTPConnection):
+    """An HTTP connection whose socket the deadline of its thread watches."""
+
+
+class WatchedHTTPSConnection(_WatchedSocket, HTTPSConnection):
     """An HTTPS connection whose socket (TLS handshake included) is watched."""
-
-    def _new_conn(self):
-        sock = super()._new_conn()
-        _register(sock)
-        return sock
-
-    def request(self, *args, **kwargs):
-        _register(self.sock)
-        return super().request(*args, **kwargs)
 
 
 class WatchedHTTPConnectionPool(HTTPConnectionPool):
