@@ -97,6 +97,7 @@ EXTERNAL_PACKAGES = (
     "regions",
     "requests",
     "threading",
+    "urllib3",
     "abc",
     "argparse",
     "mmap",

@@ -648,6 +648,47 @@ def test_http_files_opened_are_cached_and_cleared(batch, server):
     assert len(server.requests_for(name)) == 2
 
 
+def test_download_copies_what_the_cache_holds(batch, server, tmp_path):
+    table = http_table(batch, server, 3)
+    names = [file_name_for(row) for row in table]
+    table[0].open()  # cached
+    result = table.download(tmp_path / "out", progress=False)
+    assert list(result["status"]) == ["ok"] * 3
+    assert [len(server.requests_for(n)) for n in names] == [1, 1, 1]
+    for name in names:
+        assert (tmp_path / "out" / name).read_bytes() == server.files[name]
+
+
+def test_download_with_an_empty_or_missing_cache_fetches(batch, server, tmp_path):
+    table = http_table(batch, server, 2)
+    names = [file_name_for(row) for row in table]
+    assert not cache_dir().exists()
+    first = table.download(tmp_path / "a", progress=False)
+    cache_dir().mkdir(parents=True)
+    second = table.download(tmp_path / "b", progress=False)
+    assert list(first["status"]) == list(second["status"]) == ["ok", "ok"]
+    assert [len(server.requests_for(n)) for n in names] == [2, 2]
+
+
+def test_a_temporary_name_clash_draws_another_name(tmp_path, monkeypatch):
+    import random
+
+    from twomass_vo.atomic_files import PART_PREFIX, atomic_writer
+
+    draws = iter([7, 7, 7, 8])
+    monkeypatch.setattr(random, "getrandbits", lambda bits: next(draws))
+    folder = tmp_path / "new" / "folder"  # made when the first try finds none
+    with atomic_writer(folder / "a.fits") as fh:  # 7 (no folder), then 7
+        fh.write(b"a")
+    (folder / f"{PART_PREFIX}{7:032x}").write_bytes(b"someone else's")
+    with atomic_writer(folder / "b.fits") as fh:  # 7 is taken: 8
+        fh.write(b"b")
+    assert next(draws, None) is None
+    assert (folder / "a.fits").read_bytes() == b"a"
+    assert (folder / "b.fits").read_bytes() == b"b"
+    assert (folder / f"{PART_PREFIX}{7:032x}").read_bytes() == b"someone else's"
+
+
 def test_errors_are_never_cached(batch, server):
     table = http_table(batch, server, 1)
     name = file_name_for(table[0])

@@ -11,7 +11,7 @@ write through them. This module imports nothing else of the package.
 
 import contextlib
 import os
-import uuid
+import random
 from pathlib import Path
 
 __all__ = ["PART_PREFIX", "atomic_writer", "write_atomic"]
@@ -44,9 +44,7 @@ def atomic_writer(path, *, check=None):
         The temporary file, open for reading and writing in binary mode.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.parent / f"{PART_PREFIX}{uuid.uuid4().hex}"
-    fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+    tmp, fd = _create_part(path.parent)
     try:
         with os.fdopen(fd, "w+b") as fh:
             yield fh
@@ -56,6 +54,26 @@ def atomic_writer(path, *, check=None):
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _create_part(folder):
+    """Create a new temporary file in ``folder`` (made if missing): (path, fd).
+
+    The name's 128 random bits need no system call (``random`` is reseeded in
+    a forked child); ``O_EXCL`` makes a clash an error, and another name is
+    drawn. The folder is made only when the first try finds it missing.
+    """
+    for attempt in range(16):
+        tmp = folder / f"{PART_PREFIX}{random.getrandbits(128):032x}"
+        try:
+            return tmp, os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileNotFoundError:
+            if attempt:
+                raise
+            folder.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary name in {folder}")
 
 
 def write_atomic(path, hdul_or_bytes, *, check=None):

@@ -18,10 +18,10 @@ included. A ``Retry-After`` is capped (`RetryPolicy.max_retry_after`), so that
 no server can hold a host back for the rest of the process.
 
 Time is bounded, not only per socket read: every attempt has an overall
-deadline (`RetryPolicy.attempt_timeout`, and never past the budget). A
-watchdog thread shuts the connection of an attempt that passes it, so a
-server that sends one byte a second, or headers that never end, is given up
-on in time. Other 4xx answers,
+deadline (`RetryPolicy.attempt_timeout`, and never past the budget), kept
+by `twomass_vo.http_deadline`: the watchdog thread shuts the connection of
+an attempt that passes it, so a server that sends one byte a second, or
+headers that never end, is given up on in time. Other 4xx answers,
 TLS errors, bad URLs and files over the size ceiling are not retried. Every
 failure ends in a `FetchError` whose message says what happened and how many
 attempts were made.
@@ -40,7 +40,8 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from .http_session import host_settings, session, watching
+from .download_session import host_settings, session
+from .http_deadline import watching
 
 __all__ = [
     "Cancelled",

@@ -11,6 +11,7 @@ are never cached, and `clear_cache` empties it.
 import contextlib
 import hashlib
 import json
+import os
 import re
 import threading
 from pathlib import Path
@@ -19,7 +20,7 @@ from .atomic_files import atomic_writer, write_atomic
 from .fetch import fetch, retry_policy
 from .fits_check import check_fits
 
-__all__ = ["cache_dir", "cached_copy", "cached_path", "clear_cache"]
+__all__ = ["cache_dir", "cache_shards", "cached_copy", "cached_path", "clear_cache"]
 
 
 def cache_dir():
@@ -66,7 +67,32 @@ def _cache_files(url, root=None):
     return folder / f"{digest}.fits", folder / f"{digest}.json"
 
 
-def cached_copy(url, *, root=None):
+def cache_shards(root=None):
+    """Return the names of the cache's subfolders, looked at once.
+
+    Files are kept in 256 subfolders by URL; with this set, `cached_copy`
+    knows without a look at the disk that most URLs of a small cache are
+    not in it.
+
+    Parameters
+    ----------
+    root : str or `~pathlib.Path`, optional
+        The cache folder (default `cache_dir`).
+
+    Returns
+    -------
+    shards : frozenset of str
+        Empty if the cache folder is missing.
+    """
+    folder = cache_dir() if root is None else Path(root)
+    try:
+        with os.scandir(folder) as entries:
+            return frozenset(e.name for e in entries if e.is_dir())
+    except OSError:
+        return frozenset()
+
+
+def cached_copy(url, *, root=None, shards=None):
     """Return the cached file of ``url`` if the cache holds it complete, else None.
 
     Parameters
@@ -75,6 +101,9 @@ def cached_copy(url, *, root=None):
         An ``http(s)`` URL.
     root : str or `~pathlib.Path`, optional
         The cache folder, if known (default `cache_dir`).
+    shards : frozenset of str, optional
+        Its subfolders, from `cache_shards`: a URL whose subfolder was not
+        there is not looked for (a file cached since then is missed).
 
     Returns
     -------
@@ -82,6 +111,8 @@ def cached_copy(url, *, root=None):
         The cached file (its size matches its record).
     """
     data, meta = _cache_files(url, root)
+    if shards is not None and data.parent.name not in shards:
+        return None
     try:
         info = json.loads(meta.read_text())
         if info["url"] == url and data.stat().st_size == info["size"]:

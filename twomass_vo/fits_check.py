@@ -39,9 +39,13 @@ def check_fits(path):
     ValueError
         If the file is not FITS, or is truncated or has extra bytes.
     """
-    size = os.path.getsize(path)
-    with open(path, "rb") as fh:
-        head = fh.read(8)
+    with open(path, "rb") as fh:  # one open: size, signature and headers
+        size = os.fstat(fh.fileno()).st_size
+        _check_start(fh.read(8), size)
+        _check_hdus(fh, size)
+
+
+def _check_start(head, size):
     if head != b"SIMPLE  ":
         raise ValueError("not a FITS file: it does not start with 'SIMPLE  '")
     if size % _BLOCK:
@@ -49,63 +53,63 @@ def check_fits(path):
             f"not a complete FITS file: its length ({size} bytes) is not a "
             f"multiple of {_BLOCK}"
         )
+
+
+def _check_hdus(fh, size):
     offset = 0
-    with open(path, "rb") as fh:
-        while offset < size:
-            fh.seek(offset)
-            keys = {}
-            first = None
-            blocks = 0
-            end = False
-            while not end:
-                block = fh.read(_BLOCK)
-                if len(block) < _BLOCK:
-                    raise ValueError(
-                        f"not a complete FITS file: a header at byte {offset} has "
-                        "no END card"
-                    )
-                if not block.isascii():
-                    raise ValueError(
-                        f"not a FITS file: non-ASCII header at byte {offset}"
-                    )
-                blocks += 1
-                for i in range(0, _BLOCK, 80):
-                    card = block[i : i + 80]
-                    key = card[:8].rstrip()
-                    if first is None:
-                        first = key
-                        if (offset == 0 and key != b"SIMPLE") or (
-                            offset > 0 and key != b"XTENSION"
-                        ):
-                            raise ValueError(
-                                f"not a FITS file: the header at byte {offset} "
-                                "does not start with "
-                                + ("SIMPLE" if offset == 0 else "XTENSION")
-                            )
-                    if key == b"END":
-                        end = True
-                        break
-                    if card[8:10] == b"= " and (
-                        key in (b"BITPIX", b"NAXIS", b"PCOUNT", b"GCOUNT", b"GROUPS")
-                        or key.startswith(b"NAXIS")
-                    ):
-                        keys[key] = card
-            try:
-                bitpix = abs(_card_int(keys[b"BITPIX"]))
-                naxis = _card_int(keys[b"NAXIS"])
-                axes = [_card_int(keys[b"NAXIS%d" % (k + 1)]) for k in range(naxis)]
-                pcount = _card_int(keys[b"PCOUNT"]) if b"PCOUNT" in keys else 0
-                gcount = _card_int(keys[b"GCOUNT"]) if b"GCOUNT" in keys else 1
-            except (KeyError, ValueError):
+    while offset < size:
+        fh.seek(offset)
+        keys = {}
+        first = None
+        blocks = 0
+        end = False
+        while not end:
+            block = fh.read(_BLOCK)
+            if len(block) < _BLOCK:
                 raise ValueError(
-                    f"not a FITS file: the header at byte {offset} lacks a valid "
-                    "BITPIX or NAXISn"
-                ) from None
-            if b"GROUPS" in keys and axes and axes[0] == 0:
-                axes = axes[1:]  # random groups: NAXIS1 = 0
-            elements = math.prod(axes) if axes else 0
-            data = bitpix // 8 * gcount * (pcount + elements) if naxis else 0
-            offset += blocks * _BLOCK + -(-data // _BLOCK) * _BLOCK
+                    f"not a complete FITS file: a header at byte {offset} has "
+                    "no END card"
+                )
+            if not block.isascii():
+                raise ValueError(f"not a FITS file: non-ASCII header at byte {offset}")
+            blocks += 1
+            for i in range(0, _BLOCK, 80):
+                card = block[i : i + 80]
+                key = card[:8].rstrip()
+                if first is None:
+                    first = key
+                    if (offset == 0 and key != b"SIMPLE") or (
+                        offset > 0 and key != b"XTENSION"
+                    ):
+                        raise ValueError(
+                            f"not a FITS file: the header at byte {offset} "
+                            "does not start with "
+                            + ("SIMPLE" if offset == 0 else "XTENSION")
+                        )
+                if key == b"END":
+                    end = True
+                    break
+                if card[8:10] == b"= " and (
+                    key in (b"BITPIX", b"NAXIS", b"PCOUNT", b"GCOUNT", b"GROUPS")
+                    or key.startswith(b"NAXIS")
+                ):
+                    keys[key] = card
+        try:
+            bitpix = abs(_card_int(keys[b"BITPIX"]))
+            naxis = _card_int(keys[b"NAXIS"])
+            axes = [_card_int(keys[b"NAXIS%d" % (k + 1)]) for k in range(naxis)]
+            pcount = _card_int(keys[b"PCOUNT"]) if b"PCOUNT" in keys else 0
+            gcount = _card_int(keys[b"GCOUNT"]) if b"GCOUNT" in keys else 1
+        except (KeyError, ValueError):
+            raise ValueError(
+                f"not a FITS file: the header at byte {offset} lacks a valid "
+                "BITPIX or NAXISn"
+            ) from None
+        if b"GROUPS" in keys and axes and axes[0] == 0:
+            axes = axes[1:]  # random groups: NAXIS1 = 0
+        elements = math.prod(axes) if axes else 0
+        data = bitpix // 8 * gcount * (pcount + elements) if naxis else 0
+        offset += blocks * _BLOCK + -(-data // _BLOCK) * _BLOCK
     if offset != size:
         raise ValueError(
             f"not a complete FITS file: its HDUs end at byte {offset}, the file "

@@ -59,7 +59,13 @@ from . import archives  # noqa: F401 - archives register their file makers
 from .atomic_files import atomic_writer, write_atomic
 from .download_plan import already_complete, byte_count, plan
 from .fetch import Cancelled, FetchError, RetryPolicy, fetch, retry_policy
-from .file_cache import cache_dir, cached_copy, cached_path, clear_cache
+from .file_cache import (
+    cache_dir,
+    cache_shards,
+    cached_copy,
+    cached_path,
+    clear_cache,
+)
 from .fits_check import check_fits
 from .loaders import cutout_hdul, decompressed_hdul
 from .local_files import copy_regular, local_source, open_regular
@@ -100,6 +106,7 @@ class _Options:
     policy: RetryPolicy
     max_file_size: int
     cache_root: str
+    cache_shards: frozenset
 
 
 def _describe(exc):
@@ -194,7 +201,9 @@ def _run_task(task, options, archive=None, cancel=None, on_bytes=None):
         if task.mode == "copy":
             path = local_source(task.url, archive)
             if path is None:
-                path = cached_copy(task.url, root=options.cache_root)
+                path = cached_copy(
+                    task.url, root=options.cache_root, shards=options.cache_shards
+                )
             if path is not None:
                 size, sha = _copy_local(path, target, options, cancel, on_bytes)
             elif urlparse(task.url).path.endswith(".gz"):  # IRSA's .fits.gz files
@@ -343,6 +352,7 @@ def download(
         policy=policy,
         max_file_size=ceiling,
         cache_root=str(cache_dir()),
+        cache_shards=cache_shards(cache_dir()),  # looked at once, not per file
     )
     pool, workers, owned, in_process = _executor(executor, max_workers)
     n = len(table)

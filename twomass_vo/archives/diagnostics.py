@@ -15,7 +15,7 @@ from astropy.io.votable.exceptions import VOWarning
 from astropy.units import UnitsWarning
 
 from ..exceptions import ArchiveError
-from .http_session import TimeoutProxy
+from .vo_session import TimeoutProxy
 
 __all__ = ["ArchiveDiagnostics", "EndpointStatus", "RouteDiagnostics"]
 

@@ -10,8 +10,8 @@ service takes no uploads.
 """
 
 from ..exceptions import InvalidQueryError
-from .http_session import read_capabilities
 from .service_values import check_url, format_number
+from .vo_session import read_capabilities
 
 __all__ = ["POINT_RADIUS", "SiaQueries", "run_sia_query"]
 

@@ -33,10 +33,11 @@ from astropy.table import Table
 from astropy.units import UnitsWarning
 
 from ..exceptions import ArchiveError
+from ..http_deadline import time_limit
 from .file_rows import find_column
-from .http_session import read_capabilities, time_limit
 from .service_values import service_value_error
 from .sia import run_sia_query
+from .vo_session import read_capabilities
 
 __all__ = ["TapExecution", "binary2_upload", "read_integer_answer"]
 
@@ -304,7 +305,7 @@ class TapExecution:
 
         Creation, polling (every 0.25 s, growing to 5 s) and whatever the
         caller does with the job inside the ``with`` block (fetching its
-        result) are bounded by `~twomass_vo.archives.http_session.time_limit`
+        result) are bounded by `~twomass_vo.http_deadline.time_limit`
         (pyvo's own wait has no overall limit); the job is deleted afterwards
         in any case (best effort). ``params`` are extra job parameters (e.g.
         ``RESPONSEFORMAT``).

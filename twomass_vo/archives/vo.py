@@ -37,7 +37,8 @@ the file path
 
 `VOArchive` composes the modules of the VO layer, each one concern:
 
-* `~twomass_vo.archives.http_session`: the HTTP session (time limits);
+* `~twomass_vo.archives.vo_session`: the HTTP session (bounded answers; time
+  limits from `~twomass_vo.http_deadline`);
 * `~twomass_vo.archives.service_values`: values sent and received, validated;
 * `~twomass_vo.archives.adql`: the requests of each look-up (``payload_*``);
 * `~twomass_vo.archives.sia` and `~twomass_vo.archives.tap`: running them;
@@ -65,7 +66,6 @@ from .adql import (
 from .base import Archive, FileRefs, ImageSets
 from .diagnostics import ArchiveDiagnostics, EndpointStatus
 from .file_rows import FileRowMapping, find_column
-from .http_session import make_session
 from .image_sets import SET_FIELDS, SetStore, expand, sets_of_pairs
 from .service_values import (
     band_codes,
@@ -80,6 +80,7 @@ from .service_values import (
 from .sia import POINT_RADIUS, SiaQueries  # noqa: F401 (POINT_RADIUS: public name here)
 from .soda import soda_cutout_urls
 from .tap import TapExecution
+from .vo_session import make_session
 
 __all__ = [
     "DEFAULT_COLUMNS",

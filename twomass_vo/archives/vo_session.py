@@ -1,5 +1,5 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
-"""The HTTP session of the VO archives: where requests are sent and answers read.
+"""The HTTP session of the VO archives: bounded in-memory answers.
 
 `TimeoutSession` is the session a `~twomass_vo.archives.vo.VOArchive` makes
 (`make_session`). A service is not trusted, so every request it sends is
@@ -7,9 +7,10 @@ bounded:
 
 * in time: besides the per-read socket ``timeout``, an overall deadline
   (``twomass_vo.conf.request_deadline``, or the ``deadline`` of the call, or
-  the `time_limit` the request runs in). A watchdog timer shuts the
-  request's socket down when the deadline passes, so that a server sending
-  one byte per second, or headers forever, is given up on in time;
+  the `~twomass_vo.http_deadline.time_limit` the request runs in), kept by
+  `twomass_vo.http_deadline`: its watchdog shuts the request's socket down
+  when the deadline passes, so that a server sending one byte per second,
+  or headers forever, is given up on in time;
 * in memory: every answer (redirects and error documents included) is read
   in chunks, its ``gzip`` / ``deflate`` encoding undone here, chunk by
   chunk, and both the bytes received and the bytes decoded are counted
@@ -24,163 +25,36 @@ reads a service's VOSI capabilities with a session.
 
 import contextlib
 import io
-import socket
-import threading
 import time
 import warnings
 import zlib
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from .. import conf
 from ..exceptions import ArchiveError
+from ..http_deadline import (
+    DeadlineAdapter,
+    current_deadline,
+    time_limit_end,
+    watching,
+)
 
 __all__ = [
     "TimeoutProxy",
     "TimeoutSession",
     "make_session",
     "read_capabilities",
-    "time_limit",
 ]
 
 #: Bytes read from a socket (and decoded) per step.
 _CHUNK = 1 << 16
 
-#: The deadline of the request running in this thread, and the end (monotonic
-#: time) of the `time_limit` it runs in.
-_LOCAL = threading.local()
 
-
-class _Deadline:
-    """The overall deadline of one request: shuts its socket down when it passes."""
-
-    def __init__(self, seconds, url, why="twomass_vo.conf.request_deadline"):
-        self.seconds = max(float(seconds), 0.0)
-        self.url = url
-        self.why = why
-        self.end = time.monotonic() + self.seconds
-        self.expired = False
-        self._sockets = []
-        self._lock = threading.Lock()
-        self._timer = threading.Timer(self.seconds, self._expire)
-        self._timer.daemon = True
-        self._timer.start()
-
-    def remaining(self):
-        return max(self.end - time.monotonic(), 0.0)
-
-    def watch(self, sock):
-        """Shut ``sock`` down when the deadline passes (at once if it has)."""
-        if sock is None:
-            return
-        with self._lock:
-            self._sockets.append(sock)
-            if self.expired:
-                _shutdown(sock)
-
-    def _expire(self):
-        with self._lock:
-            self.expired = True
-            for sock in self._sockets:
-                _shutdown(sock)
-
-    def cancel(self):
-        with self._lock:
-            self._timer.cancel()
-            self._sockets = []
-
-    def error(self):
-        return ArchiveError(
-            f"{self.url} gave no complete answer within {self.seconds:g} s ({self.why})"
-        )
-
-
-def _shutdown(sock):
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-
-
-def _watch(sock):
-    deadline = getattr(_LOCAL, "deadline", None)
-    if deadline is not None:
-        deadline.watch(sock)
-
-
-class _WatchedHTTPConnection(HTTPConnection):
-    """An HTTP connection whose socket the current request's deadline watches."""
-
-    def connect(self):
-        super().connect()
-        _watch(self.sock)
-
-    def request(self, *args, **kwargs):
-        _watch(self.sock)  # a connection reused from the pool
-        return super().request(*args, **kwargs)
-
-
-class _WatchedHTTPSConnection(HTTPSConnection):
-    """An HTTPS connection whose socket the current request's deadline watches."""
-
-    def connect(self):
-        super().connect()
-        _watch(self.sock)
-
-    def request(self, *args, **kwargs):
-        _watch(self.sock)
-        return super().request(*args, **kwargs)
-
-
-class _WatchedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
-
-
-class _WatchedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
-
-
-_WATCHED_POOLS = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
-
-
-class _DeadlineAdapter(HTTPAdapter):
-    """The transport adapter whose connections a request deadline can shut down."""
-
-    def init_poolmanager(self, *args, **kwargs):
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
-
-    def proxy_manager_for(self, proxy, **proxy_kwargs):
-        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
-        pools = manager.pool_classes_by_scheme
-        if pools.get("http") is HTTPConnectionPool:  # not a SOCKS proxy's own
-            manager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
-        return manager
-
-
-@contextlib.contextmanager
-def time_limit(seconds):
-    """Run the requests of a ``with`` block within ``seconds`` in all.
-
-    Every request of a `TimeoutSession` sent in this thread inside the block
-    ends by then (its own deadline is cut to what remains), and a request
-    started after it has passed raises `~twomass_vo.exceptions.ArchiveError`
-    at once. Nested limits keep the earlier end.
-
-    Parameters
-    ----------
-    seconds : float
-        The time limit of the whole block.
-    """
-    outer = getattr(_LOCAL, "end", None)
-    end = time.monotonic() + float(seconds)
-    _LOCAL.end = end if outer is None else min(end, outer)
-    try:
-        yield
-    finally:
-        _LOCAL.end = outer
+def _expired_error(url, seconds, why):
+    """Return the error of a request whose overall deadline passed."""
+    return ArchiveError(f"{url} gave no complete answer within {seconds:g} s ({why})")
 
 
 class _BufferedRaw(io.BytesIO):
@@ -210,8 +84,8 @@ class TimeoutSession(requests.Session):
     def __init__(self, timeout):
         super().__init__()
         self.default_timeout = timeout
-        self.mount("http://", _DeadlineAdapter())
-        self.mount("https://", _DeadlineAdapter())
+        self.mount("http://", DeadlineAdapter())
+        self.mount("https://", DeadlineAdapter())
         self.headers["Accept-Encoding"] = "gzip, deflate"
         self.hooks["response"].append(_read_answer)
 
@@ -239,7 +113,7 @@ class TimeoutSession(requests.Session):
         seconds, why = float(conf.request_deadline), "twomass_vo.conf.request_deadline"
         if deadline is not None and float(deadline) < seconds:
             seconds, why = float(deadline), "the time limit of the request"
-        end = getattr(_LOCAL, "end", None)
+        end = time_limit_end()
         if end is not None and end - time.monotonic() < seconds:
             seconds, why = end - time.monotonic(), "the time limit of the look-up"
             if seconds <= 0:
@@ -253,20 +127,16 @@ class TimeoutSession(requests.Session):
             timeout = min(float(timeout), seconds)
         kwargs["timeout"] = timeout
         stream = kwargs.pop("stream", False)
-        outer = getattr(_LOCAL, "deadline", None)
-        watchdog = _LOCAL.deadline = _Deadline(seconds, url, why)
-        try:
-            response = super().request(method, url, stream=True, **kwargs)
-        except requests.RequestException as exc:
-            if watchdog.expired:
-                raise watchdog.error() from exc
-            raise
-        finally:
-            watchdog.cancel()
-            _LOCAL.deadline = outer
-        if watchdog.expired:
+        with watching(time.monotonic() + seconds) as limit:
+            try:
+                response = super().request(method, url, stream=True, **kwargs)
+            except requests.RequestException as exc:
+                if limit.expired:
+                    raise _expired_error(url, seconds, why) from exc
+                raise
+        if limit.expired:
             response.close()
-            raise watchdog.error()
+            raise _expired_error(url, seconds, why)
         if stream:
             response.raw = _BufferedRaw(response.content)
         return response
@@ -274,16 +144,15 @@ class TimeoutSession(requests.Session):
 
 def _read_answer(response, **kwargs):
     """Response hook: read the body within the limits (before requests does)."""
-    deadline = getattr(_LOCAL, "deadline", None)
+    deadline = current_deadline()
     limit = int(conf.max_answer_size)
     url = response.url
     try:
         body = _read_body(response, limit, url)
     except (urllib3.exceptions.HTTPError, OSError) as exc:
-        response.close()
-        if deadline is not None and deadline.expired:
-            raise deadline.error() from exc
-        if isinstance(exc, urllib3.exceptions.ReadTimeoutError):
+        response.close()  # a deadline that passed: `TimeoutSession.request` says so
+        expired = deadline is not None and deadline.expired
+        if isinstance(exc, urllib3.exceptions.ReadTimeoutError) and not expired:
             raise requests.ReadTimeout(exc, response=response) from exc
         raise requests.ConnectionError(exc, response=response) from exc
     except ArchiveError:
@@ -292,7 +161,9 @@ def _read_answer(response, **kwargs):
     if deadline is not None and deadline.expired:
         # the socket was shut down: what was read may look complete, it is not
         response.close()
-        raise deadline.error()
+        raise requests.ConnectionError(
+            f"{url}: the overall deadline passed", response=response
+        )
     response._content = body
     response._content_consumed = True
     with contextlib.suppress(AttributeError):
@@ -409,7 +280,7 @@ def make_session(timeout):
 
 
 class TimeoutProxy:
-    """A session with a fixed time limit per request (for `VOArchive.check`).
+    """A session with a fixed time limit per request (for ``VOArchive.check``).
 
     With a `TimeoutSession`, the limit is the overall deadline of each
     request as well as its socket timeout.

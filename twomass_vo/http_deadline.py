@@ -1,0 +1,307 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""How an HTTP request is bounded in time: its overall deadline.
+
+A socket ``timeout`` bounds each read, not a request: a server that sends
+one byte a second, or headers that never end, keeps a request alive for
+ever. Every HTTP request of twomass_vo (the downloads of
+`~twomass_vo.fetch`, the VO queries of
+`~twomass_vo.archives.vo_session.TimeoutSession`) therefore runs under a
+`Deadline`:
+
+* `watching` opens one for the requests a thread sends in a ``with`` block
+  (nested blocks each have their own, the outer one comes back after);
+* the sessions mount a `DeadlineAdapter`, whose connections report their
+  sockets (a new one as soon as it is made, so that the TLS handshake is
+  covered; a kept-alive one when a request is sent on it) to the deadline
+  of their thread;
+* one watchdog thread, shared by every deadline, looks at those under way
+  every ``Watchdog.TICK`` seconds and shuts the sockets of those that passed
+  down, which ends any read blocked on them; a deadline is thus kept to
+  within a tick. The watchdog thread runs only while a deadline is open.
+
+The caller checks ``Deadline.expired`` after the block: when the watchdog
+cut a request, what looked like the end of its body was not. `time_limit`
+bounds a whole ``with`` block (several requests, e.g. one VO look-up) for
+the sessions that consult `time_limit_end`.
+"""
+
+import contextlib
+import os
+import socket
+import threading
+import time
+
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+__all__ = [
+    "Deadline",
+    "DeadlineAdapter",
+    "Watchdog",
+    "current_deadline",
+    "time_limit",
+    "time_limit_end",
+    "watching",
+]
+
+#: The deadline of the request under way in this thread (``deadline``) and
+#: the end (monotonic time) of the `time_limit` it runs in (``end``).
+_local = threading.local()
+
+
+class Deadline:
+    """The overall deadline of a request: its sockets are shut when it passes.
+
+    Parameters
+    ----------
+    deadline : float
+        ``time.monotonic`` time by which the request must be over.
+
+    Attributes
+    ----------
+    deadline : float
+        As given.
+    seconds : float
+        The time the request was given, from its start.
+    expired : bool
+        Whether the deadline passed while the request was watched (its
+        sockets were shut down).
+    """
+
+    def __init__(self, deadline):
+        self.deadline = float(deadline)
+        self.seconds = max(self.deadline - time.monotonic(), 0.0)
+        self.expired = False
+        self._done = False
+        self._sockets = []
+        self._lock = threading.Lock()
+
+    def add_socket(self, sock):
+        """Shut ``sock`` down when the deadline passes (at once if it has)."""
+        if sock is None:
+            return
+        with self._lock:
+            if self._done:
+                return
+            if self.expired:
+                shut_down(sock)
+            else:
+                self._sockets.append(sock)
+
+    def expire(self):
+        """Mark the request expired and shut its sockets down (unless finished)."""
+        with self._lock:
+            if self._done:
+                return
+            self.expired = True
+            for sock in self._sockets:
+                shut_down(sock)
+
+    def finish(self):
+        """End the watch: nothing is shut down any more."""
+        with self._lock:
+            self._done = True
+            self._sockets.clear()
+
+    def left(self):
+        """Return the seconds left (negative once passed)."""
+        return self.deadline - time.monotonic()
+
+
+def shut_down(sock):
+    """Shut a connection down from another thread (TLS sockets included).
+
+    The shutdown goes through a duplicate of the file descriptor: it ends
+    the reads blocked on the socket, without touching the TLS state that the
+    reading thread owns.
+    """
+    try:
+        fd = sock.fileno()
+        if fd < 0:
+            return
+        dup = socket.socket(fileno=os.dup(fd))
+    except OSError:
+        return
+    try:
+        dup.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    finally:
+        dup.close()
+
+
+class Watchdog:
+    """One daemon thread that expires the deadlines that pass.
+
+    It looks at the deadlines under way every `TICK` seconds (so a deadline
+    is kept to within a tick), and ends when none is left; opening and
+    closing a deadline only adds it to or removes it from a set (no wake-up
+    per request).
+    """
+
+    TICK = 0.1
+
+    def __init__(self):
+        self._active = set()
+        self._lock = threading.Lock()
+        self._thread = None
+
+    def watch(self, deadline):
+        """Expire ``deadline`` when it passes (until `forget`)."""
+        with self._lock:
+            self._active.add(deadline)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="twomass_vo-watchdog", daemon=True
+                )
+                self._thread.start()
+
+    def forget(self, deadline):
+        """Stop watching ``deadline``."""
+        with self._lock:
+            self._active.discard(deadline)
+
+    def _run(self):
+        while True:
+            time.sleep(self.TICK)
+            now = time.monotonic()
+            with self._lock:
+                if not self._active:
+                    self._thread = None
+                    return
+                due = [d for d in self._active if d.deadline <= now]
+                self._active.difference_update(due)
+            for deadline in due:
+                deadline.expire()
+
+
+#: The watchdog of every deadline.
+WATCHDOG = Watchdog()
+
+
+@contextlib.contextmanager
+def watching(deadline):
+    """Run the requests this thread sends in the block under a deadline.
+
+    Parameters
+    ----------
+    deadline : float
+        ``time.monotonic`` time by which they must be over.
+
+    Yields
+    ------
+    limit : `Deadline`
+        Check ``limit.expired`` after the block: the watchdog shut the
+        connection down (what looked like the end of a body was not).
+    """
+    limit = Deadline(deadline)
+    outer = getattr(_local, "deadline", None)
+    WATCHDOG.watch(limit)
+    _local.deadline = limit
+    try:
+        yield limit
+    finally:
+        _local.deadline = outer
+        limit.finish()
+        WATCHDOG.forget(limit)
+
+
+def current_deadline():
+    """Return the `Deadline` of this thread's request under way, or None."""
+    return getattr(_local, "deadline", None)
+
+
+@contextlib.contextmanager
+def time_limit(seconds):
+    """Run the requests of a ``with`` block within ``seconds`` in all.
+
+    The sessions that consult `time_limit_end` (the VO archives'
+    `~twomass_vo.archives.vo_session.TimeoutSession`) cut the deadline of
+    every request sent in this thread inside the block to what remains, and
+    refuse a request started after it has passed. Nested limits keep the
+    earlier end.
+
+    Parameters
+    ----------
+    seconds : float
+        The time limit of the whole block.
+    """
+    outer = getattr(_local, "end", None)
+    end = time.monotonic() + float(seconds)
+    _local.end = end if outer is None else min(end, outer)
+    try:
+        yield
+    finally:
+        _local.end = outer
+
+
+def time_limit_end():
+    """Return the end (``time.monotonic``) of this thread's `time_limit`, or None."""
+    return getattr(_local, "end", None)
+
+
+def _register(sock):
+    deadline = getattr(_local, "deadline", None)
+    if deadline is not None:
+        deadline.add_socket(sock)
+
+
+class _WatchedSocket:
+    """Report the socket of a connection to the deadline of its thread."""
+
+    def _new_conn(self):
+        sock = super()._new_conn()
+        _register(sock)  # before the TLS handshake, which it then bounds
+        return sock
+
+    def request(self, *args, **kwargs):
+        _register(self.sock)  # a kept-alive connection: no new socket
+        return super().request(*args, **kwargs)
+
+
+class WatchedHTTPConnection(_WatchedSocket, HTTPConnection):
+    """An HTTP connection whose socket the deadline of its thread watches."""
+
+
+class WatchedHTTPSConnection(_WatchedSocket, HTTPSConnection):
+    """An HTTPS connection whose socket (TLS handshake included) is watched."""
+
+
+class WatchedHTTPConnectionPool(HTTPConnectionPool):
+    """A pool of `WatchedHTTPConnection`."""
+
+    ConnectionCls = WatchedHTTPConnection
+
+
+class WatchedHTTPSConnectionPool(HTTPSConnectionPool):
+    """A pool of `WatchedHTTPSConnection`."""
+
+    ConnectionCls = WatchedHTTPSConnection
+
+
+_WATCHED_POOLS = {
+    "http": WatchedHTTPConnectionPool,
+    "https": WatchedHTTPSConnectionPool,
+}
+
+
+class DeadlineAdapter(HTTPAdapter):
+    """The transport adapter whose connections a `Deadline` can shut down.
+
+    Mount it on a `requests.Session` for ``http://`` and ``https://``;
+    requests through an HTTP(S) proxy are watched too (not through a SOCKS
+    proxy, whose pools are its own).
+    """
+
+    def init_poolmanager(self, *args, **kwargs):
+        """Make the pool manager, with watched connection pools."""
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        """Return the manager of ``proxy``, with watched connection pools."""
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if manager.pool_classes_by_scheme.get("http") is HTTPConnectionPool:
+            manager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
+        return manager
