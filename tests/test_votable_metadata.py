@@ -239,6 +239,17 @@ def test_ipac_keywords_and_best_y_n(positions_file, tmp_path):
     assert table.meta["keywords"]["param_best"]["value"] == "true"
 
 
+def test_download_table_is_volint_clean(positions_file, tmp_path):
+    # the download subcommand adds local_path, status and error to the table
+    table = tmp_path / "images.vot"
+    assert run("scan", "971031", "n", "96", "--image", "197", "-o", table) == 0
+    out = tmp_path / "downloaded.vot"
+    folder = tmp_path / "files"
+    assert run("download", table, folder, "--no-progress", "-o", out) == 0
+    ok, report = volint(out)
+    assert ok, report
+
+
 def test_empty_result_still_validates(batch, tmp_path):
     with pytest.warns(NoResultsWarning):
         table = batch.query_scan("970804", "n", 96)

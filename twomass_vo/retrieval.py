@@ -599,7 +599,7 @@ def _result_table(table, local_path, status, error):
         (
             "local_path",
             local_path,
-            "meta.file",
+            "meta.id;meta.file",
             "The file written (or found) in the folder",
         ),
         (
