@@ -16,6 +16,29 @@ if os.environ.get("CI") == "true":
     settings.load_profile("ci")
 
 
+#: The settings `mirror/dachs/mirror.sh up` prints for the local DaCHS mirror.
+MIRROR_SETTINGS = ("SIA_URL", "TAP_URL", "TAP_TABLE", "ARCHIVE_PATH", "DATALINK_URL")
+
+
+@pytest.fixture(scope="session")
+def mirror_env():
+    """The DaCHS mirror's settings; skips (fails with CI=true) when they are unset.
+
+    Every fixture and test that reads the mirror's environment depends on
+    this one, so that a machine without the mirror skips them cleanly.
+    """
+    missing = [name for name in MIRROR_SETTINGS if not os.environ.get(name)]
+    if missing:
+        message = (
+            f"the DaCHS mirror is not configured ({', '.join(missing)} unset): "
+            'run `eval "$(mirror/dachs/mirror.sh up | grep =)"` first'
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return {name: os.environ[name] for name in MIRROR_SETTINGS}
+
+
 @pytest.fixture(scope="session")
 def data_path():
     """Folder of the test data (see tests/data/README.md)."""

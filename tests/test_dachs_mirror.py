@@ -28,25 +28,6 @@ IDENTITY = ["scntr", "coadd_key", "band", "ordate", "hemisphere", "scanno", "ima
 
 
 @pytest.fixture(scope="module")
-def mirror_env():
-    """The mirror's settings; skips (fails with CI=true) when they are unset.
-
-    Every fixture and test that reads the environment depends on this one.
-    """
-    names = ("SIA_URL", "TAP_URL", "TAP_TABLE", "ARCHIVE_PATH", "DATALINK_URL")
-    missing = [n for n in names if not os.environ.get(n)]
-    if missing:
-        message = (
-            f"the DaCHS mirror is not configured ({', '.join(missing)} unset): "
-            'run `eval "$(mirror/dachs/mirror.sh up | grep =)"` first'
-        )
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return {name: os.environ[name] for name in names}
-
-
-@pytest.fixture(scope="module")
 def mirror(mirror_env):
     from twomass_vo.archives.vo import VOArchive
 

@@ -12,7 +12,6 @@ an image table.
 
 import gzip
 import importlib.util
-import os
 import sys
 import warnings
 from pathlib import Path
@@ -375,16 +374,6 @@ def test_ibe_most_centred_is_the_best_image(standin, patch):
 
 
 # ------------------------------------------------ with the DaCHS mirror's TAP
-@pytest.fixture(scope="module")
-def mirror_env():
-    names = ("TAP_URL", "TAP_TABLE", "ARCHIVE_PATH")
-    missing = [n for n in names if not os.environ.get(n)]
-    if missing:
-        message = f"the DaCHS mirror is not configured ({', '.join(missing)} unset)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return {n: os.environ[n] for n in names}
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ and async.
 """
 
 import io
-import os
 from urllib.parse import unquote_plus
 
 import numpy as np
@@ -227,16 +226,6 @@ def test_find_points_set_missing_from_the_look_up(data_path):
 
 
 # ------------------------------------------------------------- on the mirror
-@pytest.fixture(scope="module")
-def mirror_env():
-    names = ("SIA_URL", "TAP_URL", "TAP_TABLE", "ARCHIVE_PATH")
-    missing = [n for n in names if not os.environ.get(n)]
-    if missing:
-        message = f"the DaCHS mirror is not configured ({', '.join(missing)} unset)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return {n: os.environ[n] for n in names}
 
 
 def _batch(env, request, **options):

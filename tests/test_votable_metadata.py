@@ -293,33 +293,24 @@ def test_a_table_from_an_older_file_writes_valid_ucds(batch, tmp_path):
 
 # ------------------------------------------------- a VO mirror records its URLs
 @pytest.mark.dachs
-def test_a_vo_mirror_result_records_its_endpoints(tmp_path):
-    import os
-
-    names = ("SIA_URL", "TAP_URL", "TAP_TABLE", "ARCHIVE_PATH")
-    missing = [n for n in names if not os.environ.get(n)]
-    if missing:
-        message = f"the DaCHS mirror is not configured ({', '.join(missing)} unset)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+def test_a_vo_mirror_result_records_its_endpoints(mirror_env, tmp_path):
     from twomass_vo import TwoMassBatch
     from twomass_vo.archives import LocalArchive, VOArchive
 
-    local = LocalArchive(os.environ["ARCHIVE_PATH"])
+    local = LocalArchive(mirror_env["ARCHIVE_PATH"])
     key = int(np.asarray(local.columns["coadd_key"])[0])
     archive = VOArchive(
-        sia_url=os.environ["SIA_URL"],
-        tap_url=os.environ["TAP_URL"],
-        table=os.environ["TAP_TABLE"],
+        sia_url=mirror_env["SIA_URL"],
+        tap_url=mirror_env["TAP_URL"],
+        table=mirror_env["TAP_TABLE"],
     )
     try:
         table = TwoMassBatch(archive=archive).query_coadd_keys([key], band="J")
     finally:
         archive.close()
     assert table.meta["route"] == "vo"
-    assert table.meta["urls"]["tap"] == os.environ["TAP_URL"]
-    assert table.meta["urls"]["sia"] == os.environ["SIA_URL"]
+    assert table.meta["urls"]["tap"] == mirror_env["TAP_URL"]
+    assert table.meta["urls"]["sia"] == mirror_env["SIA_URL"]
     path = tmp_path / "mirror.vot"
     write_table(table, path)
     ok, report = volint(path)
@@ -327,5 +318,5 @@ def test_a_vo_mirror_result_records_its_endpoints(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
         infos = {i.name: i.value for i in parse(str(path)).resources[0].infos}
-    assert infos["url_tap"] == os.environ["TAP_URL"]
+    assert infos["url_tap"] == mirror_env["TAP_URL"]
     assert read_table(path).meta["urls"] == table.meta["urls"]
