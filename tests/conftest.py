@@ -2,12 +2,18 @@
 """Shared fixtures: test data paths and the simulated archives."""
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
 DATA = Path(__file__).parent / "data"
+
+# The test servers beside the tests (fault_server, hostile_server,
+# irsa_standin) are plain modules that benchmarks/ also run as scripts:
+# importable by name from every test module.
+sys.path.insert(0, str(Path(__file__).parent))
 
 # CI runs the property tests with a fixed seed (a run that must land should not
 # depend on luck); locally hypothesis explores new examples on every run.

@@ -18,14 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hostile_server import HostileServer
 
 import twomass_vo
 from twomass_vo import TwoMassBatch
 from twomass_vo.archives.vo import VOArchive
 from twomass_vo.exceptions import ArchiveError
-
-sys.path.insert(0, str(Path(__file__).parent))
-from hostile_server import HostileServer
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLE = "twomass.images"

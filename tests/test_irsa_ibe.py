@@ -7,15 +7,13 @@ is not its row's) raises `ArchiveError` naming the URL, the row and the
 value -- never a raw ValueError, never a silently wrong row.
 """
 
-import importlib.util
 import io
 import itertools
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 from astropy.table import Table
+from irsa_standin import IrsaStandIn
 
 from twomass_vo import TwoMassBatch
 from twomass_vo.archives import LocalArchive
@@ -33,18 +31,6 @@ from twomass_vo.exceptions import ArchiveError, InvalidQueryError
 
 URL = "http://127.0.0.1:1/ibe/search/twomass/allsky/allsky"
 ROOT = "http://127.0.0.1:1/ibe/data/twomass/allsky/allsky/"
-
-
-def _load_standin():
-    path = Path(__file__).parent / "irsa_standin.py"
-    spec = importlib.util.spec_from_file_location("irsa_standin", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["irsa_standin"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-IrsaStandIn = _load_standin().IrsaStandIn
 
 
 @pytest.fixture(scope="module")

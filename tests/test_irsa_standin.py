@@ -11,8 +11,6 @@ an image table.
 """
 
 import gzip
-import importlib.util
-import sys
 import warnings
 from pathlib import Path
 
@@ -22,6 +20,7 @@ import requests
 from astropy import units as u
 from astropy.coordinates import SkyCoord
 from astropy.table import Table
+from irsa_standin import IrsaStandIn
 
 from twomass_vo import TwoMassBatch
 from twomass_vo.archives import LocalArchive
@@ -29,17 +28,6 @@ from twomass_vo.archives.irsa import IrsaArchive
 from twomass_vo.cli import main
 from twomass_vo.exceptions import ArchiveError, NoResultsWarning, QuicklookWarning
 
-
-def _load_standin():
-    path = Path(__file__).parent / "irsa_standin.py"
-    spec = importlib.util.spec_from_file_location("irsa_standin", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["irsa_standin"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-IrsaStandIn = _load_standin().IrsaStandIn
 M31 = SkyCoord(10.6846, 41.2689, unit="deg")
 IDENTITY = ["scntr", "coadd_key", "band", "ordate", "hemisphere", "scanno", "image"]
 

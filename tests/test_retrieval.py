@@ -11,7 +11,6 @@ seconds, retry budgets, deadlines on every loop).
 
 import concurrent.futures as cf
 import hashlib
-import importlib.util
 import io
 import json
 import logging
@@ -24,6 +23,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import fault_server
 import numpy as np
 import pytest
 from astropy.io import fits
@@ -45,17 +45,6 @@ from twomass_vo.retrieval import (
     download,
 )
 
-
-def _load_fault_server():
-    path = Path(__file__).parent / "fault_server.py"
-    spec = importlib.util.spec_from_file_location("fault_server", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["fault_server"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-fault_server = _load_fault_server()
 FaultServer = fault_server.FaultServer
 
 #: Fast retries for the tests: tiny waits, a bounded budget.
