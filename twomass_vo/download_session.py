@@ -1,25 +1,59 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
-"""The HTTP session of each download thread.
+"""The HTTP connections of each download thread, straight on urllib3.
 
-`session` gives every thread its own `requests.Session` (sessions are not
-thread-safe): TLS verification always on, connections kept alive, and a
-`~twomass_vo.http_deadline.DeadlineAdapter` mounted, so that a request sent
-in a `~twomass_vo.http_deadline.watching` block is cut when its overall
-deadline passes (see `twomass_vo.http_deadline`). `host_settings` reads
-what requests would read from the environment once per thread and host.
-The streaming of a body into a file is `twomass_vo.fetch`'s.
+A download is one ``GET`` of a large file, many times over: what costs
+is what every request does besides moving the bytes. `requests` prepares,
+merges and wraps each request in Python (about 1 ms a request, under the
+GIL that the worker threads share), which made a plain
+``ThreadPoolExecutor`` + `requests` loop faster than the download engine
+once the engine hashes every byte. The engine therefore sends its file
+requests with `urllib3` (the library under `requests`) and does here, once
+per thread and host, what `requests` would do on every request:
+
+- **TLS verification** always on, with the CA bundle `requests` would use
+  (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``, else `certifi`'s);
+- **proxies** from the environment (``HTTP(S)_PROXY``, ``ALL_PROXY``,
+  ``NO_PROXY``, read by `requests.utils`), with their credentials; a SOCKS
+  proxy needs PySocks, as with `requests`;
+- **credentials** from ``~/.netrc`` for their host only;
+- **redirects** followed (at most `MAX_REDIRECTS`), to ``http(s)`` URLs
+  only, the credentials of each hop being those of its own host (none are
+  carried to another host);
+- **keep-alive**: one `urllib3.PoolManager` per thread and proxy, whose
+  connection pools are the watched ones of `twomass_vo.http_deadline`, so
+  that the overall deadline of each attempt (`~twomass_vo.fetch`) shuts a
+  connection down whatever the server does.
+
+`open_url` sends one request and gives back the answer unread; the
+streaming of its body into a file, the checks and the retries are
+`twomass_vo.fetch`'s.
 """
 
 import os
 import platform
 import threading
-from urllib.parse import urlparse
+from urllib.parse import unquote, urljoin, urlparse
 
-from .http_deadline import DeadlineAdapter
+from .http_deadline import WATCHED_POOL_CLASSES
 
-__all__ = ["host_settings", "session", "user_agent"]
+__all__ = [
+    "MAX_REDIRECTS",
+    "RedirectError",
+    "ca_bundle",
+    "host_settings",
+    "open_url",
+    "user_agent",
+]
+
+#: Redirects followed for one request (as many as `requests` follows).
+MAX_REDIRECTS = 30
+_REDIRECTS = (301, 302, 303, 307, 308)
 
 _local = threading.local()
+
+
+class RedirectError(ValueError):
+    """A redirect that is not followed: to a non-HTTP URL, or one too many."""
 
 
 def user_agent():
@@ -40,37 +74,69 @@ def user_agent():
     )
 
 
-def session():
-    """Return this thread's `requests.Session` (sessions are not thread-safe).
+def ca_bundle():
+    """Return the CA certificates that verify servers, as `requests` finds them.
 
-    What requests reads from the environment on every request (proxies,
-    ``no_proxy``, a CA bundle, ``.netrc``), costing about 1 ms a request, is
-    read once per thread and host instead (`host_settings`).
+    Returns
+    -------
+    path : str
+        ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` if set (a file or a
+        folder of certificates), else the bundle of `certifi`.
     """
-    session = getattr(_local, "session", None)
-    if session is None:
-        import requests
+    found = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if found:
+        return found
+    import certifi
 
-        session = requests.Session()
-        session.headers["User-Agent"] = user_agent()
-        session.trust_env = False  # read once per host by host_settings
-        session.verify = (  # never switched off; requests' own variables
-            os.environ.get("REQUESTS_CA_BUNDLE")
-            or os.environ.get("CURL_CA_BUNDLE")
-            or True
-        )
-        session.mount("http://", DeadlineAdapter())
-        session.mount("https://", DeadlineAdapter())
-        _local.session = session
-        _local.hosts = {}
-    return session
+    return certifi.where()
+
+
+def _manager(proxy):
+    """Return this thread's pool manager for ``proxy`` (None: no proxy)."""
+    managers = getattr(_local, "managers", None)
+    if managers is None:
+        managers = _local.managers = {}
+    manager = managers.get(proxy)
+    if manager is not None:
+        return manager
+    import urllib3
+
+    bundle = ca_bundle()
+    tls = {"cert_reqs": "CERT_REQUIRED"}  # never switched off
+    tls["ca_cert_dir" if os.path.isdir(bundle) else "ca_certs"] = bundle
+    if proxy is None:
+        manager = urllib3.PoolManager(**tls)
+    elif proxy.lower().startswith("socks"):
+        try:
+            from urllib3.contrib.socks import SOCKSProxyManager
+        except ImportError:
+            raise ValueError(
+                f"the proxy {proxy} is a SOCKS proxy: install PySocks to use it"
+            ) from None
+        manager = SOCKSProxyManager(proxy, **tls)  # its pools are its own
+    else:
+        user = _credentials(proxy)
+        headers = urllib3.make_headers(proxy_basic_auth=user) if user else None
+        manager = urllib3.ProxyManager(proxy, proxy_headers=headers, **tls)
+    if not proxy or not proxy.lower().startswith("socks"):
+        manager.pool_classes_by_scheme = dict(WATCHED_POOL_CLASSES)
+    managers[proxy] = manager
+    return manager
+
+
+def _credentials(url):
+    """``user:password`` of a URL's user info (unquoted), or None."""
+    parsed = urlparse(url)
+    if not parsed.username:
+        return None
+    return f"{unquote(parsed.username)}:{unquote(parsed.password or '')}"
 
 
 def host_settings(url):
-    """Return the proxies and ``.netrc`` credentials of ``url``'s host.
+    """Return the proxy and ``.netrc`` credentials of ``url``'s host.
 
-    As requests finds them in the environment; looked up once per thread
-    and host (call `session` first).
+    As `requests` finds them in the environment; looked up once per thread
+    and host.
 
     Parameters
     ----------
@@ -79,16 +145,93 @@ def host_settings(url):
 
     Returns
     -------
-    proxies : dict
-        For the ``proxies=`` argument of requests.
+    proxy : str or None
+        The proxy URL for ``url`` (None: a direct connection).
     auth : tuple or None
-        For the ``auth=`` argument.
+        ``(user, password)`` from ``.netrc`` for the host, or None.
     """
-    from requests.utils import get_environ_proxies, get_netrc_auth
+    from requests.utils import get_environ_proxies, get_netrc_auth, select_proxy
 
+    hosts = getattr(_local, "hosts", None)
+    if hosts is None:
+        hosts = _local.hosts = {}
     parsed = urlparse(url)
     key = (parsed.scheme, parsed.netloc)
-    found = _local.hosts.get(key)
+    found = hosts.get(key)
     if found is None:
-        found = _local.hosts[key] = (get_environ_proxies(url), get_netrc_auth(url))
+        proxy = select_proxy(url, get_environ_proxies(url))
+        found = hosts[key] = (proxy or None, get_netrc_auth(url))
     return found
+
+
+def open_url(url, *, headers, timeout):
+    """Send ``GET url`` and return the final answer, its body unread.
+
+    Redirects are followed (`MAX_REDIRECTS` at most), each hop with its own
+    host's proxy and credentials; the body of a redirect is not read (its
+    connection is closed).
+
+    Parameters
+    ----------
+    url : str
+        An ``http(s)`` URL.
+    headers : dict
+        Request headers (User-Agent and Accept are added).
+    timeout : float
+        Seconds to connect, and seconds without a byte before a read gives
+        up.
+
+    Returns
+    -------
+    response : `urllib3.response.HTTPResponse`
+        The answer (status, reason, headers), its body to be read; release
+        its connection (``release_conn``) once the body is read whole, else
+        ``close`` it.
+    url : str
+        The URL that gave it (after redirects).
+
+    Raises
+    ------
+    RedirectError
+        For a redirect to a non-HTTP URL, or past `MAX_REDIRECTS`.
+    urllib3.exceptions.HTTPError
+        When the request fails (connection, TLS, timeouts).
+    ValueError
+        For a SOCKS proxy without PySocks.
+    """
+    import urllib3
+
+    sent = {"User-Agent": _agent(), "Accept": "*/*", **headers}
+    limit = urllib3.Timeout(connect=timeout, read=timeout)
+    for _ in range(MAX_REDIRECTS + 1):
+        proxy, auth = host_settings(url)
+        hop = dict(sent)
+        if auth is not None:
+            hop.update(urllib3.make_headers(basic_auth=f"{auth[0]}:{auth[1]}"))
+        response = _manager(proxy).urlopen(
+            "GET",
+            url,
+            headers=hop,
+            timeout=limit,
+            retries=False,
+            redirect=False,
+            preload_content=False,
+            decode_content=False,
+        )
+        location = response.headers.get("Location")
+        if response.status not in _REDIRECTS or location is None:
+            return response, url
+        response.close()
+        response.release_conn()
+        target = urljoin(url, location.strip())
+        if urlparse(target).scheme not in ("http", "https"):
+            raise RedirectError(f"redirected to a non-HTTP URL {target!r}")
+        url = target
+    raise RedirectError(f"more than {MAX_REDIRECTS} redirects")
+
+
+def _agent():
+    agent = getattr(_local, "agent", None)
+    if agent is None:
+        agent = _local.agent = user_agent()
+    return agent

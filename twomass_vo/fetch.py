@@ -1,9 +1,11 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
 """One HTTP(S) file, fetched with retries that respect the server.
 
-`fetch` streams one URL into an open file with `requests` (TLS verification
-always on), checks the body's length against ``Content-Length`` /
-``Content-Range``, and retries what is worth retrying:
+`fetch` streams one URL into an open file, with the connections of
+`twomass_vo.download_session` (urllib3; TLS verification always on,
+proxies, ``.netrc`` and redirects as `requests` has them), checks the
+body's length against ``Content-Length`` / ``Content-Range``, and retries
+what is worth retrying:
 
 - connection errors, timeouts and bodies cut short (the next attempt asks
   for the missing bytes only, with an HTTP ``Range`` request, and starts over
@@ -40,7 +42,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from .download_session import host_settings, session
+from .download_session import RedirectError, open_url
 from .http_deadline import watching
 
 __all__ = [
@@ -288,7 +290,10 @@ class _Body:
 
     def __init__(self, fh):
         self.fh = fh
-        self.reset()
+        self.size = 0
+        self.hash = hashlib.sha256()
+        if fh.seek(0, 2):  # not empty (a new file is: no truncation then)
+            self.reset()
 
     def reset(self):
         self.fh.seek(0)
@@ -387,13 +392,14 @@ def _stream(raw, body, expected, max_size, cancel, on_bytes, limit, *, decode=Fa
         )
 
 
-def _keep_alive(raw):
-    """Give a fully read connection back to the pool (else it would be closed)."""
+def _let_go(response):
+    """Give a fully read connection back to the pool; close any other one."""
     import http.client
 
-    fp = getattr(raw, "_fp", None)
-    if isinstance(fp, http.client.HTTPResponse) and fp.isclosed():
-        raw.release_conn()
+    fp = getattr(response, "_fp", None)
+    if not (isinstance(fp, http.client.HTTPResponse) and fp.isclosed()):
+        response.close()  # the rest of the body must not be read as an answer
+    response.release_conn()
 
 
 def _seconds(value):
@@ -426,7 +432,7 @@ def _attempt(url, body, *, timeout, max_size, cancel, on_bytes, deadline):
 
 
 def _request(url, body, timeout, max_size, cancel, on_bytes, limit):
-    import requests
+    from urllib3.exceptions import HTTPError, LocationValueError, SSLError
 
     headers = {"Accept-Encoding": "identity"}
     ranged = body.size > 0
@@ -434,86 +440,69 @@ def _request(url, body, timeout, max_size, cancel, on_bytes, limit):
         headers["Range"] = f"bytes={body.size}-"
     timeout = max(min(timeout, limit.left()), 0.001)
     try:
-        http = session()
-        proxies, auth = host_settings(url)
-        with http.get(
-            url,
-            stream=True,
-            timeout=(timeout, timeout),
-            headers=headers,
-            proxies=proxies,
-            auth=auth,
-        ) as response:
-            status = response.status_code
-            if status == 416 and ranged:
-                body.reset()
-                raise FetchError("HTTP 416 for a resumed request", retryable=True)
-            if status in (429,) or 500 <= status <= 599:
-                raise FetchError(
-                    f"HTTP {status} {response.reason}",
-                    retryable=True,
-                    status=status,
-                    retry_after=parse_retry_after(response.headers.get("Retry-After")),
-                )
-            if status not in (200, 206):
-                raise FetchError(f"HTTP {status} {response.reason}", status=status)
-            if urlparse(response.url).scheme not in ("http", "https"):
-                raise FetchError(f"redirected to a non-HTTP URL {response.url!r}")
-            length = response.headers.get("Content-Length")
-            length = int(length) if length and length.isdigit() else None
-            if status == 206:
-                start, total = _content_range_start(
-                    response.headers.get("Content-Range")
-                )
-                if not ranged or start != body.size:
-                    body.reset()
-                    raise FetchError(
-                        "the server answered a range that was not asked for",
-                        retryable=True,
-                    )
-                expected = (
-                    total
-                    if total is not None
-                    else (None if length is None else start + length)
-                )
-            else:
-                if ranged:  # the server ignored the Range header: start over
-                    body.reset()
-                expected = length
-            if max_size is not None and expected is not None and expected > max_size:
-                raise FetchError(
-                    f"the file is {expected} bytes, over the per-file ceiling of "
-                    f"{max_size} bytes"
-                )
-            encoded = response.headers.get("Content-Encoding", "identity")
-            if encoded.lower() in ("", "identity"):
-                _stream(response.raw, body, expected, max_size, cancel, on_bytes, limit)
-                _keep_alive(response.raw)
-            else:  # asked for identity, got e.g. gzip: decode; no length, no resume
-                try:
-                    _stream(
-                        response.raw,
-                        body,
-                        None,
-                        max_size,
-                        cancel,
-                        on_bytes,
-                        limit,
-                        decode=True,
-                    )
-                except FetchError:
-                    body.reset()
-                    raise
-    except requests.exceptions.SSLError as exc:
+        response, _ = open_url(url, headers=headers, timeout=timeout)
+    except RedirectError as exc:
+        raise FetchError(str(exc)) from None
+    except SSLError as exc:
         raise FetchError(f"TLS error: {exc}") from None
-    except (
-        requests.exceptions.ConnectionError,
-        requests.exceptions.Timeout,
-        requests.exceptions.ChunkedEncodingError,
-    ) as exc:
-        raise FetchError(f"{type(exc).__name__}: {exc}", retryable=True) from None
-    except requests.exceptions.RequestException as exc:
+    except LocationValueError as exc:
         raise FetchError(f"{type(exc).__name__}: {exc}") from None
+    except (HTTPError, OSError) as exc:
+        raise FetchError(f"{type(exc).__name__}: {exc}", retryable=True) from None
+    except ValueError as exc:  # a SOCKS proxy without PySocks
+        raise FetchError(str(exc)) from None
+    try:
+        _answer(response, body, ranged, max_size, cancel, on_bytes, limit)
+    finally:
+        _let_go(response)
+
+
+def _answer(response, body, ranged, max_size, cancel, on_bytes, limit):
+    """Check the status and headers of ``response``, then stream its body."""
+    status = response.status
+    if status == 416 and ranged:
+        body.reset()
+        raise FetchError("HTTP 416 for a resumed request", retryable=True)
+    if status in (429,) or 500 <= status <= 599:
+        raise FetchError(
+            f"HTTP {status} {response.reason}",
+            retryable=True,
+            status=status,
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
+    if status not in (200, 206):
+        raise FetchError(f"HTTP {status} {response.reason}", status=status)
+    length = response.headers.get("Content-Length")
+    length = int(length) if length and length.isdigit() else None
+    if status == 206:
+        start, total = _content_range_start(response.headers.get("Content-Range"))
+        if not ranged or start != body.size:
+            body.reset()
+            raise FetchError(
+                "the server answered a range that was not asked for", retryable=True
+            )
+        expected = (
+            total if total is not None else (None if length is None else start + length)
+        )
+    else:
+        if ranged:  # the server ignored the Range header: start over
+            body.reset()
+        expected = length
+    if max_size is not None and expected is not None and expected > max_size:
+        raise FetchError(
+            f"the file is {expected} bytes, over the per-file ceiling of "
+            f"{max_size} bytes"
+        )
+    encoded = response.headers.get("Content-Encoding", "identity")
+    if encoded.lower() in ("", "identity"):
+        _stream(response, body, expected, max_size, cancel, on_bytes, limit)
+        return
+    # asked for identity, got e.g. gzip: decode; no length, no resume
+    try:
+        _stream(response, body, None, max_size, cancel, on_bytes, limit, decode=True)
+    except FetchError:
+        body.reset()
+        raise
 
 
 def fetch(

@@ -36,6 +36,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 __all__ = [
+    "WATCHED_POOL_CLASSES",
     "Deadline",
     "DeadlineAdapter",
     "Watchdog",
@@ -280,7 +281,9 @@ class WatchedHTTPSConnectionPool(HTTPSConnectionPool):
     ConnectionCls = WatchedHTTPSConnection
 
 
-_WATCHED_POOLS = {
+#: The connection pool classes of a `urllib3.PoolManager` whose connections
+#: are watched: its ``pool_classes_by_scheme``.
+WATCHED_POOL_CLASSES = {
     "http": WatchedHTTPConnectionPool,
     "https": WatchedHTTPSConnectionPool,
 }
@@ -297,11 +300,11 @@ class DeadlineAdapter(HTTPAdapter):
     def init_poolmanager(self, *args, **kwargs):
         """Make the pool manager, with watched connection pools."""
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
+        self.poolmanager.pool_classes_by_scheme = dict(WATCHED_POOL_CLASSES)
 
     def proxy_manager_for(self, proxy, **proxy_kwargs):
         """Return the manager of ``proxy``, with watched connection pools."""
         manager = super().proxy_manager_for(proxy, **proxy_kwargs)
         if manager.pool_classes_by_scheme.get("http") is HTTPConnectionPool:
-            manager.pool_classes_by_scheme = dict(_WATCHED_POOLS)
+            manager.pool_classes_by_scheme = dict(WATCHED_POOL_CLASSES)
         return manager
