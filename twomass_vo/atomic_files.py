@@ -12,7 +12,6 @@ write through them. This module imports nothing else of the package.
 import contextlib
 import os
 import random
-from pathlib import Path
 
 __all__ = ["PART_PREFIX", "atomic_writer", "write_atomic"]
 
@@ -35,24 +34,27 @@ def atomic_writer(path, *, check=None):
     path : str or `~pathlib.Path`
         The final file; its folder is created if missing.
     check : callable, optional
-        Called with the temporary file's path once it is written and closed;
-        raise to reject the content.
+        Called with the temporary file once it is written (still open, in
+        binary mode, flushed; read it from where it likes); raise to reject
+        the content.
 
     Yields
     ------
     fh : file object
         The temporary file, open for reading and writing in binary mode.
     """
-    path = Path(path)
-    tmp, fd = _create_part(path.parent)
+    path = os.fspath(path)  # plain strings: no Path objects per file
+    tmp, fd = _create_part(os.path.dirname(path) or ".")
     try:
         with os.fdopen(fd, "w+b") as fh:
             yield fh
-        if check is not None:
-            check(tmp)
+            if check is not None:
+                fh.flush()
+                check(fh)  # the open file: no second open
         os.replace(tmp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
         raise
 
 
@@ -64,13 +66,13 @@ def _create_part(folder):
     drawn. The folder is made only when the first try finds it missing.
     """
     for attempt in range(16):
-        tmp = folder / f"{PART_PREFIX}{random.getrandbits(128):032x}"
+        tmp = os.path.join(folder, f"{PART_PREFIX}{random.getrandbits(128):032x}")
         try:
             return tmp, os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
         except FileNotFoundError:
             if attempt:
                 raise
-            folder.mkdir(parents=True, exist_ok=True)
+            os.makedirs(folder, exist_ok=True)
         except FileExistsError:
             continue
     raise FileExistsError(f"no free temporary name in {folder}")
@@ -88,8 +90,8 @@ def write_atomic(path, hdul_or_bytes, *, check=None):
     hdul_or_bytes : `~astropy.io.fits.HDUList` or bytes
         The content.
     check : callable, optional
-        Called with the temporary file's path before the rename; raise to
-        reject the content (nothing is then written).
+        Called with the temporary file (open, binary) before the rename;
+        raise to reject the content (nothing is then written).
     """
     with atomic_writer(path, check=check) as fh:
         if isinstance(hdul_or_bytes, bytes | bytearray):

@@ -61,8 +61,12 @@ def _url_lock(url):
                 del _URL_LOCKS[url]
 
 
+def _digest(url):
+    return hashlib.sha256(url.encode()).hexdigest()
+
+
 def _cache_files(url, root=None):
-    digest = hashlib.sha256(url.encode()).hexdigest()
+    digest = _digest(url)
     folder = (cache_dir() if root is None else Path(root)) / digest[:2]
     return folder / f"{digest}.fits", folder / f"{digest}.json"
 
@@ -110,9 +114,9 @@ def cached_copy(url, *, root=None, shards=None):
     path : `~pathlib.Path` or None
         The cached file (its size matches its record).
     """
+    if shards is not None and _digest(url)[:2] not in shards:
+        return None  # known without a look at the disk (or a Path made)
     data, meta = _cache_files(url, root)
-    if shards is not None and data.parent.name not in shards:
-        return None
     try:
         info = json.loads(meta.read_text())
         if info["url"] == url and data.stat().st_size == info["size"]:

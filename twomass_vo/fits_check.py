@@ -31,18 +31,27 @@ def check_fits(path):
 
     Parameters
     ----------
-    path : str or `~pathlib.Path`
-        The file.
+    path : str, `~pathlib.Path` or file object
+        The file, or a binary file open for reading (with a ``fileno``; it
+        is read from its start, and left anywhere).
 
     Raises
     ------
     ValueError
         If the file is not FITS, or is truncated or has extra bytes.
     """
+    if hasattr(path, "fileno"):
+        _check_open(path)
+        return
     with open(path, "rb") as fh:  # one open: size, signature and headers
-        size = os.fstat(fh.fileno()).st_size
-        _check_start(fh.read(8), size)
-        _check_hdus(fh, size)
+        _check_open(fh)
+
+
+def _check_open(fh):
+    size = os.fstat(fh.fileno()).st_size
+    fh.seek(0)
+    _check_start(fh.read(8), size)
+    _check_hdus(fh, size)
 
 
 def _check_start(head, size):

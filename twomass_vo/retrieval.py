@@ -47,6 +47,8 @@ import contextlib
 import hashlib
 import io
 import logging
+import os
+import queue
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -195,7 +197,7 @@ def _run_task(task, options, archive=None, cancel=None, on_bytes=None):
     """Write one file; never raises (but for Ctrl-C): returns a result dict."""
     from astropy.io import fits
 
-    target = Path(options.folder) / task.name
+    target = os.path.join(options.folder, task.name)
     result = {"name": task.name, "status": "failed", "path": "", "error": ""}
     try:
         if task.mode == "copy":
@@ -236,7 +238,7 @@ def _run_task(task, options, archive=None, cancel=None, on_bytes=None):
                     size, sha = _write_hdul(
                         target, cutout_hdul(hdul_d, ra, dec, size_arcsec)
                     )
-        result.update(status="ok", path=str(target), size=size, sha256=sha)
+        result.update(status="ok", path=target, size=size, sha256=sha)
     except Cancelled:
         result.update(status="cancelled", error="stopped")
     except Exception as exc:
@@ -484,6 +486,7 @@ def _run(
     bar = Progress(progress, len(todo), total_bytes)
     window = 2 * workers if in_process or max_bytes is None else workers
     in_flight = {}
+    done = queue.SimpleQueue()  # futures, as they finish
     sizes = []
     next_index = 0
 
@@ -553,6 +556,7 @@ def _run(
                 if future is None:
                     break
                 in_flight[future] = (next_index, estimate)
+                future.add_done_callback(done.put)
                 next_index += 1
             if budget.closed and next_index < len(todo):
                 log.info(
@@ -563,10 +567,7 @@ def _run(
                 next_index = len(todo)  # the rest stay "deferred"
             if not in_flight:
                 break
-            finished, _ = cf.wait(
-                list(in_flight), timeout=0.1, return_when=cf.FIRST_COMPLETED
-            )
-            for future in finished:
+            for future in _finished(done, timeout=0.1):
                 collect(future)
             if budget.closed:
                 bar.total_files = bar.files + len(in_flight)
@@ -587,6 +588,19 @@ def _run(
         raise
     finally:
         bar.close()
+
+
+def _finished(done, *, timeout):
+    """Return the futures that finished: wait up to ``timeout`` for one."""
+    try:
+        found = [done.get(timeout=timeout)]
+    except queue.Empty:
+        return []
+    while True:
+        try:
+            found.append(done.get_nowait())
+        except queue.Empty:
+            return found
 
 
 def _result_table(table, local_path, status, error):
