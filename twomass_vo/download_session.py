@@ -86,9 +86,9 @@ def ca_bundle():
     found = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
     if found:
         return found
-    import certifi
+    from requests.certs import where  # certifi's bundle, as requests has it
 
-    return certifi.where()
+    return where()
 
 
 def _manager(proxy):
