@@ -26,8 +26,11 @@ latency, fresh target folder each time):
   against what a user writes by hand -- a ``ThreadPoolExecutor(8)`` with one
   ``requests.Session`` per thread, streaming each file to disk in 1 MiB
   reads, no checks -- on the same server and files, alternated, each run in
-  a fresh child process (so that its peak memory is its own); the medians
-  of ``--rounds`` runs give the ratio of throughputs (>= 1.0 is the goal),
+  a fresh child process (so that its peak memory is its own), each after
+  an ``os.sync()`` (no dirty pages of the previous run are written back
+  during the next); the medians of ``--rounds`` runs give the ratio of
+  throughputs (>= 1.0 is the goal; the median of the paired rounds' ratios
+  is printed too),
   each one's ratio to the loopback copy, and each one's peak RSS (and its
   growth during the transfer).
 
@@ -203,6 +206,9 @@ def child(kind, table_path, folder, workers):
 
 
 def run_child(kind, table_path, folder, workers):
+    # every run starts with no dirty pages of the last one left to write back
+    # (their writeback would otherwise steal CPU from whichever run comes next)
+    os.sync()
     out = subprocess.run(
         [
             sys.executable,
@@ -260,9 +266,16 @@ def versus(table, files_uri, files_dir, work, total, limit_rate, rounds, workers
             f"loopback copy; CPU {cpu[kind]:.2f} s; peak RSS {peak:.0f} MB "
             f"(+{growth:.0f} MB in the run)"
         )
+    paired = np.median(
+        [
+            p["elapsed"] / q["elapsed"]
+            for p, q in zip(runs["plain"], runs["package"], strict=True)
+        ]
+    )
     print(
         f"throughput ratio, ImageTable.download / plain loop: "
-        f"{median['plain'] / median['package']:.2f} (wall-clock medians); "
+        f"{median['plain'] / median['package']:.2f} (wall-clock medians; "
+        f"{paired:.2f} median of the {rounds} paired rounds); "
         f"CPU-time ratio {cpu['plain'] / cpu['package']:.2f}"
     )
 
