@@ -52,6 +52,16 @@ _REDIRECTS = (301, 302, 303, 307, 308)
 _local = threading.local()
 
 
+def _forget_connections():
+    """In a forked child: drop the connections it shares with its parent."""
+    global _local
+    _local = threading.local()
+
+
+if hasattr(os, "register_at_fork"):  # a process pool's forked workers
+    os.register_at_fork(after_in_child=_forget_connections)
+
+
 class RedirectError(ValueError):
     """A redirect that is not followed: to a non-HTTP URL, or one too many."""
 
