@@ -29,6 +29,7 @@ streaming of its body into a file, the checks and the retries are
 `twomass_vo.fetch`'s.
 """
 
+import importlib.util
 import os
 import platform
 import threading
@@ -107,12 +108,14 @@ def _manager(proxy):
     if proxy is None:
         manager = urllib3.PoolManager(**tls)
     elif proxy.lower().startswith("socks"):
-        try:
-            from urllib3.contrib.socks import SOCKSProxyManager
-        except ImportError:
+        # urllib3.contrib.socks without PySocks warns (DependencyWarning: an
+        # exception where warnings are errors) before its ImportError: look first
+        if importlib.util.find_spec("socks") is None:
             raise ValueError(
                 f"the proxy {proxy} is a SOCKS proxy: install PySocks to use it"
-            ) from None
+            )
+        from urllib3.contrib.socks import SOCKSProxyManager
+
         manager = SOCKSProxyManager(proxy, **tls)  # its pools are its own
     else:
         user = _credentials(proxy)
