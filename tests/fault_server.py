@@ -3,8 +3,8 @@
 
 `FaultServer` listens on 127.0.0.1 only (a free port), serves files from
 memory (``bytes``) or from disk (`~pathlib.Path`, sent with ``sendfile``),
-answers ``Range`` requests (206), keeps connections alive (HTTP/1.1), and
-injects faults on demand:
+answers ``Range`` requests (206), keeps connections alive (HTTP/1.1), speaks
+HTTPS when given an `ssl.SSLContext`, and injects faults on demand:
 
 - scripted, per path: ``server.script("a.fits", [("status", 500), "ok"])``
   -- one fault per request, in order, then normal answers;
@@ -23,10 +23,17 @@ gzip-encoded body, although the client asked for ``identity``),
 ``("trickle", seconds)`` (announce the whole body, then send one byte every
 ``seconds``: a server that never times a socket out, and never ends),
 ``("headers_forever", seconds)`` (send the status line, then one header byte
-every ``seconds``, never ending the headers).
+every ``seconds``, never ending the headers), ``("redirect", location,
+status)`` (answer ``status``, e.g. 302, with ``Location: location``, as is:
+relative or absolute, any scheme; the path need not be a file).
 
-Every request is logged (`requests`: path, time, Range, status) and the
-largest number of requests handled at once is kept (`max_active`).
+Every request is logged (`requests`: path, time, Range, status, request line,
+headers, the client's address: one per connection), connections are counted
+as they are accepted (`connections`: the TLS handshake, if any, comes after),
+and the largest number of requests handled at once is kept (`max_active`).
+A request for an absolute URI (``GET http://host/a.fits``, as sent to a
+proxy) is answered with the file of its path, so the server doubles as a
+recording HTTP proxy.
 
 Run it as a script to serve a folder (for the benchmark)::
 
@@ -63,6 +70,9 @@ class Request:
     range: str | None
     status: int = 0
     fault: object = None
+    line: str = ""
+    headers: object = None  # an email.message.Message: case-insensitive
+    client: tuple = ()
 
 
 class _Server(ThreadingHTTPServer):
@@ -83,10 +93,30 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format, *args):  # quiet
         pass
 
+    def setup(self):
+        owner = self.server.owner
+        with owner._lock:
+            owner.connections += 1
+        if owner.ssl_context is not None:  # handshake here, not in the accept loop
+            self.request = owner.ssl_context.wrap_socket(self.request, server_side=True)
+        super().setup()
+
+    def finish(self):
+        super().finish()
+        if self.server.owner.ssl_context is not None:
+            self.request.close()  # the TLS socket: the server closes the plain one
+
     def do_GET(self):
         owner = self.server.owner
         path = unquote(urlparse(self.path).path).lstrip("/")
-        entry = Request(path, time.monotonic(), self.headers.get("Range"))
+        entry = Request(
+            path,
+            time.monotonic(),
+            self.headers.get("Range"),
+            line=self.requestline,
+            headers=self.headers,
+            client=tuple(self.client_address),
+        )
         fault = owner._next_fault(path)
         entry.fault = fault
         with owner._lock:
@@ -112,6 +142,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, owner, path, fault, entry):
         kind = fault[0] if fault else "ok"
+        if kind == "redirect":
+            _, location, code = fault
+            self._send_status(entry, code, b"moved\n", [("Location", location)])
+            return
         data = owner._data(path)
         if data is None:
             self._send_status(entry, 404, b"not found\n")
@@ -240,14 +274,21 @@ class FaultServer:
         Seconds added before every answer.
     ranges : bool, optional
         Whether ``Range`` requests are answered (206).
+    ssl_context : `ssl.SSLContext`, optional
+        Serve HTTPS with this server-side context (its certificate and key
+        loaded); plain HTTP by default.
     """
 
-    def __init__(self, files=None, *, root=None, latency=0.0, ranges=True):
+    def __init__(
+        self, files=None, *, root=None, latency=0.0, ranges=True, ssl_context=None
+    ):
         self.files = dict(files or {})
         self.root = None if root is None else Path(root).resolve()
         self.latency = latency
         self.ranges = ranges
+        self.ssl_context = ssl_context
         self.requests = []
+        self.connections = 0
         self.active = 0
         self.max_active = 0
         self._lock = threading.Lock()
@@ -269,9 +310,10 @@ class FaultServer:
                 return candidate
         return None
 
-    def url(self, path):
-        """Return the URL of ``path`` on this server."""
-        return f"http://127.0.0.1:{self.port}/{path}"
+    def url(self, path, *, host="127.0.0.1"):
+        """Return the URL of ``path`` on this server (``host``: a name of 127.0.0.1)."""
+        scheme = "http" if self.ssl_context is None else "https"
+        return f"{scheme}://{host}:{self.port}/{path}"
 
     # -- faults
     def script(self, path, faults):

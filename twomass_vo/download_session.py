@@ -15,7 +15,9 @@ per thread and host, what `requests` would do on every request:
 - **proxies** from the environment (``HTTP(S)_PROXY``, ``ALL_PROXY``,
   ``NO_PROXY``, read by `requests.utils`), with their credentials; a SOCKS
   proxy needs PySocks, as with `requests`;
-- **credentials** from ``~/.netrc`` for their host only;
+- **credentials** from ``~/.netrc`` for their host only, else those of the
+  URL's own user info (``https://user:password@host/...``), sent as Basic
+  authentication, never in the request line;
 - **redirects** followed (at most `MAX_REDIRECTS`), to ``http(s)`` URLs
   only, the credentials of each hop being those of its own host (none are
   carried to another host);
@@ -29,6 +31,7 @@ streaming of its body into a file, the checks and the retries are
 `twomass_vo.fetch`'s.
 """
 
+import importlib.util
 import os
 import platform
 import threading
@@ -117,12 +120,14 @@ def _manager(proxy):
     if proxy is None:
         manager = urllib3.PoolManager(**tls)
     elif proxy.lower().startswith("socks"):
-        try:
-            from urllib3.contrib.socks import SOCKSProxyManager
-        except ImportError:
+        # urllib3.contrib.socks without PySocks warns (DependencyWarning: an
+        # exception where warnings are errors) before its ImportError: look first
+        if importlib.util.find_spec("socks") is None:
             raise ValueError(
                 f"the proxy {proxy} is a SOCKS proxy: install PySocks to use it"
-            ) from None
+            )
+        from urllib3.contrib.socks import SOCKSProxyManager
+
         manager = SOCKSProxyManager(proxy, **tls)  # its pools are its own
     else:
         user = _credentials(proxy)
@@ -143,7 +148,7 @@ def _credentials(url):
 
 
 def host_settings(url):
-    """Return the proxy and ``.netrc`` credentials of ``url``'s host.
+    """Return the proxy and the credentials of ``url``'s host.
 
     As `requests` finds them in the environment; looked up once per thread
     and host.
@@ -158,9 +163,15 @@ def host_settings(url):
     proxy : str or None
         The proxy URL for ``url`` (None: a direct connection).
     auth : tuple or None
-        ``(user, password)`` from ``.netrc`` for the host, or None.
+        ``(user, password)`` from ``.netrc`` for the host, else from the
+        URL's user info (as `requests` chooses), or None.
     """
-    from requests.utils import get_environ_proxies, get_netrc_auth, select_proxy
+    from requests.utils import (
+        get_auth_from_url,
+        get_environ_proxies,
+        get_netrc_auth,
+        select_proxy,
+    )
 
     hosts = getattr(_local, "hosts", None)
     if hosts is None:
@@ -170,8 +181,20 @@ def host_settings(url):
     found = hosts.get(key)
     if found is None:
         proxy = select_proxy(url, get_environ_proxies(url))
-        found = hosts[key] = (proxy or None, get_netrc_auth(url))
+        auth = get_netrc_auth(url)
+        if auth is None and "@" in parsed.netloc:
+            auth = get_auth_from_url(url)
+            auth = auth if any(auth) else None
+        found = hosts[key] = (proxy or None, auth)
     return found
+
+
+def _without_user_info(url):
+    """``url`` without ``user:password@`` (a proxy would see it in the request line)."""
+    parsed = urlparse(url)
+    if "@" not in parsed.netloc:
+        return url
+    return parsed._replace(netloc=parsed.netloc.rpartition("@")[2]).geturl()
 
 
 def open_url(url, *, headers, timeout):
@@ -220,7 +243,7 @@ def open_url(url, *, headers, timeout):
             hop.update(urllib3.make_headers(basic_auth=f"{auth[0]}:{auth[1]}"))
         response = _manager(proxy).urlopen(
             "GET",
-            url,
+            _without_user_info(url) if "@" in url else url,
             headers=hop,
             timeout=limit,
             retries=False,
