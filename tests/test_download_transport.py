@@ -441,3 +441,55 @@ def test_download_with_one_worker_keeps_one_connection(batch, server, tmp_path):
     )
     assert server.connections == 1
     assert os.path.commonpath(list(result["local_path"])) == str(tmp_path)
+
+
+# ------------------------------------------- settings that change, forked workers
+def test_a_thread_follows_a_change_of_its_environment(tls_server, ca_pem, monkeypatch):
+    """A CA bundle set after a thread's first request holds for its next one."""
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    tls_server.files["a.fits"] = body = small_fits(30)
+
+    def twice():
+        with pytest.raises(FetchError, match="TLS error"):
+            fetch(tls_server.url("a.fits"), io.BytesIO(), policy=FAST, timeout=5.0)
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca_pem))
+        fh = io.BytesIO()
+        fetch(tls_server.url("a.fits"), fh, policy=FAST, timeout=5.0)
+        return fh.getvalue()
+
+    assert bounded(twice) == body  # one thread: no fresh state but the new setting
+
+
+def _fetch_in_child(url, queue):
+    fh = io.BytesIO()
+    try:
+        fetch(url, fh, policy=FAST, timeout=5.0)
+        queue.put(hashlib.sha256(fh.getvalue()).hexdigest())
+    except Exception as exc:  # reported to the parent, which fails the test
+        queue.put(repr(exc))
+
+
+def test_a_forked_worker_makes_its_own_connections(server):
+    """A child forked after a fetch does not use its parent's kept-alive socket."""
+    import multiprocessing
+
+    server.files["a.fits"] = body = small_fits(31)
+    url = server.url("a.fits")
+    digest = hashlib.sha256(body).hexdigest()
+    context = multiprocessing.get_context("fork")
+
+    def parent_then_child_then_parent():
+        assert fetch(url, io.BytesIO(), policy=FAST, timeout=5.0).sha256 == digest
+        queue = context.Queue()
+        child = context.Process(target=_fetch_in_child, args=(url, queue))
+        child.start()
+        got = queue.get(timeout=30)
+        child.join(30)
+        assert fetch(url, io.BytesIO(), policy=FAST, timeout=5.0).sha256 == digest
+        return got
+
+    assert bounded(parent_then_child_then_parent) == digest
+    # the parent's thread kept its connection (1), the child made its own (2)
+    assert server.connections == 2
+    assert len({r.client for r in server.requests}) == 2

@@ -24,7 +24,8 @@ per thread and host, what `requests` would do on every request:
 - **keep-alive**: one `urllib3.PoolManager` per thread and proxy, whose
   connection pools are the watched ones of `twomass_vo.http_deadline`, so
   that the overall deadline of each attempt (`~twomass_vo.fetch`) shuts a
-  connection down whatever the server does.
+  connection down whatever the server does; made again when a variable of
+  `ENVIRONMENT` changes, and never shared with a forked child.
 
 `open_url` sends one request and gives back the answer unread; the
 streaming of its body into a file, the checks and the retries are
@@ -40,6 +41,7 @@ from urllib.parse import unquote, urljoin, urlparse
 from .http_deadline import WATCHED_POOL_CLASSES
 
 __all__ = [
+    "ENVIRONMENT",
     "MAX_REDIRECTS",
     "RedirectError",
     "ca_bundle",
@@ -104,11 +106,40 @@ def ca_bundle():
     return where()
 
 
+#: The environment variables that the connections depend on (proxies, CA
+#: bundle, ``.netrc``): when one changes, a thread makes its connections and
+#: looks its hosts up again, as `requests` would read them on every request.
+ENVIRONMENT = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "NETRC",
+    "HOME",
+)
+
+
+def _thread_state():
+    """Return this thread's ``(managers, hosts)`` for the environment as it is."""
+    environment = tuple(map(os.environ.get, ENVIRONMENT))
+    state = getattr(_local, "state", None)
+    if state is None or state[0] != environment:
+        if state is not None:
+            for manager in state[1].values():
+                manager.clear()  # close the connections made for the old settings
+        state = _local.state = (environment, {}, {})
+    return state[1], state[2]
+
+
 def _manager(proxy):
     """Return this thread's pool manager for ``proxy`` (None: no proxy)."""
-    managers = getattr(_local, "managers", None)
-    if managers is None:
-        managers = _local.managers = {}
+    managers, _ = _thread_state()
     manager = managers.get(proxy)
     if manager is not None:
         return manager
@@ -151,7 +182,7 @@ def host_settings(url):
     """Return the proxy and the credentials of ``url``'s host.
 
     As `requests` finds them in the environment; looked up once per thread
-    and host.
+    and host, and again when a variable of `ENVIRONMENT` changes.
 
     Parameters
     ----------
@@ -173,9 +204,7 @@ def host_settings(url):
         select_proxy,
     )
 
-    hosts = getattr(_local, "hosts", None)
-    if hosts is None:
-        hosts = _local.hosts = {}
+    _, hosts = _thread_state()
     parsed = urlparse(url)
     key = (parsed.scheme, parsed.netloc)
     found = hosts.get(key)
