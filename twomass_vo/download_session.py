@@ -125,21 +125,33 @@ ENVIRONMENT = (
 )
 
 
+class _ThreadState:
+    """The connections and look-ups of one thread, for one environment."""
+
+    def __init__(self, environment):
+        self.environment = environment
+        self.managers = {}  # proxy (None: none) -> pool manager
+        self.hosts = {}  # (scheme, netloc) -> (proxy, auth)
+
+    def close(self):
+        for manager in self.managers.values():
+            manager.clear()  # close the connections made for the old settings
+
+
 def _thread_state():
-    """Return this thread's ``(managers, hosts)`` for the environment as it is."""
+    """Return this thread's `_ThreadState` for the environment as it is."""
     environment = tuple(map(os.environ.get, ENVIRONMENT))
     state = getattr(_local, "state", None)
-    if state is None or state[0] != environment:
+    if state is None or state.environment != environment:
         if state is not None:
-            for manager in state[1].values():
-                manager.clear()  # close the connections made for the old settings
-        state = _local.state = (environment, {}, {})
-    return state[1], state[2]
+            state.close()
+        state = _local.state = _ThreadState(environment)
+    return state
 
 
-def _manager(proxy):
+def _manager(state, proxy):
     """Return this thread's pool manager for ``proxy`` (None: no proxy)."""
-    managers, _ = _thread_state()
+    managers = state.managers
     manager = managers.get(proxy)
     if manager is not None:
         return manager
@@ -197,6 +209,10 @@ def host_settings(url):
         ``(user, password)`` from ``.netrc`` for the host, else from the
         URL's user info (as `requests` chooses), or None.
     """
+    return _host_settings(_thread_state(), url)
+
+
+def _host_settings(state, url):
     from requests.utils import (
         get_auth_from_url,
         get_environ_proxies,
@@ -204,7 +220,7 @@ def host_settings(url):
         select_proxy,
     )
 
-    _, hosts = _thread_state()
+    hosts = state.hosts
     parsed = urlparse(url)
     key = (parsed.scheme, parsed.netloc)
     found = hosts.get(key)
@@ -265,21 +281,22 @@ def open_url(url, *, headers, timeout):
 
     sent = {"User-Agent": _agent(), "Accept": "*/*", **headers}
     limit = urllib3.Timeout(connect=timeout, read=timeout)
+    state = _thread_state()
     for _ in range(MAX_REDIRECTS + 1):
-        proxy, auth = host_settings(url)
+        proxy, auth = _host_settings(state, url)
         hop = dict(sent)
         if auth is not None:
             hop.update(urllib3.make_headers(basic_auth=f"{auth[0]}:{auth[1]}"))
-        response = _manager(proxy).urlopen(
-            "GET",
-            _without_user_info(url) if "@" in url else url,
-            headers=hop,
-            timeout=limit,
-            retries=False,
-            redirect=False,
-            preload_content=False,
-            decode_content=False,
-        )
+        plain = _without_user_info(url) if "@" in url else url
+        options = {
+            "headers": hop,
+            "timeout": limit,
+            "retries": False,
+            "redirect": False,
+            "preload_content": False,
+            "decode_content": False,
+        }
+        response = _manager(state, proxy).urlopen("GET", plain, **options)
         location = response.headers.get("Location")
         if response.status not in _REDIRECTS or location is None:
             return response, url
