@@ -6,6 +6,8 @@ Run from the project root::
     python benchmarks/bench_retrieval.py              # 500 files (~2 minutes)
     python benchmarks/bench_retrieval.py --files 100  # quicker
     python benchmarks/bench_retrieval.py --files 200 --versus  # vs a plain loop
+    # at 0 and 20 ms per answer:
+    python benchmarks/bench_retrieval.py --files 200 --versus --versus-latency 0 0.02
 
 What is measured (wall-clock, best of two runs but for the serial run with
 latency, fresh target folder each time):
@@ -25,14 +27,16 @@ latency, fresh target folder each time):
 * side by side (``--versus``, issue 10): ``ImageTable.download(max_workers=8)``
   against what a user writes by hand -- a ``ThreadPoolExecutor(8)`` with one
   ``requests.Session`` per thread, streaming each file to disk in 1 MiB
-  reads, no checks -- on the same server and files, alternated, each run in
-  a fresh child process (so that its peak memory is its own), each after
-  an ``os.sync()`` (no dirty pages of the previous run are written back
-  during the next); the medians of ``--rounds`` runs give the ratio of
-  throughputs (>= 1.0 is the goal; the median of the paired rounds' ratios
-  is printed too),
-  each one's ratio to the loopback copy, and each one's peak RSS (and its
-  growth during the transfer).
+  reads, no checks -- and against the same loop computing each file's
+  SHA-256 as the chunks arrive (like for like: the package records that
+  checksum in its manifest), on the same server and files, in rotated
+  order, each run in a fresh child process (so that its peak memory is its
+  own), each after an ``os.sync()`` (no dirty pages of the previous run
+  are written back during the next); at each of ``--versus-latency``
+  (default 0 ms added per answer). The medians of ``--rounds`` runs give
+  the ratios of throughputs (>= 1.0 is the goal; the median of the paired
+  rounds' ratios is printed too), each one's ratio to the loopback copy,
+  its CPU time and its peak RSS (and its growth during the transfer).
 
 Ratios, not absolute times, are what compare across machines.
 """
@@ -152,9 +156,14 @@ def _status_mb(key):
     return float("nan")
 
 
-def plain_loop(urls, folder, workers):
-    """What a user writes: a thread pool, one Session per thread, 1 MiB reads."""
+def plain_loop(urls, folder, workers, *, sha256=False):
+    """What a user writes: a thread pool, one Session per thread, 1 MiB reads.
+
+    With ``sha256``, each file's SHA-256 is computed as its chunks arrive
+    (what the package records in its manifest): the like-for-like loop.
+    """
     import concurrent.futures as cf
+    import hashlib
 
     import requests
 
@@ -165,11 +174,15 @@ def plain_loop(urls, folder, workers):
         session = getattr(local, "session", None)
         if session is None:
             session = local.session = requests.Session()
+        digest = hashlib.sha256() if sha256 else None
         with session.get(url, stream=True, timeout=60) as response:
             response.raise_for_status()
             with open(folder / url.rsplit("/", 1)[1], "wb") as out:
                 for chunk in response.iter_content(1 << 20):
                     out.write(chunk)
+                    if digest is not None:
+                        digest.update(chunk)
+        return digest.hexdigest() if digest is not None else None
 
     with cf.ThreadPoolExecutor(workers) as pool:
         list(pool.map(get, urls))
@@ -188,8 +201,8 @@ def child(kind, table_path, folder, workers):
     base = _status_mb("VmRSS")
     before = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
-    if kind == "plain":
-        plain_loop(urls, Path(folder), workers)
+    if kind.startswith("plain"):
+        plain_loop(urls, Path(folder), workers, sha256=kind == "plain-sha256")
     else:
         result = table.download(
             folder, max_workers=workers, max_bytes=None, progress=False
@@ -227,16 +240,25 @@ def run_child(kind, table_path, folder, workers):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def versus(table, files_uri, files_dir, work, total, limit_rate, rounds, workers):
-    """The package against a plain ThreadPoolExecutor + requests loop."""
-    proc, port = start_server(files_dir, 0.0)
+#: The contenders of ``--versus``: (kind, label).
+CONTENDERS = (
+    ("plain", "ThreadPoolExecutor + requests"),
+    ("plain-sha256", "  the same, hashing (SHA-256)"),
+    ("package", "ImageTable.download"),
+)
+
+
+def versus(table, files_uri, files_dir, work, total, limit_rate, rounds, latency):
+    """The package against plain ThreadPoolExecutor + requests loops."""
+    workers = 8
+    proc, port = start_server(files_dir, latency)
     try:
         rows = http_rows(table, files_uri, port)
         table_path = work / "rows.vot"
         rows.write(table_path, format="votable", overwrite=True)
-        runs = {"plain": [], "package": []}
+        runs = {kind: [] for kind, _ in CONTENDERS}
         for k in range(rounds):
-            order = ("plain", "package") if k % 2 == 0 else ("package", "plain")
+            order = list(runs)[k % 3 :] + list(runs)[: k % 3]  # rotated each round
             for kind in order:
                 runs[kind].append(
                     run_child(kind, table_path, work / f"vs-{kind}", workers)
@@ -252,32 +274,30 @@ def versus(table, files_uri, files_dir, work, total, limit_rate, rounds, workers
         kind: float(np.median([r["cpu"] for r in found]))
         for kind, found in runs.items()
     }
-    for kind, label in (
-        ("plain", "ThreadPoolExecutor + requests"),
-        ("package", "ImageTable.download"),
-    ):
+    print(f"--- {workers} workers, {latency * 1000:.0f} ms latency per request")
+    for kind, label in CONTENDERS:
         rate = total / median[kind]
         peak = max(r["peak_mb"] for r in runs[kind])
         growth = max(r["peak_mb"] - r["base_mb"] for r in runs[kind])
         times = ", ".join(f"{r['elapsed']:.2f}" for r in runs[kind])
         print(
-            f"{label:30s} {workers} workers, 0 ms: median {median[kind]:.2f} s "
-            f"({times}), {rate / 1e6:.0f} MB/s, {rate / limit_rate:.2f} of the "
-            f"loopback copy; CPU {cpu[kind]:.2f} s; peak RSS {peak:.0f} MB "
-            f"(+{growth:.0f} MB in the run)"
+            f"{label:30s} median {median[kind]:.2f} s ({times}), "
+            f"{rate / 1e6:.0f} MB/s, {rate / limit_rate:.2f} of the loopback copy; "
+            f"CPU {cpu[kind]:.2f} s; peak RSS {peak:.0f} MB (+{growth:.0f} MB)"
         )
-    paired = np.median(
-        [
-            p["elapsed"] / q["elapsed"]
-            for p, q in zip(runs["plain"], runs["package"], strict=True)
-        ]
-    )
-    print(
-        f"throughput ratio, ImageTable.download / plain loop: "
-        f"{median['plain'] / median['package']:.2f} (wall-clock medians; "
-        f"{paired:.2f} median of the {rounds} paired rounds); "
-        f"CPU-time ratio {cpu['plain'] / cpu['package']:.2f}"
-    )
+    for kind, what in (("plain", "plain loop"), ("plain-sha256", "hashing loop")):
+        paired = np.median(
+            [
+                p["elapsed"] / q["elapsed"]
+                for p, q in zip(runs[kind], runs["package"], strict=True)
+            ]
+        )
+        print(
+            f"throughput ratio, ImageTable.download / {what}: "
+            f"{median[kind] / median['package']:.2f} (wall-clock medians; "
+            f"{paired:.2f} median of the {rounds} paired rounds); "
+            f"CPU-time ratio {cpu[kind] / cpu['package']:.2f}"
+        )
 
 
 def timed_download(table, folder, workers):
@@ -304,6 +324,13 @@ def main():
         help="only the side-by-side run against a plain thread-pool loop",
     )
     parser.add_argument("--rounds", type=int, default=3, help="runs of each (median)")
+    parser.add_argument(
+        "--versus-latency",
+        type=float,
+        nargs="+",
+        default=[0.0],
+        help="latencies (s) added to every answer in the --versus runs",
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench_retrieval-"))
@@ -340,16 +367,17 @@ def main():
         limit_rate = total / limit
         print(f"the limit: {limit_rate / 1e6:.0f} MB/s")
         if args.versus:
-            versus(
-                table,
-                patch.files_uri,
-                patch.files_dir,
-                work,
-                total,
-                limit_rate,
-                args.rounds,
-                8,
-            )
+            for latency in args.versus_latency:
+                versus(
+                    table,
+                    patch.files_uri,
+                    patch.files_dir,
+                    work,
+                    total,
+                    limit_rate,
+                    args.rounds,
+                    latency,
+                )
             return
 
         results = {}
