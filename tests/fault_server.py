@@ -25,7 +25,9 @@ gzip-encoded body, although the client asked for ``identity``),
 ``("headers_forever", seconds)`` (send the status line, then one header byte
 every ``seconds``, never ending the headers), ``("redirect", location,
 status)`` (answer ``status``, e.g. 302, with ``Location: location``, as is:
-relative or absolute, any scheme; the path need not be a file).
+relative or absolute, any scheme; the path need not be a file),
+``("hangup",)`` (send the whole file on a kept-alive connection, then close
+it: a server whose idle connections time out between two requests).
 
 Every request is logged (`requests`: path, time, Range, status, request line,
 headers, the client's address: one per connection), connections are counted
@@ -212,7 +214,7 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "stall":
             time.sleep(fault[1])
             self._close(reset=False)
-        elif kind in ("reset", "short"):
+        elif kind in ("reset", "short", "hangup"):
             self._close(reset=kind == "reset")
 
     def _trickle(self, entry, data, interval, *, headers_only):

@@ -25,6 +25,7 @@ import importlib.util
 import io
 import os
 import ssl
+import time
 from pathlib import Path
 
 import pytest
@@ -493,3 +494,42 @@ def test_a_forked_worker_makes_its_own_connections(server):
     # the parent's thread kept its connection (1), the child made its own (2)
     assert server.connections == 2
     assert len({r.client for r in server.requests}) == 2
+
+
+def test_a_connection_the_server_closed_is_not_used_again(server):
+    """A kept-alive connection closed by the server between two requests."""
+    server.files["a.fits"] = first = small_fits(32)
+    server.files["b.fits"] = second = small_fits(33)
+    server.script("a.fits", [("hangup",)])
+
+    def both():
+        a, b = io.BytesIO(), io.BytesIO()
+        got_a = fetch(server.url("a.fits"), a, policy=FAST, timeout=5.0)
+        time.sleep(0.2)  # the server's close has arrived
+        got_b = fetch(server.url("b.fits"), b, policy=FAST, timeout=5.0)
+        return got_a, a.getvalue(), got_b, b.getvalue()
+
+    got_a, body_a, got_b, body_b = bounded(both)
+    assert (body_a, body_b) == (first, second)
+    # the second request went on a new connection at once: no failed attempt
+    assert got_a.attempts == got_b.attempts == 1
+    assert server.connections == 2 and len(server.requests) == 2
+
+
+def test_an_encoded_answer_is_decoded_and_the_connection_kept(server):
+    """A gzip body (identity was asked for) is decoded; the next file reuses it."""
+    server.files["a.fits"] = first = small_fits(34)
+    server.files["b.fits"] = second = small_fits(35)
+    server.script("a.fits", [("gzip",)])
+
+    def both():
+        a, b = io.BytesIO(), io.BytesIO()
+        got_a = fetch(server.url("a.fits"), a, policy=FAST, timeout=5.0)
+        fetch(server.url("b.fits"), b, policy=FAST, timeout=5.0)
+        return got_a, a.getvalue(), b.getvalue()
+
+    got_a, body_a, body_b = bounded(both)
+    assert (body_a, body_b) == (first, second)
+    assert got_a.sha256 == hashlib.sha256(first).hexdigest()
+    assert [r.fault for r in server.requests] == [("gzip",), None]
+    assert server.connections == 1

@@ -1,5 +1,5 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
-"""The HTTP connections of each download thread, straight on urllib3.
+"""The HTTP connections of each download thread.
 
 A download is one ``GET`` of a large file, many times over: what costs
 is what every request does besides moving the bytes. `requests` prepares,
@@ -7,8 +7,11 @@ merges and wraps each request in Python (about 1 ms a request, under the
 GIL that the worker threads share), which made a plain
 ``ThreadPoolExecutor`` + `requests` loop faster than the download engine
 once the engine hashes every byte. The engine therefore sends its file
-requests with `urllib3` (the library under `requests`) and does here, once
-per thread and host, what `requests` would do on every request:
+requests on the standard library's `http.client` connections (direct
+connections, the common case) or with `urllib3` (the library under
+`requests`; through a proxy, and to decode a body that a server encoded
+although asked not to), and does here, once per thread and host, what
+`requests` would do on every request:
 
 - **TLS verification** always on, with the CA bundle `requests` would use
   (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``, else `certifi`'s);
@@ -21,29 +24,38 @@ per thread and host, what `requests` would do on every request:
 - **redirects** followed (at most `MAX_REDIRECTS`), to ``http(s)`` URLs
   only, the credentials of each hop being those of its own host (none are
   carried to another host);
-- **keep-alive**: one `urllib3.PoolManager` per thread and proxy, whose
-  connection pools are the watched ones of `twomass_vo.http_deadline`, so
-  that the overall deadline of each attempt (`~twomass_vo.fetch`) shuts a
-  connection down whatever the server does; made again when a variable of
-  `ENVIRONMENT` changes, and never shared with a forked child.
+- **keep-alive**: one direct connection per thread and host
+  (`~twomass_vo.http_deadline.WatchedDirectConnection`; one checked for a
+  close by the server before it is used again), and one
+  `urllib3.PoolManager` per thread and proxy, whose pools are the watched
+  ones of `twomass_vo.http_deadline`: the overall deadline of each attempt
+  (`~twomass_vo.fetch`) shuts a connection down whatever the server does;
+  all made again when a variable of `ENVIRONMENT` changes, closed when
+  their thread ends, and never shared with a forked child.
 
 `open_url` sends one request and gives back the answer unread; the
 streaming of its body into a file, the checks and the retries are
 `twomass_vo.fetch`'s.
 """
 
+import http.client
 import importlib.util
 import os
 import platform
+import select
+import ssl
 import threading
-from urllib.parse import unquote, urljoin, urlparse
+import weakref
+from urllib.parse import quote, unquote, urljoin, urlparse, urlsplit
 
-from .http_deadline import WATCHED_POOL_CLASSES
+from .http_deadline import WATCHED_POOL_CLASSES, WatchedDirectConnection
 
 __all__ = [
     "ENVIRONMENT",
     "MAX_REDIRECTS",
+    "DirectResponse",
     "RedirectError",
+    "body_reader",
     "ca_bundle",
     "host_settings",
     "open_url",
@@ -132,10 +144,20 @@ class _ThreadState:
         self.environment = environment
         self.managers = {}  # proxy (None: none) -> pool manager
         self.hosts = {}  # (scheme, netloc) -> (proxy, auth)
+        self.direct = {}  # (scheme, host, port) -> WatchedDirectConnection
+        self.tls_context = None  # of the direct HTTPS connections
+        # closed when the thread ends (its state is dropped), not left to the GC
+        weakref.finalize(self, _close_all, self.direct)
 
     def close(self):
         for manager in self.managers.values():
             manager.clear()  # close the connections made for the old settings
+        _close_all(self.direct)
+
+
+def _close_all(connections):
+    for connection in connections.values():
+        connection.close()
 
 
 def _thread_state():
@@ -296,7 +318,10 @@ def open_url(url, *, headers, timeout):
             "preload_content": False,
             "decode_content": False,
         }
-        response = _manager(state, proxy).urlopen("GET", plain, **options)
+        if proxy is None:  # the common case: a direct connection (http.client)
+            response = _direct(state, plain, hop, timeout)
+        else:  # the proxy manager sends the absolute URI (or a CONNECT tunnel)
+            response = _manager(state, proxy).urlopen("GET", plain, **options)
         location = response.headers.get("Location")
         if response.status not in _REDIRECTS or location is None:
             return response, url
@@ -307,6 +332,131 @@ def open_url(url, *, headers, timeout):
             raise RedirectError(f"redirected to a non-HTTP URL {target!r}")
         url = target
     raise RedirectError(f"more than {MAX_REDIRECTS} redirects")
+
+
+class DirectResponse:
+    """An answer read on a direct connection, with urllib3's release methods.
+
+    Attributes
+    ----------
+    status : int
+        The HTTP status.
+    reason : str
+        Its reason phrase.
+    headers : `http.client.HTTPMessage`
+        The headers (``get`` ignores case).
+    response : `http.client.HTTPResponse`
+        The answer, its body to be read.
+    """
+
+    def __init__(self, response, connection):
+        self.response = response
+        self.status = response.status
+        self.reason = response.reason
+        self.headers = response.headers
+        self._connection = connection
+
+    def close(self):
+        """Drop the connection (its body was not read whole)."""
+        self.response.close()
+        self._connection.close()
+
+    def release_conn(self):
+        """Nothing to give back: the connection stays this thread's, kept alive."""
+
+
+def body_reader(response):
+    """Return the `http.client.HTTPResponse` to read the body of an answer from.
+
+    Parameters
+    ----------
+    response : `DirectResponse` or `urllib3.response.HTTPResponse`
+        An answer of `open_url`.
+
+    Returns
+    -------
+    reader : `http.client.HTTPResponse` or None
+        Its standard-library response (read it with ``readinto``), or None
+        if urllib3 holds the body some other way (then read it through
+        urllib3).
+    """
+    if isinstance(response, DirectResponse):
+        return response.response
+    reader = getattr(response, "_fp", None)  # urllib3's own http.client answer
+    return reader if isinstance(reader, http.client.HTTPResponse) else None
+
+
+def _tls_context(state):
+    if state.tls_context is None:
+        bundle = ca_bundle()  # verification and host names: never switched off
+        where = {"capath" if os.path.isdir(bundle) else "cafile": bundle}
+        state.tls_context = ssl.create_default_context(**where)
+    return state.tls_context
+
+
+def _dropped(sock):
+    """Whether a kept-alive connection was closed, or sent what nobody asked."""
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(0))
+
+
+def _direct(state, url, headers, timeout):
+    """Send ``GET url`` on this thread's direct connection to its host.
+
+    Returns a `DirectResponse`, or, for an answer whose body is encoded
+    (the server ignored ``Accept-Encoding: identity``), a
+    `urllib3.response.HTTPResponse` around it, which decodes it.
+    """
+    parts = urlsplit(url)
+    tls = parts.scheme == "https"
+    key = (parts.scheme, parts.hostname, parts.port)
+    connection = state.direct.get(key)
+    if connection is None:
+        connection = state.direct[key] = WatchedDirectConnection(
+            parts.hostname,
+            parts.port or (443 if tls else 80),  # given: "::1" is no host:port
+            timeout=timeout,
+            tls_context=_tls_context(state) if tls else None,
+        )
+    elif connection.sock is not None and _dropped(connection.sock):
+        connection.close()  # made again by the request
+    connection.timeout = timeout
+    if connection.sock is not None:
+        connection.sock.settimeout(timeout)
+    target = quote(parts.path or "/", safe=_PATH_SAFE) + (
+        "?" + quote(parts.query, safe=_QUERY_SAFE) if parts.query else ""
+    )
+    try:
+        connection.request("GET", target, headers=headers)
+        response = connection.getresponse()
+    except BaseException:
+        connection.close()
+        raise
+    encoding = response.headers.get("Content-Encoding", "identity")
+    if encoding.strip().lower() not in ("", "identity"):
+        import urllib3
+
+        # asked for identity, got e.g. gzip: urllib3 decodes it (its close()
+        # drops this connection, unless the body was read whole)
+        return urllib3.HTTPResponse(
+            body=response,
+            headers=dict(response.headers.items()),
+            status=response.status,
+            reason=response.reason,
+            preload_content=False,
+            decode_content=True,
+            original_response=response,
+            connection=connection,
+            enforce_content_length=False,
+        )
+    return DirectResponse(response, connection)
+
+
+#: Characters left as they are in a request's path and query (the others are
+#: percent-encoded, as urllib3 does).
+_PATH_SAFE = "/%:@!$&'()*+,;=-._~"
+_QUERY_SAFE = _PATH_SAFE + "?"
 
 
 def _agent():

@@ -2,8 +2,9 @@
 """One HTTP(S) file, fetched with retries that respect the server.
 
 `fetch` streams one URL into an open file, with the connections of
-`twomass_vo.download_session` (urllib3; TLS verification always on,
-proxies, ``.netrc`` and redirects as `requests` has them), checks the
+`twomass_vo.download_session` (`http.client`, or urllib3 through a proxy;
+TLS verification always on, proxies, ``.netrc`` and redirects as `requests`
+has them), checks the
 body's length against ``Content-Length`` / ``Content-Range``, and retries
 what is worth retrying:
 
@@ -35,14 +36,16 @@ the wrapper's policy, and it is visible: its settings are arguments of
 
 import email.utils
 import hashlib
+import http.client
 import logging
 import random
+import ssl
 import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from .download_session import RedirectError, open_url
+from .download_session import RedirectError, body_reader, open_url
 from .http_deadline import watching
 
 __all__ = [
@@ -316,7 +319,7 @@ def _buffer():
 
 
 def _stream(raw, body, expected, max_size, cancel, on_bytes, limit, *, decode=False):
-    """Copy the body from the urllib3 response ``raw``, keeping every byte read.
+    """Copy the body of the answer ``raw``, keeping every byte read.
 
     An identity body is read straight from the `http.client` response into
     this thread's buffer (``readinto1``: what has arrived, up to `CHUNK`
@@ -332,8 +335,9 @@ def _stream(raw, body, expected, max_size, cancel, on_bytes, limit, *, decode=Fa
 
     from urllib3.exceptions import HTTPError, SSLError
 
-    raw.enforce_content_length = False
-    fp = getattr(raw, "_fp", None)
+    if hasattr(raw, "enforce_content_length"):  # urllib3's: we check it ourselves
+        raw.enforce_content_length = False
+    fp = body_reader(raw)
     if not decode and isinstance(fp, http.client.HTTPResponse) and not fp.chunked:
         view = _buffer()
 
@@ -394,10 +398,8 @@ def _stream(raw, body, expected, max_size, cancel, on_bytes, limit, *, decode=Fa
 
 def _let_go(response):
     """Give a fully read connection back to the pool; close any other one."""
-    import http.client
-
-    fp = getattr(response, "_fp", None)
-    if not (isinstance(fp, http.client.HTTPResponse) and fp.isclosed()):
+    fp = body_reader(response)
+    if fp is None or not fp.isclosed():
         response.close()  # the rest of the body must not be read as an answer
     response.release_conn()
 
@@ -443,14 +445,14 @@ def _request(url, body, timeout, max_size, cancel, on_bytes, limit):
         response, _ = open_url(url, headers=headers, timeout=timeout)
     except RedirectError as exc:
         raise FetchError(str(exc)) from None
-    except SSLError as exc:
+    except (SSLError, ssl.SSLError) as exc:  # urllib3's, or of a direct connection
         raise FetchError(f"TLS error: {exc}") from None
     except LocationValueError as exc:
         raise FetchError(f"{type(exc).__name__}: {exc}") from None
-    except (HTTPError, OSError) as exc:
+    except (HTTPError, OSError, http.client.HTTPException) as exc:
         raise FetchError(f"{type(exc).__name__}: {exc}", retryable=True) from None
-    except ValueError as exc:  # a SOCKS proxy without PySocks
-        raise FetchError(str(exc)) from None
+    except ValueError as exc:  # a bad URL; a SOCKS proxy without PySocks
+        raise FetchError(f"{type(exc).__name__}: {exc}") from None
     try:
         _answer(response, body, ranged, max_size, cancel, on_bytes, limit)
     finally:

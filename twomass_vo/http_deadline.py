@@ -26,6 +26,7 @@ the sessions that consult `time_limit_end`.
 """
 
 import contextlib
+import http.client
 import os
 import socket
 import threading
@@ -40,6 +41,7 @@ __all__ = [
     "Deadline",
     "DeadlineAdapter",
     "Watchdog",
+    "WatchedDirectConnection",
     "current_deadline",
     "time_limit",
     "time_limit_end",
@@ -267,6 +269,48 @@ class WatchedHTTPConnection(_WatchedSocket, HTTPConnection):
 
 class WatchedHTTPSConnection(_WatchedSocket, HTTPSConnection):
     """An HTTPS connection whose socket (TLS handshake included) is watched."""
+
+
+class WatchedDirectConnection(http.client.HTTPConnection):
+    """A standard-library connection whose socket the deadline of its thread watches.
+
+    The downloads' direct connections (no proxy; `twomass_vo.download_session`):
+    the TCP socket is reported as soon as it is made, before the TLS
+    handshake (which it then bounds), and again with every request sent on
+    it when it is kept alive.
+
+    Parameters
+    ----------
+    host : str
+        Host name or address.
+    port : int, optional
+        Port (default 443 with ``tls_context``, else 80).
+    timeout : float, optional
+        Socket timeout, seconds (each connect and read).
+    tls_context : `ssl.SSLContext`, optional
+        For HTTPS: the context that wraps the socket (verification as it
+        says; the server name is checked against ``host``).
+    """
+
+    def __init__(self, host, port=None, *, timeout=None, tls_context=None):
+        if tls_context is not None:
+            self.default_port = 443  # the Host header omits the default port
+        super().__init__(host, port, timeout=timeout)
+        self.tls_context = tls_context
+
+    def connect(self):
+        """Connect (TCP), report the socket, then shake hands (TLS)."""
+        super().connect()
+        _register(self.sock)
+        if self.tls_context is not None:
+            self.sock = self.tls_context.wrap_socket(
+                self.sock, server_hostname=self.host
+            )
+
+    def request(self, *args, **kwargs):
+        """Send a request (its socket, if kept alive, is reported first)."""
+        _register(self.sock)
+        return super().request(*args, **kwargs)
 
 
 class WatchedHTTPConnectionPool(HTTPConnectionPool):
