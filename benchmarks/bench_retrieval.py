@@ -36,7 +36,10 @@ latency, fresh target folder each time):
   (default 0 ms added per answer). The medians of ``--rounds`` runs give
   the ratios of throughputs (>= 1.0 is the goal; the median of the paired
   rounds' ratios is printed too), each one's ratio to the loopback copy,
-  its CPU time and its peak RSS (and its growth during the transfer).
+  its CPU time and its peak RSS (and its growth during the transfer);
+  with ``--bare``, a fourth: the package's per-byte work and checks alone
+  (one `http.client` connection per thread, SHA-256, atomic rename,
+  `check_fits`), the yardstick of what the engine's orchestration costs.
 
 Ratios, not absolute times, are what compare across machines.
 """
@@ -188,6 +191,52 @@ def plain_loop(urls, folder, workers, *, sha256=False):
         list(pool.map(get, urls))
 
 
+def bare_client(urls, folder, workers):
+    """The yardstick: the package's per-byte work and checks, nothing else.
+
+    One `http.client` connection per thread, 1 MiB reads, SHA-256 as the
+    bytes arrive, a hidden temporary file renamed once `check_fits` passed:
+    what a transfer with the package's checks costs without its retries,
+    deadlines, budget, manifest and coordination.
+    """
+    import concurrent.futures as cf
+    import hashlib
+    import http.client
+    from urllib.parse import urlsplit
+
+    from twomass_vo.fits_check import check_fits
+
+    local = threading.local()
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def get(url):
+        parts = urlsplit(url)
+        connection = getattr(local, "connection", None)
+        if connection is None:
+            connection = local.connection = http.client.HTTPConnection(
+                parts.hostname, parts.port, timeout=60
+            )
+            local.buffer = memoryview(bytearray(1 << 20))
+        connection.request("GET", parts.path)
+        response = connection.getresponse()
+        if response.status != 200:
+            raise RuntimeError(f"{url}: HTTP {response.status}")
+        digest = hashlib.sha256()
+        name = url.rsplit("/", 1)[1]
+        part = folder / f".part-{name}"
+        with open(part, "w+b") as out:
+            while n := response.readinto(local.buffer):
+                out.write(local.buffer[:n])
+                digest.update(local.buffer[:n])
+            out.flush()
+            check_fits(out)
+        os.replace(part, folder / name)
+        return digest.hexdigest()
+
+    with cf.ThreadPoolExecutor(workers) as pool:
+        list(pool.map(get, urls))
+
+
 def child(kind, table_path, folder, workers):
     """One timed run in this (fresh) process; prints JSON."""
     import requests  # noqa: F401 - imports are not what is timed
@@ -203,6 +252,8 @@ def child(kind, table_path, folder, workers):
     start = time.perf_counter()
     if kind.startswith("plain"):
         plain_loop(urls, Path(folder), workers, sha256=kind == "plain-sha256")
+    elif kind == "bare":
+        bare_client(urls, Path(folder), workers)
     else:
         result = table.download(
             folder, max_workers=workers, max_bytes=None, progress=False
@@ -246,19 +297,23 @@ CONTENDERS = (
     ("plain-sha256", "  the same, hashing (SHA-256)"),
     ("package", "ImageTable.download"),
 )
+#: With ``--bare``: the package's per-byte work and checks alone.
+BARE = ("bare", "bare client: hash + checks only")
 
 
-def versus(table, files_uri, files_dir, work, total, limit_rate, rounds, latency):
+def versus(table, files_uri, files_dir, work, total, limit_rate, rounds, latency, bare):
     """The package against plain ThreadPoolExecutor + requests loops."""
     workers = 8
+    contenders = (*CONTENDERS, BARE) if bare else CONTENDERS
     proc, port = start_server(files_dir, latency)
     try:
         rows = http_rows(table, files_uri, port)
         table_path = work / "rows.vot"
         rows.write(table_path, format="votable", overwrite=True)
-        runs = {kind: [] for kind, _ in CONTENDERS}
+        runs = {kind: [] for kind, _ in contenders}
+        n = len(runs)
         for k in range(rounds):
-            order = list(runs)[k % 3 :] + list(runs)[: k % 3]  # rotated each round
+            order = list(runs)[k % n :] + list(runs)[: k % n]  # rotated each round
             for kind in order:
                 runs[kind].append(
                     run_child(kind, table_path, work / f"vs-{kind}", workers)
@@ -275,7 +330,7 @@ def versus(table, files_uri, files_dir, work, total, limit_rate, rounds, latency
         for kind, found in runs.items()
     }
     print(f"--- {workers} workers, {latency * 1000:.0f} ms latency per request")
-    for kind, label in CONTENDERS:
+    for kind, label in contenders:
         rate = total / median[kind]
         peak = max(r["peak_mb"] for r in runs[kind])
         growth = max(r["peak_mb"] - r["base_mb"] for r in runs[kind])
@@ -324,6 +379,12 @@ def main():
         help="only the side-by-side run against a plain thread-pool loop",
     )
     parser.add_argument("--rounds", type=int, default=3, help="runs of each (median)")
+    parser.add_argument(
+        "--bare",
+        action="store_true",
+        help="--versus also runs the yardstick: http.client + SHA-256 + atomic "
+        "rename + check_fits, no retries, deadlines, budget or manifest",
+    )
     parser.add_argument(
         "--versus-latency",
         type=float,
@@ -377,6 +438,7 @@ def main():
                     limit_rate,
                     args.rounds,
                     latency,
+                    args.bare,
                 )
             return
 
