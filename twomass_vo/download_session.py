@@ -142,7 +142,7 @@ class _ThreadState:
 
     def __init__(self, environment):
         self.environment = environment
-        self.managers = {}  # proxy (None: none) -> pool manager
+        self.managers = {}  # proxy URL -> urllib3 pool manager
         self.hosts = {}  # (scheme, netloc) -> (proxy, auth)
         self.direct = {}  # (scheme, host, port) -> WatchedDirectConnection
         self.tls_context = None  # of the direct HTTPS connections
@@ -172,7 +172,7 @@ def _thread_state():
 
 
 def _manager(state, proxy):
-    """Return this thread's pool manager for ``proxy`` (None: no proxy)."""
+    """Return this thread's urllib3 pool manager for the proxy URL ``proxy``."""
     managers = state.managers
     manager = managers.get(proxy)
     if manager is not None:
@@ -182,9 +182,7 @@ def _manager(state, proxy):
     bundle = ca_bundle()
     tls = {"cert_reqs": "CERT_REQUIRED"}  # never switched off
     tls["ca_cert_dir" if os.path.isdir(bundle) else "ca_certs"] = bundle
-    if proxy is None:
-        manager = urllib3.PoolManager(**tls)
-    elif proxy.lower().startswith("socks"):
+    if proxy.lower().startswith("socks"):
         # urllib3.contrib.socks without PySocks warns (DependencyWarning: an
         # exception where warnings are errors) before its ImportError: look first
         if importlib.util.find_spec("socks") is None:
@@ -198,7 +196,7 @@ def _manager(state, proxy):
         user = _credentials(proxy)
         headers = urllib3.make_headers(proxy_basic_auth=user) if user else None
         manager = urllib3.ProxyManager(proxy, proxy_headers=headers, **tls)
-    if not proxy or not proxy.lower().startswith("socks"):
+    if not proxy.lower().startswith("socks"):
         manager.pool_classes_by_scheme = dict(WATCHED_POOL_CLASSES)
     managers[proxy] = manager
     return manager
@@ -283,10 +281,10 @@ def open_url(url, *, headers, timeout):
 
     Returns
     -------
-    response : `urllib3.response.HTTPResponse`
-        The answer (status, reason, headers), its body to be read; release
-        its connection (``release_conn``) once the body is read whole, else
-        ``close`` it.
+    response : `DirectResponse` or `urllib3.response.HTTPResponse`
+        The answer (``status``, ``reason``, ``headers``), its body to be
+        read (`body_reader`); release its connection (``release_conn``)
+        once the body is read whole, else ``close`` it.
     url : str
         The URL that gave it (after redirects).
 
@@ -294,10 +292,13 @@ def open_url(url, *, headers, timeout):
     ------
     RedirectError
         For a redirect to a non-HTTP URL, or past `MAX_REDIRECTS`.
-    urllib3.exceptions.HTTPError
-        When the request fails (connection, TLS, timeouts).
+    ssl.SSLError or urllib3.exceptions.SSLError
+        When the server's certificate is not trusted, or TLS fails.
+    OSError, http.client.HTTPException or urllib3.exceptions.HTTPError
+        When the request fails otherwise (connection, timeouts, a bad
+        answer).
     ValueError
-        For a SOCKS proxy without PySocks.
+        For a URL that cannot be sent, or a SOCKS proxy without PySocks.
     """
     import urllib3
 
