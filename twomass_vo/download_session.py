@@ -48,6 +48,8 @@ import threading
 import weakref
 from urllib.parse import quote, unquote, urljoin, urlparse, urlsplit
 
+import urllib3
+
 from .http_deadline import WATCHED_POOL_CLASSES, WatchedDirectConnection
 
 __all__ = [
@@ -177,8 +179,6 @@ def _manager(state, proxy):
     manager = managers.get(proxy)
     if manager is not None:
         return manager
-    import urllib3
-
     bundle = ca_bundle()
     tls = {"cert_reqs": "CERT_REQUIRED"}  # never switched off
     tls["ca_cert_dir" if os.path.isdir(bundle) else "ca_certs"] = bundle
@@ -196,7 +196,6 @@ def _manager(state, proxy):
         user = _credentials(proxy)
         headers = urllib3.make_headers(proxy_basic_auth=user) if user else None
         manager = urllib3.ProxyManager(proxy, proxy_headers=headers, **tls)
-    if not proxy.lower().startswith("socks"):
         manager.pool_classes_by_scheme = dict(WATCHED_POOL_CLASSES)
     managers[proxy] = manager
     return manager
@@ -300,10 +299,7 @@ def open_url(url, *, headers, timeout):
     ValueError
         For a URL that cannot be sent, or a SOCKS proxy without PySocks.
     """
-    import urllib3
-
     sent = {"User-Agent": _agent(), "Accept": "*/*", **headers}
-    limit = urllib3.Timeout(connect=timeout, read=timeout)
     state = _thread_state()
     for _ in range(MAX_REDIRECTS + 1):
         proxy, auth = _host_settings(state, url)
@@ -311,18 +307,10 @@ def open_url(url, *, headers, timeout):
         if auth is not None:
             hop.update(urllib3.make_headers(basic_auth=f"{auth[0]}:{auth[1]}"))
         plain = _without_user_info(url) if "@" in url else url
-        options = {
-            "headers": hop,
-            "timeout": limit,
-            "retries": False,
-            "redirect": False,
-            "preload_content": False,
-            "decode_content": False,
-        }
         if proxy is None:  # the common case: a direct connection (http.client)
             response = _direct(state, plain, hop, timeout)
         else:  # the proxy manager sends the absolute URI (or a CONNECT tunnel)
-            response = _manager(state, proxy).urlopen("GET", plain, **options)
+            response = _through_proxy(state, proxy, plain, hop, timeout)
         location = response.headers.get("Location")
         if response.status not in _REDIRECTS or location is None:
             return response, url
@@ -333,6 +321,20 @@ def open_url(url, *, headers, timeout):
             raise RedirectError(f"redirected to a non-HTTP URL {target!r}")
         url = target
     raise RedirectError(f"more than {MAX_REDIRECTS} redirects")
+
+
+def _through_proxy(state, proxy, url, headers, timeout):
+    """Send ``GET url`` through ``proxy`` with this thread's urllib3 manager."""
+    return _manager(state, proxy).urlopen(
+        "GET",
+        url,
+        headers=headers,
+        timeout=urllib3.Timeout(connect=timeout, read=timeout),
+        retries=False,
+        redirect=False,
+        preload_content=False,
+        decode_content=False,
+    )
 
 
 class DirectResponse:
@@ -436,8 +438,6 @@ def _direct(state, url, headers, timeout):
         raise
     encoding = response.headers.get("Content-Encoding", "identity")
     if encoding.strip().lower() not in ("", "identity"):
-        import urllib3
-
         # asked for identity, got e.g. gzip: urllib3 decodes it (its close()
         # drops this connection, unless the body was read whole)
         return urllib3.HTTPResponse(

@@ -250,17 +250,21 @@ def _register(sock):
         deadline.add_socket(sock)
 
 
-class _WatchedSocket:
-    """Report the socket of a connection to the deadline of its thread."""
+class _WatchedRequests:
+    """Report a kept-alive connection's socket to the deadline of each request."""
+
+    def request(self, *args, **kwargs):
+        _register(self.sock)  # a kept-alive connection: no new socket
+        return super().request(*args, **kwargs)
+
+
+class _WatchedSocket(_WatchedRequests):
+    """Report the socket of a urllib3 connection to the deadline of its thread."""
 
     def _new_conn(self):
         sock = super()._new_conn()
         _register(sock)  # before the TLS handshake, which it then bounds
         return sock
-
-    def request(self, *args, **kwargs):
-        _register(self.sock)  # a kept-alive connection: no new socket
-        return super().request(*args, **kwargs)
 
 
 class WatchedHTTPConnection(_WatchedSocket, HTTPConnection):
@@ -271,7 +275,7 @@ class WatchedHTTPSConnection(_WatchedSocket, HTTPSConnection):
     """An HTTPS connection whose socket (TLS handshake included) is watched."""
 
 
-class WatchedDirectConnection(http.client.HTTPConnection):
+class WatchedDirectConnection(_WatchedRequests, http.client.HTTPConnection):
     """A standard-library connection whose socket the deadline of its thread watches.
 
     The downloads' direct connections (no proxy; `twomass_vo.download_session`):
@@ -306,11 +310,6 @@ class WatchedDirectConnection(http.client.HTTPConnection):
             self.sock = self.tls_context.wrap_socket(
                 self.sock, server_hostname=self.host
             )
-
-    def request(self, *args, **kwargs):
-        """Send a request (its socket, if kept alive, is reported first)."""
-        _register(self.sock)
-        return super().request(*args, **kwargs)
 
 
 class WatchedHTTPConnectionPool(HTTPConnectionPool):
