@@ -270,6 +270,30 @@ def test_short_body_resumes_with_a_range_request(batch, server, tmp_path):
     assert int(third.range[6:-1]) > int(second.range[6:-1])
 
 
+@pytest.mark.parametrize("kind", ["short", "reset"])
+def test_a_cut_body_keeps_every_byte_received_for_the_retry(
+    batch, server, tmp_path, kind
+):
+    """Bytes are written once per MiB; those received since are written too
+    when the body ends short or the read fails, so the retry asks for the
+    rest only: from the exact cut after a clean close; after a reset, from
+    what the client got before it (the kernel drops what was unread)."""
+    table = http_table(batch, server, 1, shape=(700, 700))  # 1.96 MB
+    name = file_name_for(table[0])
+    size = len(server.files[name])
+    assert size > 1.5 * 2**20
+    server.script(name, [(kind, 0.7)])  # 1.37 MB sent
+    result = download(table, tmp_path, progress=False, retries=FAST, timeout=2.0)
+    assert_served_copy(result, server)
+    first, second = server.requests_for(name)
+    assert first.range is None and second.status == 206
+    start = int(second.range.removeprefix("bytes=").removesuffix("-"))
+    if kind == "short":
+        assert start == int(size * 0.7)
+    else:  # none of the bytes read before the error is lost
+        assert 0 < start <= int(size * 0.7)
+
+
 def test_retry_after_is_honoured_for_the_whole_host(batch, server, tmp_path):
     table = http_table(batch, server, 3)
     names = [file_name_for(row) for row in table]

@@ -45,6 +45,8 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
+from urllib3.exceptions import HTTPError, LocationValueError, SSLError
+
 from .download_session import RedirectError, body_reader, open_url
 from .http_deadline import watching
 
@@ -318,82 +320,129 @@ def _buffer():
     return buffer
 
 
+class _Pending:
+    """Bytes received into this thread's buffer and not yet written to the body.
+
+    They are written (and hashed) once the buffer is full, when the body
+    ends, and before any error is raised (`flush`), so that no byte read is
+    lost: a retry asks only for the rest.
+    """
+
+    def __init__(self, body, view):
+        self.body = body
+        self.view = view
+        self.filled = 0
+
+    @property
+    def size(self):
+        """Bytes received: written and pending."""
+        return self.body.size + self.filled
+
+    def free(self):
+        """Return the free part of the buffer."""
+        return self.view[self.filled :]
+
+    def flush(self):
+        """Write and hash the pending bytes."""
+        if self.filled:
+            chunk, self.filled = self.view[: self.filled], 0
+            self.body.write(chunk)
+
+
+def _identity_reader(fp):
+    """``fill(view)`` for an identity body of `http.client`: bytes read into ``view``.
+
+    One ``recv`` at a time (``readinto1``: what has arrived, never past the
+    announced length), so that the deadline and ``cancel`` are looked at
+    between reads, and an error loses none of the bytes read before it; the
+    connection stays usable for the next request.
+    """
+    if fp.chunked:
+        return fp.readinto
+
+    def fill(view):
+        left = len(view) if fp.length is None else min(len(view), fp.length)
+        if fp.fp is None or left == 0:
+            return 0
+        n = fp.fp.readinto1(view[:left])
+        if fp.length is not None:
+            fp.length -= n
+            if fp.length == 0:
+                fp.read()  # the body is complete: http.client closes it
+        return n
+
+    return fill
+
+
 def _stream(raw, body, expected, max_size, cancel, on_bytes, limit, *, decode=False):
     """Copy the body of the answer ``raw``, keeping every byte read.
 
     An identity body is read straight from the `http.client` response into
-    this thread's buffer (``readinto1``: what has arrived, up to `CHUNK`
-    bytes, never past the announced length; no new bytes object per read),
-    then hashed and written from it, so that the bytes are counted as they
-    arrive and the deadline is checked between reads. An
-    encoded body goes through urllib3's decoder (``read1``). urllib3 drops
-    the bytes of a read that ends in an error, and raises ``IncompleteRead``
-    for a body shorter than announced, losing them too; we check the length
-    ourselves, so that a retry asks only for the rest.
+    this thread's buffer, one ``recv`` at a time (`_identity_reader`; no new
+    bytes object per read), and written and hashed once per `CHUNK` bytes
+    (`_Pending`): one write and one hash update per MiB, not per ``recv``,
+    so that the worker threads hand the GIL over far less often. An encoded
+    body goes through urllib3's decoder (``read1``), each decoded chunk
+    written as it comes. Bytes are counted (``on_bytes``) as they arrive.
+    urllib3 drops the bytes of a read that ends in an error, and raises
+    ``IncompleteRead`` for a body shorter than announced, losing them too;
+    we check the length ourselves, so that a retry asks only for the rest.
     """
-    import http.client
-
-    from urllib3.exceptions import HTTPError, SSLError
-
     if hasattr(raw, "enforce_content_length"):  # urllib3's: we check it ourselves
         raw.enforce_content_length = False
     fp = body_reader(raw)
-    if not decode and isinstance(fp, http.client.HTTPResponse) and not fp.chunked:
-        view = _buffer()
+    if decode or not isinstance(fp, http.client.HTTPResponse):
+        read1 = getattr(raw, "read1", None) or raw.read
+        pending = _Pending(body, None)
 
-        def read():
-            # what has arrived (one recv), never past the body's end: the
-            # connection stays usable for the next request
-            left = CHUNK if fp.length is None else min(CHUNK, fp.length)
-            if fp.fp is None or left == 0:
-                return view[:0]
-            n = fp.fp.readinto1(view[:left])
-            if fp.length is not None:
-                fp.length -= n
-                if fp.length == 0:
-                    fp.read()  # the body is complete: http.client closes it
-            return view[:n]
-
-    elif not decode and isinstance(fp, http.client.HTTPResponse):
-        view = _buffer()
-
-        def read():
-            return view[: fp.readinto(view)]
+        def fill():
+            chunk = read1(CHUNK, decode_content=True)
+            body.write(chunk)
+            return len(chunk)
 
     else:
-        read1 = getattr(raw, "read1", None) or raw.read
+        read_into = _identity_reader(fp)
+        pending = _Pending(body, _buffer())
 
-        def read():
-            return read1(CHUNK, decode_content=True)
+        def fill():
+            n = read_into(pending.free())
+            pending.filled += n
+            if pending.filled == CHUNK:
+                pending.flush()
+            return n
 
-    while True:
-        try:
-            chunk = read()
-        except SSLError as exc:
-            raise FetchError(f"TLS error: {exc}") from None
-        except (HTTPError, OSError, http.client.HTTPException) as exc:
-            raise FetchError(
-                f"{type(exc).__name__} after {body.size} bytes: {exc}", retryable=True
-            ) from None
-        if not chunk:
-            break
-        if cancel is not None and cancel.is_set():
-            raise Cancelled()
-        if limit.left() <= 0:
-            limit.expire()
-            raise _too_slow(limit, body)
-        body.write(chunk)
-        if on_bytes is not None:
-            on_bytes(len(chunk))
-        if max_size is not None and body.size > max_size:
-            raise FetchError(
-                f"the body goes past the per-file ceiling of {max_size} bytes"
-            )
+    try:
+        while n := _received(fill, pending):
+            if on_bytes is not None:
+                on_bytes(n)
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            if limit.left() <= 0:
+                limit.expire()
+                raise _too_slow(limit, pending.size)
+            if max_size is not None and pending.size > max_size:
+                raise FetchError(
+                    f"the body goes past the per-file ceiling of {max_size} bytes"
+                )
+    finally:
+        pending.flush()  # no byte read is lost: a retry asks for the rest
     if expected is not None and body.size != expected:
         raise FetchError(
             f"the body was cut short: {body.size} of {expected} bytes",
             retryable=expected > body.size,
         )
+
+
+def _received(fill, pending):
+    """Run ``fill()``; turn a transport error into a `FetchError`."""
+    try:
+        return fill()
+    except SSLError as exc:
+        raise FetchError(f"TLS error: {exc}") from None
+    except (HTTPError, OSError, http.client.HTTPException) as exc:
+        raise FetchError(
+            f"{type(exc).__name__} after {pending.size} bytes: {exc}", retryable=True
+        ) from None
 
 
 def _let_go(response):
@@ -408,9 +457,9 @@ def _seconds(value):
     return f"{value:.0f}" if value >= 1000 else f"{value:g}"
 
 
-def _too_slow(limit, body):
+def _too_slow(limit, received):
     return FetchError(
-        f"no complete answer within {limit.seconds:.1f} s ({body.size} bytes "
+        f"no complete answer within {limit.seconds:.1f} s ({received} bytes "
         "received): the attempt's deadline passed",
         retryable=True,
     )
@@ -426,16 +475,14 @@ def _attempt(url, body, *, timeout, max_size, cancel, on_bytes, deadline):
             _request(url, body, timeout, max_size, cancel, on_bytes, limit)
             if limit.expired:  # cut by the watchdog: what looked like an end was not
                 body.reset()
-                raise _too_slow(limit, body)
+                raise _too_slow(limit, body.size)
         except FetchError as exc:
             if limit.expired:
-                raise _too_slow(limit, body) from None
+                raise _too_slow(limit, body.size) from None
             raise exc from None
 
 
 def _request(url, body, timeout, max_size, cancel, on_bytes, limit):
-    from urllib3.exceptions import HTTPError, LocationValueError, SSLError
-
     headers = {"Accept-Encoding": "identity"}
     ranged = body.size > 0
     if ranged:
