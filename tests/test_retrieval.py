@@ -152,13 +152,28 @@ def test_check_fits_accepts_complete_files(tmp_path, sim, scan_table, batch):
         (lambda b: b[:2000] + "é".encode("latin-1") + b[2001:], "non-ASCII"),
     ],
 )
-def test_check_fits_rejects_bad_files(tmp_path, mangle, message):
+@pytest.mark.parametrize("given", ["path", "open file"])
+def test_check_fits_rejects_bad_files(tmp_path, mangle, message, given):
     body = small_fits(1, (60, 60))
     path = tmp_path / "bad.fits"
-    path.write_bytes(mangle(body))
-    with pytest.raises(ValueError, match=message) as info:
-        check_fits(path)
+    with open(path, "w+b") as fh:
+        fh.write(mangle(body))  # not flushed: check_fits flushes an open file
+        if given == "path":
+            fh.flush()
+        with pytest.raises(ValueError, match=message) as info:
+            check_fits(path if given == "path" else fh)
     assert "html" not in str(info.value) and "\\x00" not in str(info.value)
+
+
+def test_check_fits_reads_an_open_file_where_it_is_and_leaves_it_there(tmp_path):
+    body = small_fits(2, (60, 60))
+    with open(tmp_path / "x.fits", "w+b") as fh:
+        fh.write(body)  # still in the buffer
+        check_fits(fh)
+        assert fh.tell() == len(body)
+        fh.seek(100)
+        check_fits(fh)
+        assert fh.tell() == 100
 
 
 # ------------------------------------------------------------ simulated archive
@@ -744,6 +759,36 @@ def test_a_thread_pool_executor(batch, server, tmp_path):
         result = table.download(tmp_path, executor=pool, progress=False)
         assert pool.submit(int, "7").result() == 7  # still usable: not shut down
     assert_served_copy(result, server)
+
+
+def test_a_thread_pool_smaller_than_max_workers_runs_every_file(
+    batch, server, tmp_path
+):
+    table = http_table(batch, server, 12)
+    with cf.ThreadPoolExecutor(2) as pool:  # 6 jobs asked, 2 threads to run them
+        result = table.download(tmp_path, executor=pool, max_workers=6, progress=False)
+    assert_served_copy(result, server)
+
+
+@pytest.mark.parametrize("workers", [1, 8])
+def test_the_progress_callback_hears_of_every_file_in_the_calling_thread(
+    batch, server, tmp_path, workers
+):
+    import threading
+
+    table = http_table(batch, server, 20)
+    calls = []
+
+    def progress(files, total_files, nbytes, total_bytes):
+        calls.append((files, total_files, nbytes, threading.current_thread()))
+
+    result = table.download(tmp_path, max_workers=workers, progress=progress)
+    assert_served_copy(result, server)
+    assert [c[0] for c in calls] == list(range(1, 21))
+    assert {c[1] for c in calls} == {20}
+    assert calls[-1][2] == sum(len(b) for b in server.files.values())
+    assert [c[2] for c in calls] == sorted(c[2] for c in calls)
+    assert {c[3] for c in calls} == {threading.main_thread()}
 
 
 @pytest.mark.slow

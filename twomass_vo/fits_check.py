@@ -32,8 +32,9 @@ def check_fits(path):
     Parameters
     ----------
     path : str, `~pathlib.Path` or file object
-        The file, or a binary file open for reading (with a ``fileno``; it
-        is read from its start, and left anywhere).
+        The file, or a binary file open for reading (with a ``fileno``): it
+        is flushed, then read from its start at given offsets (``pread``),
+        its position left as it was.
 
     Raises
     ------
@@ -41,17 +42,21 @@ def check_fits(path):
         If the file is not FITS, or is truncated or has extra bytes.
     """
     if hasattr(path, "fileno"):
-        _check_open(path)
+        flush = getattr(path, "flush", None)
+        if flush is not None:
+            flush()
+        _check_fd(path.fileno())
         return
-    with open(path, "rb") as fh:  # one open: size, signature and headers
-        _check_open(fh)
+    with open(path, "rb", buffering=0) as fh:  # one open: size, signature, headers
+        _check_fd(fh.fileno())
 
 
-def _check_open(fh):
-    size = os.fstat(fh.fileno()).st_size
-    fh.seek(0)
-    _check_start(fh.read(8), size)
-    _check_hdus(fh, size)
+def _check_fd(fd):
+    """Check the open file ``fd``: one ``fstat``, one ``pread`` per header block."""
+    size = os.fstat(fd).st_size
+    first = os.pread(fd, _BLOCK, 0)
+    _check_start(first[:8], size)
+    _check_hdus(fd, size, first)
 
 
 def _check_start(head, size):
@@ -64,16 +69,16 @@ def _check_start(head, size):
         )
 
 
-def _check_hdus(fh, size):
+def _check_hdus(fd, size, first_block):
     offset = 0
     while offset < size:
-        fh.seek(offset)
         keys = {}
         first = None
         blocks = 0
         end = False
         while not end:
-            block = fh.read(_BLOCK)
+            at = offset + blocks * _BLOCK
+            block = first_block if at == 0 else os.pread(fd, _BLOCK, at)
             if len(block) < _BLOCK:
                 raise ValueError(
                     f"not a complete FITS file: a header at byte {offset} has "
