@@ -425,8 +425,8 @@ def _direct(state, url, headers, timeout):
     elif connection.sock is not None and _dropped(connection.sock):
         connection.close()  # made again by the request
     connection.timeout = timeout
-    if connection.sock is not None:
-        connection.sock.settimeout(timeout)
+    if connection.sock is not None and connection.sock.gettimeout() != timeout:
+        connection.sock.settimeout(timeout)  # a system call: only if it changed
     target = quote(parts.path or "/", safe=_PATH_SAFE) + (
         "?" + quote(parts.query, safe=_QUERY_SAFE) if parts.query else ""
     )
