@@ -1064,3 +1064,24 @@ def test_cli_ctrl_c_says_how_to_resume(batch, server, tmp_path, capsys, monkeypa
     status, _, err = run_cli(capsys, "download", tmp_path / "t.ecsv", tmp_path / "dl")
     assert status == 130
     assert err.startswith("twomass-vo: interrupted") and "again to resume" in err
+
+
+# ----------------------------------------------------------------- the budget
+def test_the_budget_counts_live_bytes_and_stays_closed():
+    from twomass_vo.download_runs import Budget
+
+    budget = Budget(1000, 5)
+    assert budget.mean_size() == 0
+    assert budget.admit(0, 300) and budget.admit(1, 300)
+    budget.live[0] = 600  # more than its estimate: the real bytes count
+    assert budget.in_flight() == 600
+    assert budget.admit(2, 100)  # 600 + 300 spent
+    budget.finish(0, 600, ok=True)
+    budget.finish(1, 0, ok=False)  # a failed file counts what it received: 0
+    assert budget.mean_size() == 600  # of the files written
+    budget.live[2] = 450  # past its estimate of 100
+    assert not budget.admit(3, 1)  # 600 + 450 >= 1000
+    budget.finish(2, 450, ok=True)
+    assert not budget.admit(4, 0) and budget.closed  # it stays closed
+    assert budget.admitted == 3 and budget.in_flight() == 0
+    assert budget.mean_size() == 525

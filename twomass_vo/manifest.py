@@ -25,7 +25,7 @@ class Manifest:
     """The record of the files written into a download folder.
 
     One JSON object per line in ``<folder>/twomass_vo-manifest.jsonl``,
-    appended (and flushed) as each file is done, so that a run interrupted at
+    appended (and flushed) as files are done, so that a run interrupted at
     any point leaves a readable record: ``name`` (the file), ``url`` (its
     source), ``size`` (bytes), ``sha256``, plus ``cutout`` (``[ra, dec,
     size_arcsec]``) for cutouts made locally and ``decompressed`` for
@@ -83,12 +83,27 @@ class Manifest:
         entry : dict
             With at least ``name``, ``url``, ``size`` and ``sha256``.
         """
+        self.add_all([entry])
+
+    def add_all(self, entries):
+        """Record files: one append and one flush for all of them.
+
+        Parameters
+        ----------
+        entries : list of dict
+            Each with at least ``name``, ``url``, ``size`` and ``sha256``.
+        """
+        if not entries:
+            return
         if self._fh is None:
             self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
-        self._fh.write(json.dumps(entry, sort_keys=True) + "\n")
+        self._fh.write(
+            "".join(json.dumps(entry, sort_keys=True) + "\n" for entry in entries)
+        )
         self._fh.flush()
-        self._dirty = self._dirty or entry["name"] in self.entries
-        self.entries[entry["name"]] = entry
+        for entry in entries:
+            self._dirty = self._dirty or entry["name"] in self.entries
+            self.entries[entry["name"]] = entry
 
     def close(self):
         """Rewrite the manifest compactly: one line per file present, by name."""
