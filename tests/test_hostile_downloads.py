@@ -18,9 +18,10 @@ import pytest
 from astropy import units as u
 
 from twomass_vo import conf
-from twomass_vo.fetch import FetchError, RetryPolicy, fetch
+from twomass_vo.fetch import FetchError, fetch
 from twomass_vo.loaders import file_name_for
 from twomass_vo.retrieval import byte_count
+from twomass_vo.retry_policy import RetryPolicy
 
 from .test_retrieval import FaultServer, http_table, small_fits
 

@@ -18,8 +18,9 @@ import pytest
 
 from twomass_vo.archives.vo_session import make_session
 from twomass_vo.exceptions import ArchiveError
-from twomass_vo.fetch import FetchError, RetryPolicy, fetch
+from twomass_vo.fetch import FetchError, fetch
 from twomass_vo.http_deadline import current_deadline, time_limit, watching
+from twomass_vo.retry_policy import RetryPolicy
 
 from .test_hostile_downloads import HANG, bounded
 

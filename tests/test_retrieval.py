@@ -32,7 +32,7 @@ from astropy.table import Table
 from twomass_vo import ImageTable, conf
 from twomass_vo.cli import main, parse_size
 from twomass_vo.exceptions import QuicklookWarning
-from twomass_vo.fetch import FetchError, RetryPolicy, parse_retry_after
+from twomass_vo.fetch import FetchError
 from twomass_vo.loaders import file_name_for
 from twomass_vo.manifest import folder_lock
 from twomass_vo.retrieval import (
@@ -44,6 +44,7 @@ from twomass_vo.retrieval import (
     clear_cache,
     download,
 )
+from twomass_vo.retry_policy import RetryPolicy, parse_retry_after
 
 FaultServer = fault_server.FaultServer
 
@@ -919,6 +920,17 @@ def test_parse_retry_after_future_date():
     now = 1_000_000_000.0
     header = fault_server.formatdate(now + 30, usegmt=True)
     assert parse_retry_after(header, now=now) == pytest.approx(30)
+
+
+def test_a_host_held_back_stays_held_until_the_longest_hold_ends():
+    from twomass_vo.retry_policy import hold_host, host_wait
+
+    host = "held-back.invalid:8080"
+    assert host_wait(host) <= 0
+    hold_host(host, 30)
+    hold_host(host, 1)  # a shorter hold does not shorten it
+    assert 29 < host_wait(host) <= 30
+    assert host_wait("other.invalid") <= 0
 
 
 def test_retry_policy_validation():

@@ -17,11 +17,12 @@ from urllib.parse import urlparse
 
 from . import archives  # noqa: F401 - archives register their file makers
 from .atomic_files import atomic_writer, write_atomic
-from .fetch import Cancelled, FetchError, RetryPolicy, fetch
+from .fetch import Cancelled, FetchError, fetch
 from .file_cache import cached_copy, cached_path
 from .fits_check import check_fits
 from .loaders import cutout_hdul, decompressed_hdul
 from .local_files import copy_regular, local_source, open_regular
+from .retry_policy import RetryPolicy
 
 __all__ = ["TaskOptions", "describe", "run_task"]
 
@@ -36,7 +37,7 @@ class TaskOptions:
         The target folder (resolved).
     timeout : float
         Seconds per request.
-    policy : `~twomass_vo.fetch.RetryPolicy`
+    policy : `~twomass_vo.retry_policy.RetryPolicy`
         Retries of each ``http(s)`` file.
     max_file_size : int
         Per-file ceiling in bytes.

@@ -15,13 +15,14 @@ what is worth retrying:
   honoured, and holds back every request to that host in this process, not
   only the one that was told;
 
-with exponential backoff and jitter, at most `RetryPolicy.retries` times and
-within a total time budget per file (`RetryPolicy.budget`), attempts
-included. A ``Retry-After`` is capped (`RetryPolicy.max_retry_after`), so that
-no server can hold a host back for the rest of the process.
+with exponential backoff and jitter, as a
+`~twomass_vo.retry_policy.RetryPolicy` says: at most ``retries`` times and
+within a total time budget per file (``budget``), attempts included. A
+``Retry-After`` is capped (``max_retry_after``), so that no server can hold
+a host back for the rest of the process.
 
 Time is bounded, not only per socket read: every attempt has an overall
-deadline (`RetryPolicy.attempt_timeout`, and never past the budget), kept
+deadline (``attempt_timeout``, and never past the budget), kept
 by `twomass_vo.http_deadline`: the watchdog thread shuts the connection of
 an attempt that passes it, so a server that sends one byte a second, or
 headers that never end, is given up on in time. Other 4xx answers,
@@ -34,7 +35,6 @@ the wrapper's policy, and it is visible: its settings are arguments of
 `~twomass_vo.ImageTable.download` and items of `twomass_vo.conf`.
 """
 
-import email.utils
 import hashlib
 import http.client
 import logging
@@ -49,14 +49,19 @@ from urllib3.exceptions import HTTPError, LocationValueError, SSLError
 
 from .download_session import RedirectError, body_reader, open_url
 from .http_deadline import watching
+from .retry_policy import (  # noqa: F401 - retry_policy: still importable here
+    RetryPolicy,
+    hold_host,
+    host_wait,
+    parse_retry_after,
+    retry_policy,
+)
 
 __all__ = [
     "Cancelled",
     "FetchError",
     "FetchResult",
-    "RetryPolicy",
     "fetch",
-    "retry_policy",
 ]
 
 log = logging.getLogger("twomass_vo.retrieval")
@@ -65,8 +70,6 @@ log = logging.getLogger("twomass_vo.retrieval")
 CHUNK = 1 << 20
 
 _local = threading.local()
-_gate_lock = threading.Lock()
-_not_before = {}  # host -> time.monotonic() before which no request is sent
 
 
 class FetchError(OSError):
@@ -96,74 +99,6 @@ class Cancelled(Exception):
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how long to retry one file.
-
-    Parameters
-    ----------
-    retries : int, optional
-        Retries after the first attempt (0: a single attempt).
-    backoff : float, optional
-        Base of the exponential backoff, seconds: the wait before retry ``n``
-        (0-based) is drawn uniformly between half and all of
-        ``min(max_backoff, backoff * 2**n)`` (jitter spreads the clients).
-    max_backoff : float, optional
-        Longest wait between two attempts, seconds (a longer
-        ``Retry-After`` is still honoured, up to ``max_retry_after``).
-    budget : float, optional
-        Total time for one file, seconds, attempts and waits included: no
-        attempt starts after it, a running attempt is stopped at it, and a
-        ``Retry-After`` beyond it ends the retries at once.
-    attempt_timeout : float, optional
-        Longest time one request may take, seconds, from sending it to the
-        last byte of the body (headers included): a server that trickles
-        bytes is given up on after it.
-    max_retry_after : float, optional
-        Longest ``Retry-After`` honoured, seconds: a longer one is cut to
-        it (for the file and for the host's other requests).
-    """
-
-    retries: int = 5
-    backoff: float = 0.5
-    max_backoff: float = 30.0
-    budget: float = 300.0
-    attempt_timeout: float = 120.0
-    max_retry_after: float = 120.0
-
-    def __post_init__(self):
-        if (
-            isinstance(self.retries, bool)
-            or int(self.retries) != self.retries
-            or self.retries < 0
-        ):
-            raise ValueError(f"retries={self.retries!r} must be an integer >= 0")
-        for name in ("backoff", "max_backoff", "budget", "max_retry_after"):
-            value = getattr(self, name)
-            if not value >= 0:
-                raise ValueError(f"{name}={value!r} must be >= 0")
-        if not self.attempt_timeout > 0:
-            raise ValueError(f"attempt_timeout={self.attempt_timeout!r} must be > 0")
-
-    def delay(self, attempt, rng=random):
-        """Wait before retry number ``attempt`` (0-based), with jitter.
-
-        Parameters
-        ----------
-        attempt : int
-            How many retries came before.
-        rng : `random.Random`, optional
-            Source of the jitter.
-
-        Returns
-        -------
-        seconds : float
-            Between half and all of ``min(max_backoff, backoff * 2**attempt)``.
-        """
-        cap = min(self.max_backoff, self.backoff * 2.0**attempt)
-        return cap / 2 + rng.uniform(0, cap / 2)
-
-
-@dataclass(frozen=True)
 class FetchResult:
     """What `fetch` wrote.
 
@@ -180,90 +115,6 @@ class FetchResult:
     size: int
     sha256: str
     attempts: int
-
-
-def retry_policy(retries=None):
-    """Return the retry policy of a download: ``retries`` and the conf limits.
-
-    Parameters
-    ----------
-    retries : int or `RetryPolicy`, optional
-        Retries per file (default ``twomass_vo.conf.retries``); a
-        `RetryPolicy` is returned as is.
-
-    Returns
-    -------
-    policy : `RetryPolicy`
-        With ``budget``, ``attempt_timeout`` and ``max_retry_after`` from
-        ``twomass_vo.conf.retry_budget``, ``conf.attempt_timeout`` and
-        ``conf.max_retry_after``.
-
-    Raises
-    ------
-    ValueError
-        If ``retries`` is not an integer >= 0.
-    """
-    from . import conf
-
-    if isinstance(retries, RetryPolicy):
-        return retries
-    if retries is None:
-        retries = conf.retries
-    try:
-        valid = not isinstance(retries, bool) and int(retries) == retries >= 0
-    except (TypeError, ValueError, OverflowError):
-        valid = False
-    if not valid:
-        raise ValueError(
-            f"retries={retries!r} must be an integer >= 0 or a RetryPolicy"
-        )
-    return RetryPolicy(
-        retries=int(retries),
-        budget=float(conf.retry_budget),
-        attempt_timeout=float(conf.attempt_timeout),
-        max_retry_after=float(conf.max_retry_after),
-    )
-
-
-def parse_retry_after(value, *, now=None):
-    """Seconds to wait from a ``Retry-After`` header.
-
-    Parameters
-    ----------
-    value : str or None
-        The header: delay-seconds or an HTTP date.
-    now : float, optional
-        Current POSIX time (default: `time.time`).
-
-    Returns
-    -------
-    seconds : float or None
-        The wait (0 for a date in the past), or None if absent or unreadable.
-    """
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None or when.tzinfo is None:
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
-
-
-def _hold_host(host, seconds):
-    until = time.monotonic() + seconds
-    with _gate_lock:
-        if _not_before.get(host, 0.0) < until:
-            _not_before[host] = until
-
-
-def _host_wait(host):
-    with _gate_lock:
-        return _not_before.get(host, 0.0) - time.monotonic()
 
 
 def _sleep(seconds, cancel):
@@ -576,9 +427,9 @@ def fetch(
         truncatable (an attempt that must start over truncates it).
     timeout : float, optional
         Seconds to connect, and seconds without a byte before a read gives up.
-    policy : `RetryPolicy`, optional
+    policy : `~twomass_vo.retry_policy.RetryPolicy`, optional
         Retries, backoff, time budget, per-attempt deadline and the cap of
-        ``Retry-After`` (default `RetryPolicy()`).
+        ``Retry-After`` (default ``RetryPolicy()``).
     max_size : int, optional
         Per-file ceiling in bytes: a larger file fails at once.
     cancel : `threading.Event`, optional
@@ -612,7 +463,7 @@ def fetch(
     body = _Body(fh)
     attempt = 0
     while True:
-        hold = _host_wait(host)
+        hold = host_wait(host)
         if hold > deadline - time.monotonic():
             raise FetchError(
                 f"the server asked to wait {hold:.1f} s before the next request to "
@@ -649,7 +500,7 @@ def fetch(
             asked = ""
             if exc.retry_after is not None:
                 capped = min(exc.retry_after, policy.max_retry_after)
-                _hold_host(host, capped)
+                hold_host(host, capped)
                 wait = max(wait, capped)
                 asked = f"the server asked to wait {_seconds(exc.retry_after)} s" + (
                     f" (capped at {capped:g} s)" if capped < exc.retry_after else ""

@@ -17,8 +17,9 @@ import threading
 from pathlib import Path
 
 from .atomic_files import atomic_writer, write_atomic
-from .fetch import fetch, retry_policy
+from .fetch import fetch
 from .fits_check import check_fits
+from .retry_policy import retry_policy
 
 __all__ = ["cache_dir", "cache_shards", "cached_copy", "cached_path", "clear_cache"]
 
@@ -142,7 +143,7 @@ def cached_path(
         ``http://`` or ``https://`` URL.
     timeout : float, optional
         Seconds per request (default ``twomass_vo.conf.timeout``).
-    retries : int or `~twomass_vo.fetch.RetryPolicy`, optional
+    retries : int or `~twomass_vo.retry_policy.RetryPolicy`, optional
         Retries (default ``twomass_vo.conf.retries``).
     max_file_size : int, optional
         Per-file ceiling in bytes (default ``twomass_vo.conf.max_file_size``).

@@ -310,7 +310,7 @@ class ImageTable(Table):
             stderr is not a terminal or with `False`. A callable is called as
             ``progress(files_done, files_total, bytes_done, bytes_total)``
             after each file.
-        retries : int or `~twomass_vo.fetch.RetryPolicy`, optional
+        retries : int or `~twomass_vo.retry_policy.RetryPolicy`, optional
             Retries per file (default ``twomass_vo.conf.retries``).
         timeout : float, optional
             Seconds per request (default ``twomass_vo.conf.timeout``).

@@ -55,10 +55,10 @@ from astropy.table import Column
 from .download_plan import already_complete, byte_count, plan
 from .download_runs import choose_executor, run_in_threads, run_on_executor
 from .download_tasks import TaskOptions
-from .fetch import RetryPolicy, retry_policy
 from .file_cache import cache_dir, cache_shards, cached_path, clear_cache
 from .fits_check import check_fits
 from .manifest import MANIFEST_NAME, Manifest, folder_lock, remove_parts
+from .retry_policy import RetryPolicy, retry_policy
 
 __all__ = [
     "MANIFEST_NAME",
@@ -120,7 +120,7 @@ def download(
         Show one aggregate bar on a terminal (never when stderr is not a
         TTY), or call ``progress(files_done, files_total, bytes_done,
         bytes_total)`` after each file.
-    retries : int or `~twomass_vo.fetch.RetryPolicy`, optional
+    retries : int or `~twomass_vo.retry_policy.RetryPolicy`, optional
         Retries per file (default ``twomass_vo.conf.retries``, with
         ``twomass_vo.conf.retry_budget`` seconds per file).
     timeout : float, optional
