@@ -97,6 +97,19 @@ def _write_hdul(target, hdul):
     return len(data), hashlib.sha256(data).hexdigest()
 
 
+def _fetch(url, fh, options, cancel, on_bytes):
+    """Stream ``url`` into ``fh`` with the run's timeout, retries and ceiling."""
+    return fetch(
+        url,
+        fh,
+        timeout=options.timeout,
+        policy=options.policy,
+        max_size=options.max_file_size,
+        cancel=cancel,
+        on_bytes=on_bytes,
+    )
+
+
 def _source(url, options, archive, cancel, on_bytes):
     """Local file of a source that must be read here (decompress, cut out)."""
     path = local_source(url, archive)
@@ -123,15 +136,7 @@ def _fetch_gunzipped(url, target, options, cancel, on_bytes):
     import tempfile
 
     with tempfile.TemporaryFile() as raw:
-        fetch(
-            url,
-            raw,
-            timeout=options.timeout,
-            policy=options.policy,
-            max_size=options.max_file_size,
-            cancel=cancel,
-            on_bytes=on_bytes,
-        )
+        _fetch(url, raw, options, cancel, on_bytes)
         raw.seek(0)
         digest, size = hashlib.sha256(), 0
         with (
@@ -190,15 +195,7 @@ def run_task(task, options, archive=None, cancel=None, on_bytes=None):
                 )
             else:
                 with atomic_writer(target, check=check_fits) as fh:
-                    fetched = fetch(
-                        task.url,
-                        fh,
-                        timeout=options.timeout,
-                        policy=options.policy,
-                        max_size=options.max_file_size,
-                        cancel=cancel,
-                        on_bytes=on_bytes,
-                    )
+                    fetched = _fetch(task.url, fh, options, cancel, on_bytes)
                 size, sha = fetched.size, fetched.sha256
         else:
             from astropy.io import fits
