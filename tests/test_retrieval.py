@@ -1097,3 +1097,13 @@ def test_the_budget_counts_live_bytes_and_stays_closed():
     assert not budget.admit(4, 0) and budget.closed  # it stays closed
     assert budget.admitted == 3 and budget.in_flight() == 0
     assert budget.mean_size() == 525
+
+
+def test_the_budget_takes_the_mean_size_for_a_file_of_unknown_size():
+    from twomass_vo.download_runs import Budget
+
+    budget = Budget(1000, 3)
+    assert budget.admit(0, 0)
+    budget.finish(0, 600, ok=True)
+    assert budget.admit(1, 0)  # counted as 600, the mean of the files written
+    assert not budget.admit(2, 0)  # 600 done + 600 expected >= 1000

@@ -90,7 +90,8 @@ class Budget:
         index : int
             The task.
         estimate : int
-            Its expected size in bytes.
+            Its expected size in bytes (0: not known, the mean size of the
+            files written so far stands for it).
 
         Returns
         -------
@@ -105,7 +106,7 @@ class Budget:
                 self.closed = spent >= self.max_bytes
             if self.closed:
                 return False
-            self._running[index] = estimate
+            self._running[index] = estimate or self.mean_size()
             self.admitted += 1
             return True
 
@@ -290,8 +291,7 @@ def run_in_threads(
             index = next(next_task, None)
             if index is None:
                 return None
-            estimate = todo[index].estimate or budget.mean_size()
-            if budget.admit(index, estimate):
+            if budget.admit(index, todo[index].estimate):
                 return index
             for _ in next_task:  # the budget stays closed: no one takes more
                 pass
@@ -402,7 +402,7 @@ def run_on_executor(
         while next_index < len(todo) or in_flight:
             while next_index < len(todo) and len(in_flight) < window:
                 task = todo[next_index]
-                if not budget.admit(next_index, task.estimate or budget.mean_size()):
+                if not budget.admit(next_index, task.estimate):
                     _budget_reached(max_bytes)
                     next_index = len(todo)  # the rest stay "deferred"
                     break
