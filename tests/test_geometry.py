@@ -882,3 +882,16 @@ def test_large_inputs_are_vectorised():
     pts = fp.centers[idx]
     assert fp.contains(pts, idx).all()
     assert_allclose(fp.edge_distance(pts, idx), 256 * CDELT * deg, atol=1e-3 * ARCSEC)
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (2, 3, 3), (4,), (2, 4, 2)])
+def test_corners_of_another_shape_are_refused_by_footprints_and_s_region(shape):
+    from twomass_vo.footprints import Footprints
+    from twomass_vo.s_region import format_s_region
+
+    corners = np.ones(shape)
+    expected = r"corners must have shape \(N, 4, 3\)"
+    for make in (Footprints, format_s_region):
+        with pytest.raises(ValueError, match=expected) as info:
+            make(corners)
+        assert str(info.value).endswith(f"not {shape}")

@@ -16,6 +16,7 @@ from .sin_projection import outer_pixel_edges, sin_corners
 from .spherical_polygons import CHUNK, ConvexPolygon, convex_ok, inside_distance, orient
 from .unit_vectors import (
     angle_between,
+    as_corner_arrays,
     as_unit_vectors,
     cross,
     normalize,
@@ -66,12 +67,7 @@ class Footprints:
     """
 
     def __init__(self, corners):
-        v = np.asarray(corners, dtype=float)
-        if v.shape == (4, 3):
-            v = v[None]
-        if v.ndim != 3 or v.shape[1:] != (4, 3):
-            raise ValueError(f"corners must have shape (N, 4, 3), not {v.shape}")
-        v = normalize(v)
+        v = normalize(as_corner_arrays(corners))
         v, n, centre = orient(v)
         good = convex_ok(v, n, centre)
         if not good.all():

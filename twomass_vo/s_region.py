@@ -12,6 +12,7 @@ import numpy as np
 
 from .exceptions import InputError
 from .unit_vectors import (
+    as_corner_arrays,
     radec_to_xyz,
     xyz_to_radec,
 )
@@ -243,11 +244,7 @@ def format_s_region(corners, *, decimals=6):
     # a `~twomass_vo.geometry.Footprints` (not imported: it imports this module)
     if hasattr(corners, "corners") and not isinstance(corners, np.ndarray):
         corners = corners.corners
-    corners = np.asarray(corners, dtype=float)
-    if corners.shape == (4, 3):
-        corners = corners[None]
-    if corners.ndim != 3 or corners.shape[1:] != (4, 3):
-        raise ValueError(f"corners must have shape (N, 4, 3), not {corners.shape}")
+    corners = as_corner_arrays(corners)
     decimals = int(decimals)
     if not 0 <= decimals <= 12:
         raise ValueError(f"decimals must be in 0..12, not {decimals}")

@@ -10,6 +10,7 @@ import numpy as np
 
 __all__ = [
     "angle_between",
+    "as_corner_arrays",
     "as_unit_vectors",
     "cross",
     "norm",
@@ -110,3 +111,29 @@ def as_unit_vectors(points, name="points"):
     if p.ndim not in (1, 2) or p.shape[-1] != 3:
         raise ValueError(f"{name} must have shape (M, 3) or (3,), not {p.shape}")
     return normalize(p)
+
+
+def as_corner_arrays(corners):
+    """Validate the corners of quadrilaterals: ``(N, 4, 3)``, or ``(4, 3)`` for one.
+
+    Parameters
+    ----------
+    corners : array-like
+        Four vectors per quadrilateral (not normalised here).
+
+    Returns
+    -------
+    corners : `~numpy.ndarray`
+        Floats of shape ``(N, 4, 3)``.
+
+    Raises
+    ------
+    ValueError
+        For any other shape.
+    """
+    v = np.asarray(corners, dtype=float)
+    if v.shape == (4, 3):
+        v = v[None]
+    if v.ndim != 3 or v.shape[1:] != (4, 3):
+        raise ValueError(f"corners must have shape (N, 4, 3), not {v.shape}")
+    return v
