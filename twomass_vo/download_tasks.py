@@ -13,15 +13,15 @@ import hashlib
 import io
 import os
 from dataclasses import dataclass
-from urllib.parse import urlparse
 
 from . import archives  # noqa: F401 - archives register their file makers
 from .atomic_files import atomic_writer, write_atomic
+from .compressed_fits import open_fits, plain_fits
 from .fetch import Cancelled, FetchError, fetch
 from .file_cache import cached_copy, cached_path
 from .fits_check import check_fits
 from .loaders import cutout_hdul, decompressed_hdul
-from .local_files import copy_regular, local_source, open_regular
+from .local_files import copy_regular, local_source
 from .retry_policy import RetryPolicy
 
 __all__ = ["TaskOptions", "describe", "run_task"]
@@ -75,16 +75,21 @@ def describe(exc):
 
 
 def _copy_local(source, target, options, cancel, on_bytes):
-    """Copy a local regular file (never a FIFO or device) within the ceiling."""
+    """Copy a local regular file (never a FIFO or device) within the ceiling.
+
+    A gzip-compressed file is written decompressed (`plain_fits`).
+    """
     try:
         with atomic_writer(target, check=check_fits) as out:
-            return copy_regular(
+            copied = copy_regular(
                 source,
                 out,
                 max_size=options.max_file_size,
                 cancel=cancel,
                 on_bytes=on_bytes,
             )
+            plain = plain_fits(out, max_size=options.max_file_size, source=str(source))
+        return plain or copied
     except InterruptedError:
         raise Cancelled() from None
 
@@ -125,34 +130,19 @@ def _source(url, options, archive, cancel, on_bytes):
     return path
 
 
-def _fetch_gunzipped(url, target, options, cancel, on_bytes):
-    """Fetch a gzip-compressed FITS file (``.fits.gz``) and write it decompressed.
+def _fetch_plain(url, target, options, cancel, on_bytes):
+    """Fetch a FITS file into ``target``, decompressed if its bytes are gzip.
 
-    The compressed body goes to a temporary file first (retries may start
-    over); the decompressed file is bounded by ``max_file_size`` and checked
-    like every other file. Returns the size and SHA-256 of the written file.
+    The name of the URL decides nothing: IRSA's ``.fits.gz`` files come
+    gzip-compressed, their cutouts with ``gzip=false`` come plain. The body
+    goes straight to the target's temporary file; a gzip body is then
+    decompressed in place within ``max_file_size`` and checked like every
+    other file. Returns the size and SHA-256 of the written file.
     """
-    import gzip
-    import tempfile
-
-    with tempfile.TemporaryFile() as raw:
-        _fetch(url, raw, options, cancel, on_bytes)
-        raw.seek(0)
-        digest, size = hashlib.sha256(), 0
-        with (
-            gzip.GzipFile(fileobj=raw) as src,
-            atomic_writer(target, check=check_fits) as out,
-        ):
-            while chunk := src.read(1 << 20):
-                size += len(chunk)
-                if size > options.max_file_size:
-                    raise ValueError(
-                        f"{url}: decompressed file over the per-file ceiling of "
-                        f"{options.max_file_size} bytes"
-                    )
-                digest.update(chunk)
-                out.write(chunk)
-    return size, digest.hexdigest()
+    with atomic_writer(target, check=check_fits) as fh:
+        fetched = _fetch(url, fh, options, cancel, on_bytes)
+        plain = plain_fits(fh, max_size=options.max_file_size, source=url)
+    return plain or (fetched.size, fetched.sha256)
 
 
 def run_task(task, options, archive=None, cancel=None, on_bytes=None):
@@ -189,22 +179,11 @@ def run_task(task, options, archive=None, cancel=None, on_bytes=None):
                 )
             if path is not None:
                 size, sha = _copy_local(path, target, options, cancel, on_bytes)
-            elif urlparse(task.url).path.endswith(".gz"):  # IRSA's .fits.gz files
-                size, sha = _fetch_gunzipped(
-                    task.url, target, options, cancel, on_bytes
-                )
             else:
-                with atomic_writer(target, check=check_fits) as fh:
-                    fetched = _fetch(task.url, fh, options, cancel, on_bytes)
-                size, sha = fetched.size, fetched.sha256
+                size, sha = _fetch_plain(task.url, target, options, cancel, on_bytes)
         else:
-            from astropy.io import fits
-
             path = _source(task.url, options, archive, cancel, on_bytes)
-            with (
-                open_regular(path, max_size=options.max_file_size) as fh,
-                fits.open(fh, memmap=False) as hdul,
-            ):
+            with open_fits(path, max_size=options.max_file_size) as hdul:
                 if task.mode == "decompress":
                     size, sha = _write_hdul(target, decompressed_hdul(hdul))
                 else:

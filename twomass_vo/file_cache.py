@@ -3,9 +3,11 @@
 
 Files opened (`ImageRow.open <twomass_vo.image_table.ImageRow.open>`),
 decompressed or cut out locally are fetched with retries
-(`twomass_vo.fetch.fetch`), checked (`twomass_vo.fits_check.check_fits`) and
-kept by URL in a cache folder (``twomass_vo.conf.cache_dir``); failed fetches
-are never cached, and `clear_cache` empties it.
+(`twomass_vo.fetch.fetch`), stored as plain FITS (a gzip-compressed body is
+decompressed, `twomass_vo.compressed_fits.plain_fits`, within the per-file
+ceiling), checked (`twomass_vo.fits_check.check_fits`) and kept by URL in
+a cache folder (``twomass_vo.conf.cache_dir``); failed fetches are never
+cached, and `clear_cache` empties it.
 """
 
 import contextlib
@@ -17,6 +19,7 @@ import threading
 from pathlib import Path
 
 from .atomic_files import atomic_writer, write_atomic
+from .compressed_fits import plain_fits
 from .fetch import fetch
 from .fits_check import check_fits
 from .retry_policy import retry_policy
@@ -132,8 +135,10 @@ def cached_path(
 ):
     """Local copy of an ``http(s)`` FITS file, fetched once into the cache.
 
-    The file is fetched with retries (`twomass_vo.fetch.fetch`), checked
-    (`check_fits`) and only then renamed into the cache, with a small JSON
+    The file is fetched with retries (`twomass_vo.fetch.fetch`), decompressed
+    if its bytes are gzip (whatever the URL's name says; the ceiling holds
+    after decompression), checked (`check_fits`) and only then renamed into
+    the cache, with a small JSON
     record (URL, size, SHA-256) beside it: a failed or invalid fetch is never
     cached. Concurrent calls for one URL fetch it once.
 
@@ -175,19 +180,22 @@ def cached_path(
         if hit is not None:
             return hit
         data, meta = _cache_files(url)
+        ceiling = int(conf.max_file_size if max_file_size is None else max_file_size)
         with atomic_writer(data, check=check_fits) as fh:
             result = fetch(
                 url,
                 fh,
                 timeout=float(conf.timeout if timeout is None else timeout),
                 policy=retry_policy(retries),
-                max_size=int(
-                    conf.max_file_size if max_file_size is None else max_file_size
-                ),
+                max_size=ceiling,
                 cancel=cancel,
                 on_bytes=on_bytes,
             )
-        record = {"url": url, "size": result.size, "sha256": result.sha256}
+            size, sha256 = plain_fits(fh, max_size=ceiling, source=url) or (
+                result.size,
+                result.sha256,
+            )
+        record = {"url": url, "size": size, "sha256": sha256}
         write_atomic(meta, json.dumps(record).encode())
         return data
 

@@ -6,7 +6,7 @@ A `Loader` turns an ``access_url`` into a local file
 simulated files on demand, then ``file://`` paths; ``http(s)`` through the
 retrying fetch and the file cache of `twomass_vo.file_cache`, with TLS
 verification), opens it once -- only a regular file, within the per-file
-ceiling (`twomass_vo.local_files.open_regular`) -- and caches the
+ceiling, gzip or not (`twomass_vo.compressed_fits.open_fits`) -- and caches the
 `~astropy.io.fits.HDUList`, makes local cutouts with
 `~astropy.nddata.Cutout2D`, and writes files atomically under names built
 from validated metadata only (`file_name_for`). `ImageTable.download
@@ -25,8 +25,9 @@ from astropy.nddata import Cutout2D
 from astropy.wcs import WCS
 
 from .atomic_files import atomic_writer, write_atomic
+from .compressed_fits import open_fits, plain_fits
 from .file_cache import cached_path
-from .local_files import copy_regular, local_source, open_regular
+from .local_files import copy_regular, local_source
 
 __all__ = [
     "Loader",
@@ -292,10 +293,9 @@ class Loader:
         key = (str(url), bool(decompress))
         if key not in self._cache:
             path = self.local_path(url)
-            with open_regular(path, max_size=int(conf.max_file_size)) as fh:
+            with open_fits(path, max_size=int(conf.max_file_size)) as hdul:
                 try:
-                    with fits.open(fh, memmap=False) as hdul:
-                        copied = fits.HDUList([hdu.copy() for hdu in hdul])
+                    copied = fits.HDUList([hdu.copy() for hdu in hdul])
                 except (OSError, ValueError, TypeError, IndexError, KeyError) as exc:
                     raise ValueError(
                         f"{path} is not a readable FITS file ({type(exc).__name__})"
@@ -355,10 +355,8 @@ class Loader:
         else:
             from . import conf
 
+            source = self.local_path(row["access_url"])
             with atomic_writer(target) as out:
-                copy_regular(
-                    self.local_path(row["access_url"]),
-                    out,
-                    max_size=int(conf.max_file_size),
-                )
+                copy_regular(source, out, max_size=int(conf.max_file_size))
+                plain_fits(out, max_size=int(conf.max_file_size), source=str(source))
         return target
