@@ -440,6 +440,16 @@ def test_sixteen_concurrent_workers(batch, tmp_path):
     assert elapsed < 48 * 0.3 / 4  # far from serial
 
 
+def test_requests_to_one_host_are_capped(batch, tmp_path):
+    from twomass_vo import conf
+
+    with FaultServer(latency=0.2) as server, conf.set_temp("max_per_host", 3):
+        table = http_table(batch, server, 24)
+        result = table.download(tmp_path, max_workers=8, progress=False)
+    assert_served_copy(result, server)
+    assert server.max_active == 3  # 8 workers, 3 at a time to the one host
+
+
 # ----------------------------------------------------------------------- budget
 @pytest.mark.parametrize("workers", [1, 8])
 def test_the_budget_is_respected_to_one_file(batch, server, tmp_path, workers):

@@ -42,6 +42,11 @@ class Conf(_config.ConfigNamespace):
     max_workers = _config.ConfigItem(
         8, "Default number of parallel transfers of ImageTable.download."
     )
+    max_per_host = _config.ConfigItem(
+        16,
+        "Most file requests sent to one host at a time by this process, "
+        "whatever the number of workers (a large pool does not flood one archive).",
+    )
     retries = _config.ConfigItem(
         5,
         "Retries of one file after a transient failure (connection error, "

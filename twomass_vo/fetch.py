@@ -13,7 +13,9 @@ what is worth retrying:
   if the server ignores it);
 - HTTP 5xx and 429; a ``Retry-After`` header (seconds or an HTTP date) is
   honoured, and holds back every request to that host in this process, not
-  only the one that was told;
+  only the one that was told -- but for an HTTP 500 whose page says the
+  request can never succeed (`PERMANENT_500`: IBE's "Cutout does not
+  overlap image"), which fails at once;
 
 with exponential backoff and jitter, as a
 `~twomass_vo.retry_policy.RetryPolicy` says: at most ``retries`` times and
@@ -52,6 +54,7 @@ from .http_deadline import watching
 from .retry_policy import (  # noqa: F401 - retry_policy: still importable here
     RetryPolicy,
     hold_host,
+    host_slot,
     host_wait,
     parse_retry_after,
     retry_policy,
@@ -364,6 +367,12 @@ def _answer(response, body, ranged, max_size, cancel, on_bytes, limit):
         body.reset()
         raise FetchError("HTTP 416 for a resumed request", retryable=True)
     if status in (429,) or 500 <= status <= 599:
+        if status == 500 and _says_permanent(response):
+            raise FetchError(
+                f"HTTP 500 {response.reason}: the cutout does not overlap the "
+                "image (the server says so; not retried)",
+                status=status,
+            )
         raise FetchError(
             f"HTTP {status} {response.reason}",
             retryable=True,
@@ -403,6 +412,26 @@ def _answer(response, body, ranged, max_size, cancel, on_bytes, limit):
     except FetchError:
         body.reset()
         raise
+
+
+#: What the page of an HTTP 500 says when the request itself can never
+#: succeed: IBE's data service answers a cutout that misses its image so
+#: ("Cutout does not overlap image"); retrying it would only repeat it.
+PERMANENT_500 = (b"cutout does not overlap image",)
+
+#: Bytes of an HTTP 500 page read to look for `PERMANENT_500`.
+_ERROR_PAGE = 4096
+
+
+def _says_permanent(response):
+    """Whether the (short) page of an HTTP 500 says the request cannot succeed."""
+    reader = body_reader(response)
+    try:
+        page = (response if reader is None else reader).read(_ERROR_PAGE)
+    except (HTTPError, OSError, http.client.HTTPException, ValueError):
+        return False
+    page = b" ".join(page.lower().split())
+    return any(phrase in page for phrase in PERMANENT_500)
 
 
 def fetch(
@@ -452,8 +481,11 @@ def fetch(
     Cancelled
         When ``cancel`` was set.
     """
+    from . import conf
+
     policy = RetryPolicy() if policy is None else policy
     rng = random if rng is None else rng
+    per_host = int(conf.max_per_host)
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise FetchError(f"not an http(s) URL: {url!r}")
@@ -479,15 +511,18 @@ def fetch(
             )
         attempt += 1
         try:
-            _attempt(
-                url,
-                body,
-                timeout=timeout,
-                max_size=max_size,
-                cancel=cancel,
-                on_bytes=on_bytes,
-                deadline=min(now + policy.attempt_timeout, max(deadline, now)),
-            )
+            with host_slot(host, per_host, cancel):
+                _attempt(
+                    url,
+                    body,
+                    timeout=timeout,
+                    max_size=max_size,
+                    cancel=cancel,
+                    on_bytes=on_bytes,
+                    deadline=min(now + policy.attempt_timeout, max(deadline, now)),
+                )
+        except InterruptedError:  # cancelled while waiting for a slot
+            raise Cancelled() from None
         except FetchError as exc:
             tries = f"{attempt} attempt{'s' if attempt > 1 else ''}"
             if not exc.retryable:

@@ -5,9 +5,12 @@
 deadline of one file; `retry_policy` makes the policy of a download from
 ``twomass_vo.conf``; `parse_retry_after` reads a ``Retry-After`` header; and
 `hold_host` / `host_wait` hold back every request to a host that asked to
-wait, in this process. `twomass_vo.fetch` applies them.
+wait, in this process; `host_slot` lets at most a given number of requests
+run at once to one host (``twomass_vo.conf.max_per_host``). `twomass_vo.fetch`
+applies them.
 """
 
+import contextlib
 import email.utils
 import random
 import threading
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 __all__ = [
     "RetryPolicy",
     "hold_host",
+    "host_slot",
     "host_wait",
     "parse_retry_after",
     "retry_policy",
@@ -24,6 +28,7 @@ __all__ = [
 
 _gate_lock = threading.Lock()
 _not_before = {}  # host -> time.monotonic() before which no request is sent
+_slots = {}  # (host, limit) -> semaphore of the requests under way
 
 
 @dataclass(frozen=True)
@@ -199,3 +204,34 @@ def host_wait(host):
     """
     with _gate_lock:
         return _not_before.get(host, 0.0) - time.monotonic()
+
+
+@contextlib.contextmanager
+def host_slot(host, limit, cancel=None):
+    """Run a ``with`` block as one of at most ``limit`` requests to ``host``.
+
+    The requests of this process to one host (each thread's, whatever runs
+    them) wait for a free slot, so that a large pool of workers does not
+    flood one archive.
+
+    Parameters
+    ----------
+    host : str
+        The host (``netloc`` of its URLs).
+    limit : int
+        Most requests to it at once (>= 1).
+    cancel : `threading.Event`, optional
+        Stops the wait when set (raises ``InterruptedError``).
+    """
+    key = (host, max(int(limit), 1))
+    with _gate_lock:
+        slots = _slots.get(key)
+        if slots is None:
+            slots = _slots[key] = threading.BoundedSemaphore(key[1])
+    while not slots.acquire(timeout=0.1):
+        if cancel is not None and cancel.is_set():
+            raise InterruptedError("stopped")
+    try:
+        yield
+    finally:
+        slots.release()
