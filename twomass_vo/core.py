@@ -234,7 +234,9 @@ class TwoMassBatch:
         image_type = planner.check_image_type(image_type)
         shape = planner.region_shape(center, diameter, resolver=self.resolver)
         if get_query_payload:
-            return self._payload("circle", shape.ra, shape.dec, shape.radius)
+            return self._payload(
+                "circle", shape.ra, shape.dec, shape.radius, image_type=image_type
+            )
         table = planner.plan_region(
             self._archive,
             shape,
@@ -426,14 +428,14 @@ class TwoMassBatch:
 
         return record_query(table, archive=self._archive, parameters=parameters)
 
-    def _payload(self, kind, *args):
+    def _payload(self, kind, *args, **kwargs):
         """Return the requests a look-up would send (``get_query_payload``).
 
         Archives that send no requests (local ones) have no ``payload_*``
         methods: their payload is an empty list.
         """
         make = getattr(self._archive, f"payload_{kind}", None)
-        return [] if make is None else make(*args)
+        return [] if make is None else make(*args, **kwargs)
 
     def _scans_payload(self, request):
         return self._payload(

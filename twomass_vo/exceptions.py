@@ -16,6 +16,7 @@ __all__ = [
     "NameResolutionError",
     "NoResultsWarning",
     "QuicklookWarning",
+    "ServiceStatusError",
 ]
 
 
@@ -71,6 +72,26 @@ class ArchiveUnreachableError(ArchiveError):
     Its message names the URL and what to do instead; the command line exits
     with status 3.
     """
+
+
+class ServiceStatusError(ArchiveError):
+    """A service answered a request with an HTTP error status.
+
+    The service failed (an outage, a proxy error, a limit), not the values of
+    the answer: an archive with another route for the same look-up may use
+    it. The message names the URL, the status and the start of the answer.
+
+    Parameters
+    ----------
+    message : str
+        The message.
+    status : int
+        The HTTP status.
+    """
+
+    def __init__(self, message, *, status):
+        super().__init__(message)
+        self.status = status
 
 
 class NoResultsWarning(AstropyWarning):

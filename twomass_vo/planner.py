@@ -241,9 +241,8 @@ def _table(archive, sets, rows, band_code, image_type, meta, **columns):
     costs little more memory than the table itself.
     """
     n = len(rows)
-    meta = _with_route(archive, meta)
     if n == 0:
-        return ImageTable.empty(archive=archive, meta=meta)
+        return ImageTable.empty(archive=archive, meta=_with_route(archive, meta))
     size = columns.pop("cutout_size", None)
     out = ChunkedColumns(n)
     for start in range(0, n, FILES_CHUNK):
@@ -265,6 +264,7 @@ def _table(archive, sets, rows, band_code, image_type, meta, **columns):
             )
             out.put("cutout_url", urls, start)
         del chosen, refs
+    meta = _with_route(archive, meta)  # with the requests the files needed
     data = out.result()
     data["image_type"] = np.broadcast_to(np.array(image_type, "S9"), (n,))
     if size is not None:
@@ -319,7 +319,7 @@ def plan_region(archive, shape, *, intersect, bands, image_type):
         intersect=intersect,
         query=f"the {shape.description} ({intersect})",
     )
-    sets = archive.find_circle(shape.ra, shape.dec, shape.radius)
+    sets = archive.find_circle(shape.ra, shape.dec, shape.radius, image_type=image_type)
     footprints = archive.set_footprints(sets)
     if shape.polygon is None:
         centre = radec_to_xyz(shape.ra, shape.dec)

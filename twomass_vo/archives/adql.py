@@ -167,7 +167,7 @@ class AdqlQueries:
             return self._upload_capability
         return True
 
-    def payload_circle(self, ra, dec, radius):
+    def payload_circle(self, ra, dec, radius, *, image_type="atlas"):
         """Build the requests of `~twomass_vo.archives.VOArchive.find_circle`.
 
         Without network access.
@@ -178,6 +178,8 @@ class AdqlQueries:
             Centre, ICRS degrees.
         radius : float
             Radius, degrees (0 < radius <= 90).
+        image_type : {'atlas', 'quicklook'}, optional
+            Ignored: the table lists both kinds of file.
 
         Returns
         -------

@@ -184,7 +184,7 @@ class Archive(abc.ABC):
     makes_cutouts = False
 
     @abc.abstractmethod
-    def find_circle(self, ra, dec, radius):
+    def find_circle(self, ra, dec, radius, *, image_type="atlas"):
         """Image sets that may overlap a circle.
 
         Parameters
@@ -193,6 +193,11 @@ class Archive(abc.ABC):
             Centre, ICRS degrees.
         radius : float
             Radius in degrees.
+        image_type : {'atlas', 'quicklook'}, optional
+            The kind of file the sets are looked up for: an archive that
+            lists its Quicklook files in another service than its Atlas files
+            (`~twomass_vo.archives.IrsaArchive`) asks that one; an archive
+            whose sets list both kinds ignores it.
 
         Returns
         -------

@@ -155,7 +155,8 @@ class RouteDiagnostics:
     """``describe`` and ``check`` of an archive with one route per mode (a mixin).
 
     For `~twomass_vo.archives.irsa.IrsaArchive`: reads its ``routes()``,
-    ``route_url()``, ``discover_table()``, ``ibe_url`` and ``data_url_root``.
+    ``route_url()``, ``discover_table()``, ``ibe_url``, ``sia1_url`` and
+    ``data_url_root``.
     """
 
     def describe(self, *, check=False, timeout=10.0):
@@ -175,22 +176,28 @@ class RouteDiagnostics:
         info : dict
             As `~twomass_vo.archives.VOArchive.describe`, plus ``ibe_url``,
             ``discovery`` (what TAP_SCHEMA gave, or ``not read yet``),
-            ``sia_failure`` (why SIA v2 was given up, or None) and
-            ``routes``: mode -> `EndpointStatus` with ``route``, ``url``,
-            ``ok`` (None when not checked) and ``detail``; with
-            ``check=True`` also ``endpoints``.
+            ``sia1_url``, ``sia_failure`` and ``ibe_failure`` (why SIA v2
+            or IBE was given up, or None) and ``routes``: mode (and
+            ``quicklook``, the SIA v1 CGI) -> `EndpointStatus` with
+            ``route``, ``url``, ``ok`` (None when not checked) and
+            ``detail``; with ``check=True`` also ``endpoints``.
         """
         endpoints = self.check(timeout=timeout) if check else None
         info = super().describe(check=False, timeout=timeout)
         found = self.discovery
         info.update(
             ibe_url=self.ibe_url,
+            sia1_url=self.sia1_url,
             table=self.table,
             discovery="not read yet" if found is None else found.reason,
             sia_failure=self.sia_failure,
+            ibe_failure=self.ibe_failure,
         )
         routes = {}
-        for mode, route in self.routes().items():
+        chosen = dict(self.routes())
+        if self.sia1_url is not None:
+            chosen["quicklook"] = "sia1-box"  # and sia1-files after the others
+        for mode, route in chosen.items():
             url = self.route_url(route)
             service = route.split("-")[0]
             status = None if endpoints is None else endpoints.get(service)
@@ -213,7 +220,10 @@ class RouteDiagnostics:
           the detail names the table found or why there is none;
         * IBE: ``FORMAT=METADATA``, and every column the archive reads must
           be listed;
-        * data: a GET of ``data_url_root`` (any answer below 400).
+        * data: a GET of ``data_url_root`` (any answer below 400);
+        * sia1: one small Quicklook search of the SIA v1 CGI (at M31), whose
+          answer must be a VOTable with ``QUERY_STATUS=OK`` and the columns
+          read.
 
         Parameters
         ----------
@@ -223,7 +233,8 @@ class RouteDiagnostics:
         Returns
         -------
         endpoints : dict of `EndpointStatus`
-            ``{"sia" | "tap" | "ibe" | "data": {"url", "ok", "detail"}}``.
+            ``{"sia" | "tap" | "ibe" | "data" | "sia1": {"url", "ok",
+            "detail"}}``.
         """
         from .ibe import IBE_COLUMNS, parse_ipac
 
@@ -283,10 +294,28 @@ class RouteDiagnostics:
                 raise ArchiveError(f"HTTP {response.status_code}")
             return f"HTTP {response.status_code}"
 
+        def sia1():
+            from .sia1 import run_sia1, sia1_file_rows, sia1_search
+
+            payload = sia1_search(
+                self.sia1_url,
+                pos=(10.6847, 41.2690),
+                size=0.01,
+                image_type="quicklook",
+                dataset=self.sia1_dataset,
+            )
+            table = run_sia1(
+                proxy, payload, unreachable=lambda url, exc: ArchiveError(str(exc))
+            )
+            rows, _, _ = sia1_file_rows(table, self.sia1_url, cgi_url=self.sia1_url)
+            return f"{len(rows['dhs'])} Quicklook file(s) listed at M31"
+
         if self.sia_url is not None:
             record("sia", self.sia_query_url, sia)
         record("tap", self.tap_url, tap)
         if self.ibe_url is not None:
             record("ibe", self.ibe_url, ibe)
         record("data", self.data_url_root, data)
+        if self.sia1_url is not None:
+            record("sia1", self.sia1_url, sia1)
         return results

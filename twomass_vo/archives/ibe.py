@@ -3,10 +3,15 @@
 
 IBE serves the 2MASS All-Sky Atlas image metadata at
 ``https://irsa.ipac.caltech.edu/ibe/search/twomass/allsky/allsky``. What this
-module relies on is read from IBE's own server code (repository
-``bonimy/ibe``, commit ``7a1b4d9e``: ``src/python/ibe/controllers/search.py``,
-``src/python/ibe/lib/streamer.py`` and the 2MASS configuration
-``conf/catalogs/twomass/allsky/{catalogs.xml,allsky.html}``):
+module relies on is read from IBE's documentation and from its earlier
+implementation, the Python search service that IRSA published in the
+repository ``bonimy/ibe`` (commit ``7a1b4d9e``:
+``src/python/ibe/controllers/search.py``, ``src/python/ibe/lib/streamer.py``
+and the 2MASS configuration ``conf/catalogs/twomass/allsky/``). That code
+was removed from the repository in 2017 (commit ``e23ecec5``); IBE's search
+now runs on IRSA's TAP tables, with the same interface. Where the two may
+differ, both are accepted: ``in_row_id`` counted from 0 or from 1, the
+uploaded ``idx`` column echoed as ``in_idx`` or not (`upload_index`).
 
 * parameters are case-insensitive and each may appear once: ``POS``,
   ``SIZE``, ``INTERSECT``, ``mcen``, ``columns``, ``where``, ``ct``,
@@ -20,7 +25,13 @@ module relies on is read from IBE's own server code (repository
 * the table has one row per image file; the columns used here are
   `IBE_COLUMNS` (``coaddno`` is the 4-digit image number, ``ns`` / ``nl``
   are NAXIS1 / NAXIS2, ``ra1 .. dec4`` the computed corners);
-* files live at ``{data}/{ordate}{hemisphere}/s{scanno:03d}/image/{fname}``.
+* a search box may be at most 5 degrees wide for 2MASS All-Sky (the "Max
+  SIZE" of IBE's documentation; a larger one is an HTTP 400, "Search region
+  is too large"): `~twomass_vo.archives.routes` splits larger regions;
+* files live at ``{data}/{ordate}{hemisphere}/s{scanno:03d}/image/{fname}``
+  (gzip-compressed), and IBE's data service cuts them out:
+  ``?center=ra,dec&size=Narcsec&gzip=false`` (clipped to the image; HTTP 500
+  "Cutout does not overlap image" when it misses it).
 
 Every value written into ``where`` comes from validated integers, ``yymmdd``
 dates and ``n`` / ``s``; every answer is checked strictly (`ibe_file_rows`):
@@ -34,7 +45,7 @@ import re
 import numpy as np
 import requests
 
-from ..exceptions import ArchiveError
+from ..exceptions import ArchiveError, ServiceStatusError
 from ..geometry import radec_to_xyz, sin_corners
 from .service_values import (
     as_numbers,
@@ -49,6 +60,7 @@ from .service_values import (
 __all__ = [
     "IBE_COLUMNS",
     "IBE_PARAMETERS",
+    "ibe_cutout_urls",
     "ibe_file_rows",
     "ibe_search",
     "ibe_upload",
@@ -252,6 +264,48 @@ def where_scans(ordate, hemisphere, scanno, image):
     return " OR ".join(terms)
 
 
+def ibe_cutout_urls(access_url, ra, dec, size_arcsec, data_url_root):
+    """IBE cutout URLs: ``access_url?center=ra,dec&size=Narcsec&gzip=false``.
+
+    IBE's data service cuts out any of its FITS files (``.fits.gz`` ones
+    included: the cutout is made from the image, and ``gzip=false`` sends it
+    as plain FITS). The cutout is clipped to the image; IBE answers HTTP 500
+    "Cutout does not overlap image" when it misses it.
+
+    Parameters
+    ----------
+    access_url : ndarray of str
+        Full-file URLs.
+    ra, dec : ndarray of float
+        Cutout centres, degrees.
+    size_arcsec : ndarray of float
+        Cutout sizes (0: none).
+    data_url_root : str
+        Root of IBE's file tree: only files under it are cut out by IBE.
+
+    Returns
+    -------
+    urls : ndarray of str
+        ``''`` where the size is 0 or the URL is not under ``data_url_root``.
+    """
+    add = np.char.add
+    urls = np.asarray(access_url).astype(str)
+    size = np.asarray(size_arcsec, np.float64)
+    if len(urls) == 0:
+        return np.zeros(0, dtype="U1")
+    ok = (size > 0) & np.char.startswith(urls, data_url_root)
+    sep = np.where(np.char.find(urls, "?") >= 0, "&", "?")
+    centre = add(
+        add(np.char.mod("%.7f", np.asarray(ra, np.float64)), ","),
+        np.char.mod("%.7f", np.asarray(dec, np.float64)),
+    )
+    text = add(
+        add(add(add(urls, sep), "center="), centre),
+        add(add("&size=", np.char.mod("%.10g", size)), "arcsec&gzip=false"),
+    )
+    return np.where(ok, text, "")
+
+
 # ------------------------------------------------------------------ execution
 def run_ibe(session, payload, *, unreachable):
     """Send one IBE request through ``session``; return its rows as a Table.
@@ -268,9 +322,10 @@ def run_ibe(session, payload, *, unreachable):
 
     Raises
     ------
+    twomass_vo.exceptions.ServiceStatusError
+        For an HTTP error status (with IBE's message).
     twomass_vo.exceptions.ArchiveError
-        For a transport failure, an HTTP error (with IBE's message) or an
-        answer that is not an IPAC table.
+        For a transport failure or an answer that is not an IPAC table.
     """
     url = payload["url"]
     try:
@@ -287,8 +342,9 @@ def run_ibe(session, payload, *, unreachable):
         raise ArchiveError(f"IBE request to {url} failed: {exc}") from exc
     if response.status_code != 200:
         text = response.text.strip()[:500]
-        raise ArchiveError(
-            f"IBE search {url} answered HTTP {response.status_code}: {text}"
+        raise ServiceStatusError(
+            f"IBE search {url} answered HTTP {response.status_code}: {text}",
+            status=response.status_code,
         )
     return parse_ipac(response.text, url)
 

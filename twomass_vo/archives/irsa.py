@@ -1,30 +1,38 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
-"""`IrsaArchive`: the 2MASS All-Sky Atlas images at IRSA, over its documented routes.
+"""`IrsaArchive`: the 2MASS All-Sky Atlas and Quicklook images at IRSA.
 
-Three IRSA services, one archive (see ``docs/irsa.rst``):
+Four IRSA services, one archive (see ``docs/irsa.rst``):
 
 * **SIA v2** (``https://irsa.ipac.caltech.edu/SIA``,
   ``COLLECTION=twomass_allsky``; confirmed): regions. Its ObsCore rows have
   no 2MASS columns: the date, hemisphere, scan and image number come from
   the ``access_url`` path, the coadd_keys from IBE or TAP (one more request).
-* **IBE** (``https://irsa.ipac.caltech.edu/ibe/search/twomass/allsky/allsky``;
-  its server code and 2MASS configuration are public, see
-  `twomass_vo.archives.ibe`): regions (a ``POS`` + ``SIZE`` box) when there
-  is no SIA v2 URL, positions (one multipart upload of an IPAC table per
-  chunk of positions), coadd_keys and scans (``where`` built from validated
-  values only). Files: ``{data_url_root}{ordate}{hem}/s{scan:03d}/image/{fname}``.
+* **IBE** (``https://irsa.ipac.caltech.edu/ibe/search/twomass/allsky/allsky``,
+  see `twomass_vo.archives.ibe`): regions (``POS`` + ``SIZE`` boxes of at
+  most ``ibe_max_size``, 5 degrees) when there is no SIA v2 URL or SIA v2
+  fails, positions (one multipart upload of an IPAC table per chunk of
+  positions), coadd_keys and scans (``where`` built from validated values
+  only). Files: ``{data_url_root}{ordate}{hem}/s{scan:03d}/image/{fname}``,
+  cut out by IBE's data service (`IrsaArchive.cutout_urls`).
 * **TAP** (``https://irsa.ipac.caltech.edu/TAP``; uploads confirmed, the
   2MASS image table NOT confirmed): used for positions, coadd_keys and scans
   when `twomass_vo.archives.discovery` finds a 2MASS All-Sky image table in
   ``TAP_SCHEMA`` (on first use, cached per archive). If it finds none, or a
   TAP query on it fails (a missing table or column, a query it cannot run),
   the archive uses IBE and remembers it.
+* **the SIA v1 CGI** of IRSA's original 2MASS image inventory
+  (``https://irsa.ipac.caltech.edu/cgi-bin/2MASS/IM/nph-im_sia``, see
+  `twomass_vo.archives.sia1`): the only route to the Quicklook images
+  (``type=ql``) -- regions by ``POS`` + ``SIZE``, the other modes by finding
+  the image sets through the Atlas routes first, then asking the CGI at
+  their centres, nearby sets in one request -- and the last Atlas route
+  (``type=at``) for regions and positions when SIA v2 and IBE both fail.
 
 `IrsaArchive.routes` says which route each mode takes; result tables record
 it in ``meta['route']`` and the services asked in ``meta['route_urls']``.
 An unreachable IRSA fails with one `~twomass_vo.exceptions.ArchiveError`
-naming the URL. Quicklook images: IRSA documents no route to them, so they
-are refused before any request.
+naming the URL. Requests of one look-up to IRSA (IBE upload chunks, CGI
+requests) run at most ``max_concurrent`` at a time.
 """
 
 import numpy as np
@@ -33,18 +41,18 @@ from astropy import config as _config
 
 from ..exceptions import ArchiveError, ArchiveUnreachableError
 from .adql import checked_columns
+from .base import ImageSets
 from .diagnostics import RouteDiagnostics
 from .discovery import Discovery, discover_image_table
 from .ibe import (
+    ibe_cutout_urls,
     ibe_file_rows,
     run_ibe,
     upload_index,
 )
 from .routes import MODES, IrsaRoutes
-from .service_values import (
-    check_url,
-    validated_ints,
-)
+from .service_values import check_url, validated_ints
+from .sia1 import pairs_near, rows_of_sets, run_sia1, sia1_file_rows
 from .vo import VOArchive
 
 __all__ = ["MODES", "Conf", "IrsaArchive", "IrsaUnreachableError", "conf"]
@@ -65,6 +73,29 @@ class Conf(_config.ConfigNamespace):
     data_url_root = _config.ConfigItem(
         "https://irsa.ipac.caltech.edu/ibe/data/twomass/allsky/allsky/",
         "Root of IRSA's 2MASS All-Sky image files (IBE data service).",
+    )
+    sia1_url = _config.ConfigItem(
+        "https://irsa.ipac.caltech.edu/cgi-bin/2MASS/IM/nph-im_sia",
+        "IRSA's 2MASS image CGI (SIA v1): the Quicklook images, and the last "
+        "Atlas route for regions and positions (empty: off).",
+    )
+    sia1_dataset = _config.ConfigItem(
+        "asky", "Data set of the SIA v1 CGI (ds=; asky: All-Sky Release)."
+    )
+    sia1_group_size = _config.ConfigItem(
+        1.0,
+        "Width in degrees of the sky cells whose image sets (or positions) "
+        "share one SIA v1 CGI request.",
+    )
+    ibe_max_size = _config.ConfigItem(
+        5.0,
+        "Widest IBE search box in degrees (IRSA documents 5 for 2MASS All-Sky); "
+        "a wider region is searched in several boxes.",
+    )
+    max_concurrent = _config.ConfigItem(
+        4,
+        "Requests one look-up sends to IRSA at a time (IBE upload chunks, SIA "
+        "v1 CGI requests).",
     )
     collection = _config.ConfigItem(
         "twomass_allsky",
@@ -168,18 +199,6 @@ def _connection_failure(exc):
     return None
 
 
-def _service_failure(exc):
-    """Whether ``exc`` is a failed request (HTTP error, not a VOTable).
-
-    Not an error document the service answered (a query error), a truncated
-    answer or bad values: those are reported, not routed around.
-    """
-    from pyvo.dal.exceptions import DALProtocolError
-
-    cause = exc.__cause__
-    return isinstance(cause, DALProtocolError)
-
-
 class IrsaUnreachableError(ArchiveUnreachableError):
     """IRSA cannot be reached (no connection or no answer in time).
 
@@ -198,6 +217,9 @@ class IrsaArchive(RouteDiagnostics, IrsaRoutes, VOArchive):
     ----------
     sia_url, tap_url, ibe_url : str, optional
         IRSA's SIA v2 query endpoint, TAP base URL and IBE search URL.
+    sia1_url : str, optional
+        IRSA's 2MASS image CGI (SIA v1), for Quicklook images and as the last
+        Atlas route (empty: Quicklook images are refused).
     data_url_root : str, optional
         Root of the image file tree (IBE data service).
     table : str, optional
@@ -220,6 +242,14 @@ class IrsaArchive(RouteDiagnostics, IrsaRoutes, VOArchive):
         Most positions per IBE upload.
     ibe_where_size : int, optional
         Most coadd_keys or scans per IBE ``where``.
+    ibe_max_size : float, optional
+        Widest IBE search box, degrees.
+    sia1_dataset : str, optional
+        The CGI's data set (``asky``).
+    sia1_group_size : float, optional
+        Width (degrees) of the sky cells that share one CGI request.
+    max_concurrent : int, optional
+        Requests of one look-up sent at a time.
     resolve_coadd_keys : bool, optional
         Give the sets found by SIA v2 their coadd_keys (IBE or TAP).
 
@@ -227,7 +257,9 @@ class IrsaArchive(RouteDiagnostics, IrsaRoutes, VOArchive):
     -----
     Cutouts: `cutout_urls` appends IBE's cutout parameters to the file URL,
     ``?center={ra},{dec}&size={size}arcsec&gzip=false`` (clipped to the
-    image; IBE answers HTTP 500 when the cutout misses it).
+    image; IBE answers HTTP 500 when the cutout misses it, which fails that
+    file at once). Quicklook files come from the CGI and are cut out
+    locally.
 
     Examples
     --------
@@ -241,13 +273,24 @@ class IrsaArchive(RouteDiagnostics, IrsaRoutes, VOArchive):
 
     name = "irsa"
 
-    #: Why Quicklook images are refused (before any request).
-    quicklook_refusal = (
-        "serves Atlas images only: IRSA documents no route to the 2MASS "
-        "Quicklook images (not in SIA v2, IBE or TAP); ask for "
-        "image_type='atlas', or use an archive that holds Quicklook files"
-    )
-    _no_quicklook = quicklook_refusal
+    @property
+    def quicklook_refusal(self):
+        """Why Quicklook images are refused (before any request), or None.
+
+        IRSA serves them through its SIA v1 CGI only: without ``sia1_url``
+        they are refused.
+        """
+        if self.sia1_url is not None:
+            return None
+        return (
+            "has no sia1_url: IRSA serves the 2MASS Quicklook images only "
+            "through its SIA v1 CGI (not SIA v2, IBE or TAP); give "
+            "sia1_url, or ask for image_type='atlas'"
+        )
+
+    @property
+    def _no_quicklook(self):
+        return self.quicklook_refusal
 
     def __init__(
         self,
@@ -272,11 +315,31 @@ class IrsaArchive(RouteDiagnostics, IrsaRoutes, VOArchive):
         maxrec=None,
         sia_maxrec=None,
         resolve_coadd_keys=None,
+        sia1_url=None,
+        sia1_dataset=None,
+        sia1_group_size=None,
+        ibe_max_size=None,
+        max_concurrent=None,
     ):
         def pick(value, item):
             return getattr(conf, item) if value is None else value
 
         self.ibe_url = check_url(pick(ibe_url, "ibe_url") or None, "ibe_url")
+        self.sia1_url = check_url(pick(sia1_url, "sia1_url") or None, "sia1_url")
+        self.sia1_dataset = str(pick(sia1_dataset, "sia1_dataset"))
+        if not self.sia1_dataset.isalnum():
+            raise ArchiveError(f"sia1_dataset={self.sia1_dataset!r} is not a word")
+        for name, value, high in (
+            ("sia1_group_size", pick(sia1_group_size, "sia1_group_size"), 10.0),
+            ("ibe_max_size", pick(ibe_max_size, "ibe_max_size"), 180.0),
+        ):
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                value = np.nan
+            if not (np.isfinite(value) and 0 < value <= high):
+                raise ArchiveError(f"{name}={value!r} must be in (0, {high}] degrees")
+            setattr(self, name, value)
         table = pick(table, "table") or None
         configured = irsa_columns()
         configured.update(columns or {})
@@ -303,6 +366,7 @@ class IrsaArchive(RouteDiagnostics, IrsaRoutes, VOArchive):
         for name, value in (
             ("ibe_chunk_size", pick(ibe_chunk_size, "ibe_chunk_size")),
             ("ibe_where_size", pick(ibe_where_size, "ibe_where_size")),
+            ("max_concurrent", pick(max_concurrent, "max_concurrent")),
         ):
             value = int(validated_ints(value, name, low=1, high=10**7)[0])
             setattr(self, name, value)
@@ -321,9 +385,13 @@ class IrsaArchive(RouteDiagnostics, IrsaRoutes, VOArchive):
         self._depth = 0
         #: Why SIA v2 is no longer used for regions (None while it answers).
         self.sia_failure = None
+        #: Why IBE searches (boxes, uploads) are no longer used (None while
+        #: IBE answers): regions and positions then go to the SIA v1 CGI.
+        self.ibe_failure = None
 
     def __repr__(self):
-        return f"<IrsaArchive at {self.ibe_url or self.sia_url or self.tap_url}>"
+        where = self.ibe_url or self.sia_url or self.tap_url or self.sia1_url
+        return f"<IrsaArchive at {where}>"
 
     # ------------------------------------------------------------- discovery
     @property
@@ -400,55 +468,37 @@ class IrsaArchive(RouteDiagnostics, IrsaRoutes, VOArchive):
             self.discover_table()
 
     # ---------------------------------------------------------------- look-ups
-    def _look_up(self, mode, call):
-        """Run a look-up: discovery first, log its requests, fall back to IBE."""
-        outer = self._depth == 0
-        if outer:
-            self._log = []
-        self._depth += 1
-        try:
-            self._needs_discovery(mode)
-            route = self.routes()[mode]
-            try:
-                return call()
-            except IrsaUnreachableError:
-                raise  # one message; another route of the same host would fail too
-            except ArchiveError as exc:
-                if route == "sia" and self.ibe_url and _service_failure(exc):
-                    self.sia_failure = f"SIA v2 failed ({exc}); IBE is used instead"
-                elif route in ("tap", "tap-upload") and self.ibe_url:
-                    # the table is not confirmed: a missing table or column, or
-                    # a query it cannot run -- IBE, which is, answers instead
-                    self._drop_tap(exc)
-                else:
-                    raise
-                return call()
-        finally:
-            self._depth -= 1
+    def find_circle(self, ra, dec, radius, *, image_type="atlas"):  # noqa: D102
+        def call():
+            payloads = self.payload_circle(ra, dec, radius, image_type=image_type)
+            return self._with_real_keys(self._run_all(payloads))
 
-    def find_circle(self, ra, dec, radius):  # noqa: D102 (documented in Archive)
-        return self._look_up(
-            "region", lambda: super(IrsaArchive, self).find_circle(ra, dec, radius)
-        )
+        return self._look_up("region", call, image_type)
 
     def find_points(self, ra, dec):  # noqa: D102
         def call():
-            if self.routes()["positions"] != "ibe-upload":
+            route = self.routes()["positions"]
+            if route not in ("ibe-upload", "sia1-groups"):
                 return super(IrsaArchive, self).find_points(ra, dec)
-            from .base import ImageSets
-
+            payloads = self.payload_points(ra, dec)
             parts = []
-            for payload in self.payload_points(ra, dec):
-                table = self._execute(payload)
-                index = upload_index(table, payload)
-                parts.append(self._image_sets(table, "ibe", index))
+            for payload, table in zip(
+                payloads, self._execute_all(payloads), strict=True
+            ):
+                if route == "ibe-upload":
+                    index = upload_index(table, payload)
+                    parts.append(self._image_sets(table, "ibe", index))
+                else:
+                    parts.append(self._near_points(table, payload, ra, dec))
             return ImageSets.concatenate(parts) if parts else ImageSets.empty()
 
         if not len(np.atleast_1d(ra)):
-            from .base import ImageSets
-
             return ImageSets.empty()
         return self._look_up("positions", call)
+
+    def _near_points(self, table, payload, ra, dec):
+        """Candidate sets of the positions of one CGI request (``sia1-groups``)."""
+        return pairs_near(self._image_sets(table, "sia1"), payload["members"], ra, dec)
 
     def find_coadd_keys(self, keys):  # noqa: D102
         return self._look_up(
@@ -465,12 +515,16 @@ class IrsaArchive(RouteDiagnostics, IrsaRoutes, VOArchive):
 
     # ------------------------------------------------------- requests and rows
     def _execute(self, payload):
-        """Run one request (SIA v2, TAP or IBE); log its route and URL."""
+        """Run one request (SIA v2, TAP, IBE or the CGI); log its route and URL."""
         if self._log is not None:
             self._log.append((payload.get("route", payload["service"]), payload["url"]))
         if payload["service"] == "ibe":
             table = run_ibe(self.session, payload, unreachable=self._unreachable)
             table.meta["ibe_url"] = payload["url"]
+            return table
+        if payload["service"] == "sia1":
+            table = run_sia1(self.session, payload, unreachable=self._unreachable)
+            table.meta["sia1_url"] = payload["url"]
             return table
         try:
             return super()._execute(payload)
@@ -493,6 +547,13 @@ class IrsaArchive(RouteDiagnostics, IrsaRoutes, VOArchive):
             raise
 
     def _file_rows(self, table, source):
+        if source == "sia1":
+            rows, corners, kept = sia1_file_rows(
+                table, table.meta.get("sia1_url", self.sia1_url), cgi_url=self.sia1_url
+            )
+            keep = np.zeros(len(table), bool)
+            keep[kept] = True
+            return rows, keep, (lambda idx: corners[idx])
         if source != "ibe":
             return super()._file_rows(table, source)
         rows, corners = ibe_file_rows(
@@ -501,39 +562,64 @@ class IrsaArchive(RouteDiagnostics, IrsaRoutes, VOArchive):
         keep = np.ones(len(table), bool)
         return rows, keep, (lambda idx: corners[idx])
 
+    # ----------------------------------------------------------------- files
+    def files(self, sets, band_code, image_type):  # noqa: D102
+        if image_type == "quicklook" and self.sia1_url is not None:
+            self._find_quicklook_files(sets, np.asarray(band_code, np.int64))
+        return super().files(sets, band_code, image_type)
+
+    def _find_quicklook_files(self, sets, band_code):
+        """Ask the CGI for the Quicklook files of sets that lack them.
+
+        One request per sky cell of the sets' centres (`payload_quicklook`),
+        at most ``max_concurrent`` at a time; only the rows of the sets asked
+        for are kept, and their coadd_keys must be the sets' own.
+
+        Raises
+        ------
+        twomass_vo.exceptions.ArchiveError
+            If a row's coadd_key contradicts its set's, or if a set's
+            Quicklook file of a wanted band is not listed.
+        """
+        store = self._store
+        ref = np.asarray(sets.ref, np.int64)
+        if not len(ref):
+            return
+        if ref.max() >= len(store) or ref.min() < 0:
+            return  # VOArchive.files says what is wrong
+        missing = ~store.has[ref, 1, band_code]
+        if not missing.any():
+            return
+        wanted = np.unique(ref[missing])
+        payloads = self.payload_quicklook(store.ra[wanted], store.dec[wanted])
+        for table in self._execute_all(payloads):
+            url = table.meta.get("sia1_url", self.sia1_url)
+            rows, corners, kept = sia1_file_rows(table, url, cgi_url=self.sia1_url)
+            take = rows_of_sets(store, wanted, rows, kept, url)
+            if len(take):
+                store.add(
+                    {name: value[take] for name, value in rows.items()},
+                    lambda idx, take=take, corners=corners: corners[take[idx]],
+                )
+        still = ~store.has[ref, 1, band_code]
+        if still.any():
+            i = int(np.flatnonzero(still)[0])
+            r = ref[i]
+            raise ArchiveError(
+                f"IRSA's SIA v1 CGI {self.sia1_url} lists no Quicklook "
+                f"{'JHK'[band_code[i]]} file of coadd_key {int(store.coadd_key[r])} "
+                f"({store.ordate[r]} {store.hemisphere[r]} {int(store.scanno[r])} "
+                f"{int(store.image[r])})"
+            )
+
     def cutout_urls(self, access_url, ra, dec, size_arcsec):
         """IBE cutout URLs: ``access_url?center=ra,dec&size=Narcsec&gzip=false``.
 
-        Parameters
-        ----------
-        access_url : ndarray of str
-            Full-file URLs.
-        ra, dec : ndarray of float
-            Cutout centres, degrees.
-        size_arcsec : ndarray of float
-            Cutout sizes (0: none).
-
-        Returns
-        -------
-        urls : ndarray of str
-            ``''`` where the size is 0 or the URL is not under ``data_url_root``.
+        See `~twomass_vo.archives.ibe.ibe_cutout_urls`: only files under
+        ``data_url_root`` (IBE's) are cut out by IRSA; the others (the
+        CGI's Quicklook files) get ``''`` and are cut out locally.
         """
-        add = np.char.add
-        urls = np.asarray(access_url).astype(str)
-        size = np.asarray(size_arcsec, np.float64)
-        if len(urls) == 0:
-            return np.zeros(0, dtype="U1")
-        ok = (size > 0) & np.char.startswith(urls, self.data_url_root)
-        sep = np.where(np.char.find(urls, "?") >= 0, "&", "?")
-        centre = add(
-            add(np.char.mod("%.7f", np.asarray(ra, np.float64)), ","),
-            np.char.mod("%.7f", np.asarray(dec, np.float64)),
-        )
-        text = add(
-            add(add(add(urls, sep), "center="), centre),
-            add(add("&size=", np.char.mod("%.10g", size)), "arcsec&gzip=false"),
-        )
-        return np.where(ok, text, "")
+        return ibe_cutout_urls(access_url, ra, dec, size_arcsec, self.data_url_root)
 
     @property
     def makes_cutouts(self):
@@ -542,5 +628,5 @@ class IrsaArchive(RouteDiagnostics, IrsaRoutes, VOArchive):
 
     @property
     def serves_quicklook(self):
-        """IRSA documents no Quicklook route (always False)."""
-        return False
+        """Whether Quicklook images are served: through the CGI (``sia1_url``)."""
+        return self.sia1_url is not None

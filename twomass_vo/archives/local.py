@@ -370,7 +370,7 @@ class LocalArchive(Archive):
             if mapped is not None and hasattr(mapped, "madvise"):
                 mapped.madvise(mmap.MADV_DONTNEED)
 
-    def find_circle(self, ra, dec, radius):  # noqa: D102 (documented in Archive)
+    def find_circle(self, ra, dec, radius, *, image_type="atlas"):  # noqa: D102
         rows = self.zones.query_circle(ra, dec, radius + self.search_radius)
         return self._sets(rows)
 

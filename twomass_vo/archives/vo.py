@@ -348,7 +348,7 @@ class VOArchive(
         return self._store.sets(pairs[:, 1], pairs[:, 0])
 
     # ---------------------------------------------------------------- look-ups
-    def find_circle(self, ra, dec, radius):  # noqa: D102 (documented in Archive)
+    def find_circle(self, ra, dec, radius, *, image_type="atlas"):  # noqa: D102
         self._resolve_sia()
         (payload,) = self.payload_circle(ra, dec, radius)
         sets = self._image_sets(self._execute(payload), payload["service"])
