@@ -50,6 +50,7 @@ def make_irsa(standin, **kwargs):
         tap_url=standin.tap_url,
         ibe_url=standin.ibe_url,
         data_url_root=standin.data_url_root,
+        sia1_url=standin.sia1_url,
     )
     options.update(kwargs)
     return IrsaArchive(**options)
@@ -204,18 +205,21 @@ def test_downloads_are_byte_identical(irsa, patch, standin, tmp_path):
 # ------------------------------------------------------------ routes and faults
 def test_describe_check_lists_every_route(irsa):
     info = irsa.describe(check=True)
-    assert set(info["routes"]) == {"region", "positions", "coadd_keys", "scan", "scans"}
     assert {m: r["route"] for m, r in info["routes"].items()} == {
         "region": "ibe-box",
         "positions": "ibe-upload",
         "coadd_keys": "ibe-where",
         "scan": "ibe-where",
         "scans": "ibe-where",
+        "quicklook": "sia1-box",
     }
+    assert info["routes"]["quicklook"]["url"] == irsa.sia1_url
     assert all(r["ok"] for r in info["routes"].values())
     assert info["endpoints"]["tap"]["ok"]  # TAP answers, without a 2MASS table
     assert "lists no 2MASS All-Sky image table" in info["endpoints"]["tap"]["detail"]
     assert info["endpoints"]["ibe"]["ok"] and info["endpoints"]["data"]["ok"]
+    assert info["endpoints"]["sia1"]["ok"], info["endpoints"]["sia1"]
+    assert "Quicklook file(s) listed" in info["endpoints"]["sia1"]["detail"]
 
 
 def test_cli_info_check_prints_routes(standin, capsys):
@@ -226,11 +230,13 @@ def test_cli_info_check_prints_routes(standin, capsys):
         conf.set_temp("tap_url", standin.tap_url),
         conf.set_temp("ibe_url", standin.ibe_url),
         conf.set_temp("data_url_root", standin.data_url_root),
+        conf.set_temp("sia1_url", standin.sia1_url),
     ):
         assert main(["info", "--check"]) == 0
     out = capsys.readouterr().out
     assert f"route positions: ibe-upload {standin.ibe_url} ok" in out
     assert f"route region: ibe-box {standin.ibe_url} ok" in out
+    assert f"route quicklook: sia1-box {standin.sia1_url} ok" in out
     assert "NOT ANSWERING" not in out
 
 
@@ -253,7 +259,7 @@ def test_configured_tap_table_missing_falls_back_to_ibe(standin, patch):
 
 
 def test_failing_sia_falls_back_to_the_ibe_box(standin, patch):
-    archive = make_irsa(standin, sia_url=standin.base + "/SIA")  # HTTP 404
+    archive = make_irsa(standin, sia_url=standin.base + "/SIA-gone")  # HTTP 404
     assert archive.routes()["region"] == "sia"
     a = TwoMassBatch(archive=archive).query_region(M31, 0.12)
     b = TwoMassBatch(archive=patch).query_region(M31, 0.12)
@@ -270,12 +276,12 @@ def test_configured_table_not_in_tap_schema(standin):
     assert archive.routes()["positions"] == "ibe-upload"
 
 
-def test_quicklook_is_refused_before_any_request(irsa, standin):
+def test_quicklook_without_the_cgi_is_refused_before_any_request(standin):
     before = len(standin.requests)
-    batch = TwoMassBatch(archive=irsa)
+    batch = TwoMassBatch(archive=make_irsa(standin, sia1_url=""))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", QuicklookWarning)
-        with pytest.raises(ArchiveError, match="no route to the 2MASS Quicklook"):
+        with pytest.raises(ArchiveError, match="only through its SIA v1 CGI"):
             batch.query_region(M31, 0.1, image_type="quicklook")
         with pytest.raises(ArchiveError, match="Quicklook"):
             batch.query_coadd_keys([1], image_type="quicklook")

@@ -149,6 +149,7 @@ def _irsa_tap(**kwargs):
     first (see test_irsa_routes.py); these tests configure the table of the
     recorded answers, which has no image-number column (parsed from fname).
     """
+    kwargs.setdefault("sia1_url", "")  # the recorded answers have no SIA v1 CGI
     return IrsaArchive(
         table="twomass.allsky_images", discover=False, columns={"image": None}, **kwargs
     )
