@@ -14,6 +14,9 @@ what is left (see ``docs/irsa.rst``); each test names the fact it checks:
 * SIA v2: ``COLLECTION=twomass_allsky``, band values, subtype, path pattern;
 * TAP: uploads, async jobs, and discovery: which 2MASS All-Sky image table
   ``TAP_SCHEMA`` lists (if any) and whether its columns map;
+* the SIA v1 CGI (``nph-im_sia``): Quicklook rows (``type=ql``) and their
+  files, the Atlas twin (``type=at``) as the last route, and IBE's 5-degree
+  box limit;
 * every mode through `TwoMassBatch` on the default archive, with its route.
 
 Reference images: IRSA's own SIA v1 example position (314.30417, +77.595559)
@@ -184,6 +187,87 @@ def test_files_and_cutouts(irsa):
     assert response.status_code == 200 and response.content[:6] == b"SIMPLE", cut
     missed = irsa.cutout_urls(refs.access_url[:1], [RA + 10], [DEC], [20.0])[0]
     assert requests.get(missed, timeout=120).status_code == 500
+
+
+def test_cutout_rows_open_cut_out_and_download(irsa, tmp_path):
+    """FACT: IBE cuts out .fits.gz files (gzip=false: plain FITS), clipped to
+    the image; HTTP 500 'Cutout does not overlap image' off it."""
+    from twomass_vo import TwoMassBatch
+
+    rows = TwoMassBatch(archive=irsa).query_positions(
+        Table({"ra": [RA], "dec": [DEC]}), best=True, size=20, band="J"
+    )
+    row = rows[0]
+    assert "gzip=false" in row["cutout_url"]
+    raw = irsa.session.get(row["cutout_url"]).content
+    print("cutout starts with", raw[:8])
+    cut = row.cutout()
+    assert 18 <= cut[0].data.shape[0] <= 22, cut[0].data.shape
+    assert row.open()[0].data.shape == (1024, 512)  # the .fits.gz, gunzipped
+    done = rows.download(tmp_path, progress=False)
+    assert list(done["status"]) == ["ok"]
+    missed = irsa.cutout_urls([row["access_url"]], [RA + 10], [DEC], [20.0])[0]
+    answer = requests.get(missed, timeout=120)
+    assert answer.status_code == 500
+    assert "does not overlap" in answer.text, answer.text[:500]
+
+
+def test_ibe_largest_box(irsa):
+    """FACT (documented): IBE's largest 2MASS All-Sky box is 5 degrees; a 7
+    degree region without SIA v2 is searched in several boxes."""
+    for size, ok in ((4.9, True), (6.0, False)):
+        payload = ibe_search(irsa.ibe_url, pos=(RA, DEC), size=size, columns=["cntr"])
+        answer = irsa.session.get(irsa.ibe_url, params=payload["params"])
+        print(f"SIZE={size}: HTTP {answer.status_code} {answer.text[:200]!r}")
+        assert (answer.status_code == 200) == ok
+    if not ok:
+        assert "too large" in answer.text
+    from twomass_vo import TwoMassBatch
+
+    no_sia = IrsaArchive(sia_url="")
+    table = TwoMassBatch(archive=no_sia).query_region(f"{RA} {DEC}", 7, band="K")
+    assert table.meta["route"] == "ibe-box" and len(table) > 500
+
+
+def test_quicklook_cgi_rows_and_file(irsa, tmp_path):
+    """FACT: nph-im_sia?type=ql answers Quicklook rows (type Q) with the
+    columns read, needs POS, and its download URLs give FITS files."""
+    from twomass_vo.archives.sia1 import SIA1_COLUMNS, run_sia1, sia1_search
+
+    payload = sia1_search(
+        irsa.sia1_url, pos=(RA, DEC), size=0.01, image_type="quicklook"
+    )
+    table = run_sia1(irsa.session, payload, unreachable=_unreachable)
+    print("CGI columns:", table.colnames)
+    assert all(c in [n.lower() for n in table.colnames] for c in SIA1_COLUMNS)
+    assert set(str(t) for t in table["type"]) == {"Q"}
+    no_pos = irsa.session.get(irsa.sia1_url, params={"type": "ql", "ds": "asky"})
+    assert "No location specified" in no_pos.text
+    from twomass_vo import TwoMassBatch
+    from twomass_vo.exceptions import QuicklookWarning
+
+    with pytest.warns(QuicklookWarning):
+        rows = TwoMassBatch(archive=irsa).query_region(
+            f"{RA} {DEC}", 0.05, band="H", image_type="quicklook"
+        )
+    assert rows.meta["route"] == "sia1-box" and len(rows) >= 2
+    raw = irsa.session.get(rows[0]["access_url"]).content
+    print("Quicklook file starts with", raw[:80])
+    hdul = rows[0].open()
+    assert hdul[0].data.shape == (1024, 512)
+    done = rows[:1].download(tmp_path, decompress=False, progress=False)
+    assert list(done["status"]) == ["ok"]
+
+
+def test_atlas_through_the_cgi(irsa):
+    """FACT: nph-im_sia?type=at answers the same Atlas sets as SIA v2 / IBE."""
+    from twomass_vo import TwoMassBatch
+
+    cgi_only = IrsaArchive(sia_url="", ibe_url="")
+    a = TwoMassBatch(archive=cgi_only).query_region(f"{RA} {DEC}", 0.05)
+    b = TwoMassBatch(archive=irsa).query_region(f"{RA} {DEC}", 0.05)
+    assert a.meta["route"] == "sia1-box"
+    assert sorted(a["coadd_key"]) == sorted(b["coadd_key"])
 
 
 # ---------------------------------------------------------------------- SIA v2
