@@ -402,6 +402,20 @@ class IrsaStandIn:
         """Bytes of every answer body sent so far."""
         return sum(r.sent for r in self.requests)
 
+    def _stats(self):
+        """JSON: requests and bytes sent so far, per kind of path."""
+        import json
+
+        stats = {}
+        with self._lock:
+            for r in self.requests:
+                kind = DATA if r.path.startswith(DATA) else r.path
+                if kind == DATA and "center" in r.query:
+                    kind += " (cutouts)"
+                count, sent = stats.get(kind, (0, 0))
+                stats[kind] = (count + 1, sent + r.sent)
+        return json.dumps(stats)
+
     # ------------------------------------------------------------------ data
     def _rows(self, archive):
         keys = np.asarray(archive.columns["coadd_key"], np.int64)
@@ -459,6 +473,23 @@ class IrsaStandIn:
                 self._gz.popitem(last=False)
         return data
 
+    def _image(self, path):
+        """The (header, pixels) of a local file, the last `GZ_CACHE` kept."""
+        from astropy.io import fits
+
+        key = ("image", str(path))
+        with self._lock:
+            if key in self._gz:
+                self._gz.move_to_end(key)
+                return self._gz[key]
+        with fits.open(path, memmap=False) as hdul:
+            image = hdul[0].header.copy(), np.asarray(hdul[0].data)
+        with self._lock:
+            self._gz[key] = image
+            while len(self._gz) > self.GZ_CACHE:
+                self._gz.popitem(last=False)
+        return image
+
     def _atlas_path(self, relative):
         """The local (plain) file of an IBE data path, or None."""
         match = _FILE.fullmatch(relative)
@@ -510,6 +541,8 @@ class IrsaStandIn:
                 status, ctype, payload = self._cgi_file(params)
             elif parts.path == "/tap/sync":
                 status, ctype, payload = self._tap(dict(params))
+            elif parts.path == "/stats":  # for the benchmarks: bytes per path
+                status, ctype, payload = 200, "application/json", self._stats()
             else:
                 status, ctype, payload = 404, "text/plain", "not found\n"
         except BadRequest as exc:
@@ -717,7 +750,7 @@ class IrsaStandIn:
         path = self._atlas_path(relative)
         if path is None:
             return 404, "text/plain", "not found\n"
-        data = _cutout(path, values["center"], values["size"])
+        data = _cutout(self._image(path), values["center"], values["size"])
         if compress:
             return 200, "application/gzip", gzip.compress(data, mtime=0)
         return 200, "application/fits", data
@@ -1023,8 +1056,8 @@ def _coords(text, name, pair):
     )
 
 
-def _cutout(path, center, size):
-    """The FITS bytes of IBE's cutout of a local file (``cutout_pixel_box``)."""
+def _cutout(image, center, size):
+    """The FITS bytes of IBE's cutout of an image (``cutout_pixel_box``)."""
     from astropy.io import fits
     from astropy.wcs import WCS
 
@@ -1032,8 +1065,7 @@ def _cutout(path, center, size):
     (w, h), s_scale = _coords(size, "size", False)
     if w < 0 or h < 0:
         raise BadRequest("Negative cutout size")
-    with fits.open(path, memmap=False) as hdul:
-        header, data = hdul[0].header.copy(), hdul[0].data
+    header, data = image[0].copy(), image[1]
     if c_scale is not None:
         ra, dec = cx * c_scale, cy * c_scale
         if not -90 <= dec <= 90:
