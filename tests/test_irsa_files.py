@@ -20,6 +20,7 @@ from astropy import units as u
 from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.table import Table
+from astropy.wcs import WCS
 from irsa_standin import CGI, DATA, SEARCH, IrsaStandIn
 
 from twomass_vo import TwoMassBatch, conf
@@ -198,9 +199,12 @@ def test_quicklook_rows_open_as_the_local_files(irsa, patch):
     b = quiet(
         TwoMassBatch(archive=patch).query_coadd_keys, [key], image_type="quicklook"
     )
-    for remote, local in zip(a, b, strict=True):
+    atlas = TwoMassBatch(archive=irsa).query_coadd_keys([key])
+    for remote, local, twin in zip(a, b, atlas, strict=True):
         data = pixels(remote.open())
-        assert np.array_equal(data, pixels(local.open()))
+        assert np.array_equal(data, pixels(local.open()))  # the lossy pixels
+        wcs = WCS(remote.open()[0].header).celestial
+        assert wcs.to_header() == WCS(twin.open()[0].header).celestial.to_header()
         stored = remote.open(decompress=False)  # HCOMPRESS tiles, as served
         assert isinstance(stored[1], fits.CompImageHDU)
         assert np.array_equal(np.asarray(stored[1].data, np.float64), data)
@@ -224,6 +228,30 @@ def test_ibe_cutouts_are_the_local_pixels(irsa, patch, standin):
     cutouts = [r for r in standin.requests[before:] if "center" in r.query]
     assert len(cutouts) == len(a)
     assert {r.query["gzip"] for r in cutouts} == {"false"}
+
+
+def test_quicklook_cutouts_are_the_local_cutouts(irsa, patch, tmp_path):
+    points = sample_points(3, seed=10)
+
+    def run(archive):
+        return quiet(
+            TwoMassBatch(archive=archive).query_positions,
+            points,
+            best=True,
+            size=45,
+            image_type="quicklook",
+        )
+
+    a, b = run(irsa), run(patch)
+    same_rows(a, b)
+    assert set(a["cutout_url"]) == {""}  # IRSA does not cut Quicklook files out
+    done = a.download(tmp_path, progress=False)
+    assert set(done["status"]) == {"ok"}
+    for remote, local, path in zip(a, b, done["local_path"], strict=True):
+        cut = remote.cutout()[0]
+        assert np.array_equal(cut.data, local.cutout()[0].data)
+        with fits.open(path) as hdul:
+            assert np.array_equal(hdul[0].data, cut.data)
 
 
 def test_a_gzipped_ibe_cutout_opens_too(irsa, patch):
