@@ -30,7 +30,6 @@ child, and the ratios to the user loop measured in the same run.
 import argparse
 import concurrent.futures as cf
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -40,9 +39,8 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from bench_irsa import start_standin  # the stand-in in its own process
 
-HERE = Path(__file__).resolve().parent
-STANDIN = HERE.parent / "tests" / "irsa_standin.py"
 CENTRE = (10.6846, 41.2689)
 SIZE = 60.0  # arcsec
 
@@ -73,20 +71,6 @@ def positions(n, radius, seed=0):
         (radius - 0.1) * np.sqrt(rng.uniform(0, 1, n)) * u.deg,
     )
     return points.ra.deg, points.dec.deg
-
-
-def start_standin(path):
-    process = subprocess.Popen(
-        [sys.executable, str(STANDIN), str(path)],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
-    )
-    line = process.stdout.readline().split()
-    if line[:1] != ["PORT"]:
-        process.kill()
-        sys.exit("the IRSA stand-in did not start")
-    return process, f"http://127.0.0.1:{line[1]}"
 
 
 def stats(base):

@@ -72,3 +72,24 @@ def batch(sim):
     from twomass_vo import TwoMassBatch
 
     return TwoMassBatch(archive=sim)
+
+
+@pytest.fixture(scope="session")
+def m31_patch(tmp_path_factory):
+    """A simulated LocalArchive patch around M31 (0.08 deg), files written."""
+    from astropy.coordinates import SkyCoord
+
+    from twomass_vo.archives import LocalArchive
+
+    centre = SkyCoord(10.6846, 41.2689, unit="deg")
+    return LocalArchive.simulate(tmp_path_factory.mktemp("m31") / "patch", centre, 0.08)
+
+
+@pytest.fixture(scope="session")
+def irsa_server(m31_patch):
+    """The IRSA stand-in (``irsa_standin.IrsaStandIn``) serving `m31_patch`."""
+    from irsa_standin import IrsaStandIn
+
+    server = IrsaStandIn(m31_patch).start()
+    yield server
+    server.stop()

@@ -43,16 +43,14 @@ IDENTITY = [
 ]
 
 
-@pytest.fixture(scope="module")
-def patch(tmp_path_factory):
-    return LocalArchive.simulate(tmp_path_factory.mktemp("irsa") / "patch", M31, 0.08)
+@pytest.fixture
+def patch(m31_patch):
+    return m31_patch
 
 
-@pytest.fixture(scope="module")
-def standin(patch):
-    server = IrsaStandIn(patch).start()
-    yield server
-    server.stop()
+@pytest.fixture
+def standin(irsa_server):
+    return irsa_server
 
 
 def make_irsa(standin, **kwargs):
@@ -595,6 +593,7 @@ def test_the_cgi_refuses_upper_cased_formats_and_needs_a_position(standin):
 def test_requests_to_irsa_are_bounded_in_concurrency(standin, patch):
     archive = make_irsa(standin, ibe_chunk_size=2, max_concurrent=3)
     points = sample_points(24, seed=8)
+    standin.peak.clear()
     a = TwoMassBatch(archive=archive).query_positions(points, best=True)
     b = TwoMassBatch(archive=patch).query_positions(points, best=True)
     same_rows(a, b, extra=["best"])

@@ -32,16 +32,14 @@ M31 = SkyCoord(10.6846, 41.2689, unit="deg")
 IDENTITY = ["scntr", "coadd_key", "band", "ordate", "hemisphere", "scanno", "image"]
 
 
-@pytest.fixture(scope="module")
-def patch(tmp_path_factory):
-    return LocalArchive.simulate(tmp_path_factory.mktemp("irsa") / "patch", M31, 0.08)
+@pytest.fixture
+def patch(m31_patch):
+    return m31_patch
 
 
-@pytest.fixture(scope="module")
-def standin(patch):
-    server = IrsaStandIn(patch).start()
-    yield server
-    server.stop()
+@pytest.fixture
+def standin(irsa_server):
+    return irsa_server
 
 
 def make_irsa(standin, **kwargs):

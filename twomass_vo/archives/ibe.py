@@ -43,9 +43,8 @@ and the value.
 import re
 
 import numpy as np
-import requests
 
-from ..exceptions import ArchiveError, ServiceStatusError
+from ..exceptions import ArchiveError
 from ..geometry import radec_to_xyz, sin_corners
 from .service_values import (
     as_numbers,
@@ -56,6 +55,7 @@ from .service_values import (
     validated_points,
     validated_scans,
 )
+from .vo_session import answer_of
 
 __all__ = [
     "IBE_COLUMNS",
@@ -328,24 +328,20 @@ def run_ibe(session, payload, *, unreachable):
         For a transport failure or an answer that is not an IPAC table.
     """
     url = payload["url"]
-    try:
-        if payload["method"] == "POST":
-            files = {
-                "POS": ("pos.tbl", payload["upload"].encode("ascii"), "text/plain")
-            }
-            response = session.post(url, data=payload["params"], files=files)
-        else:
-            response = session.get(url, params=payload["params"])
-    except (requests.ConnectionError, requests.Timeout) as exc:
-        raise unreachable(url, exc) from exc
-    except requests.RequestException as exc:
-        raise ArchiveError(f"IBE request to {url} failed: {exc}") from exc
-    if response.status_code != 200:
-        text = response.text.strip()[:500]
-        raise ServiceStatusError(
-            f"IBE search {url} answered HTTP {response.status_code}: {text}",
-            status=response.status_code,
-        )
+    if payload["method"] == "POST":
+        upload = payload["upload"].encode("ascii")
+        files = {"POS": ("pos.tbl", upload, "text/plain")}
+        extra = {"data": payload["params"], "files": files}
+    else:
+        extra = {"params": payload["params"]}
+    response = answer_of(
+        session,
+        payload["method"],
+        url,
+        unreachable=unreachable,
+        what="IBE search",
+        **extra,
+    )
     return parse_ipac(response.text, url)
 
 

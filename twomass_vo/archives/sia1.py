@@ -36,9 +36,8 @@ import warnings
 from urllib.parse import urlsplit
 
 import numpy as np
-import requests
 
-from ..exceptions import ArchiveError, ServiceStatusError
+from ..exceptions import ArchiveError
 from ..geometry import radec_to_xyz, sin_corners, xyz_to_radec
 from .service_values import (
     as_numbers,
@@ -49,6 +48,7 @@ from .service_values import (
     service_value_error,
     validated_points,
 )
+from .vo_session import answer_of, printable
 
 __all__ = [
     "IMAGE_TYPE_CODES",
@@ -157,26 +157,15 @@ def run_sia1(session, payload, *, unreachable):
         ``QUERY_STATUS`` other than OK (with the CGI's message).
     """
     url = payload["url"]
-    try:
-        response = session.get(url, params=payload["params"])
-    except (requests.ConnectionError, requests.Timeout) as exc:
-        raise unreachable(url, exc) from exc
-    except requests.RequestException as exc:
-        raise ArchiveError(f"SIA v1 request to {url} failed: {exc}") from exc
-    if response.status_code != 200:
-        raise ServiceStatusError(
-            f"SIA v1 CGI {url} answered HTTP {response.status_code}: "
-            f"{_excerpt(response.content)}",
-            status=response.status_code,
-        )
+    response = answer_of(
+        session,
+        "GET",
+        url,
+        unreachable=unreachable,
+        what="SIA v1 CGI",
+        params=payload["params"],
+    )
     return _read_votable(response.content, url)
-
-
-def _excerpt(content, limit=200):
-    """Return the start of an answer, printable ASCII only (never raw bytes)."""
-    text = content[: limit * 4].decode("ascii", "replace")
-    text = "".join(c if c.isprintable() and c.isascii() else " " for c in text)
-    return repr(" ".join(text.split())[:limit])
 
 
 def _read_votable(content, url):
@@ -189,7 +178,7 @@ def _read_votable(content, url):
         except Exception as exc:  # the parser raises several kinds
             raise ArchiveError(
                 f"SIA v1 answer from {url} is not a VOTable "
-                f"({type(exc).__name__}): {_excerpt(content)}"
+                f"({type(exc).__name__}): {printable(content, 200)!r}"
             ) from None
     infos = list(votable.infos)
     for resource in votable.resources:

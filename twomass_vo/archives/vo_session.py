@@ -33,7 +33,7 @@ import requests
 import urllib3
 
 from .. import conf
-from ..exceptions import ArchiveError
+from ..exceptions import ArchiveError, ServiceStatusError
 from ..http_deadline import (
     DeadlineAdapter,
     current_deadline,
@@ -44,6 +44,7 @@ from ..http_deadline import (
 __all__ = [
     "TimeoutProxy",
     "TimeoutSession",
+    "answer_of",
     "make_session",
     "read_capabilities",
 ]
@@ -333,3 +334,69 @@ def read_capabilities(session, base, timeout):
             return list(parse_capabilities(io.BytesIO(content)))
     except (requests.RequestException, ValueError):
         return []
+
+
+def answer_of(session, method, url, *, unreachable, what, **kwargs):
+    """Send one request of a non-VO service (IBE, a CGI); return its answer.
+
+    Parameters
+    ----------
+    session : `requests.Session`
+        The archive's session (its time and byte limits apply).
+    method : {'GET', 'POST'}
+        The HTTP method.
+    url : str
+        Where to send it.
+    unreachable : callable
+        ``unreachable(url, exc)`` -> `~twomass_vo.exceptions.ArchiveError`
+        for a connection failure or a timeout.
+    what : str
+        The service, for the messages (``IBE search``, ``SIA v1 CGI``).
+    **kwargs
+        As `requests.Session.request` (``params``, ``data``, ``files``).
+
+    Returns
+    -------
+    response : `requests.Response`
+        An HTTP 200 answer, read within the limits.
+
+    Raises
+    ------
+    twomass_vo.exceptions.ServiceStatusError
+        For another status, with the start of the answer (printable ASCII).
+    twomass_vo.exceptions.ArchiveError
+        For any other failure of the request.
+    """
+    try:
+        response = session.request(method, url, **kwargs)
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise unreachable(url, exc) from exc
+    except requests.RequestException as exc:
+        raise ArchiveError(f"{what} request to {url} failed: {exc}") from exc
+    if response.status_code != 200:
+        raise ServiceStatusError(
+            f"{what} {url} answered HTTP {response.status_code}: "
+            f"{printable(response.content)}",
+            status=response.status_code,
+        )
+    return response
+
+
+def printable(content, limit=500):
+    """Return the start of an answer as one line of printable ASCII.
+
+    Parameters
+    ----------
+    content : bytes
+        The answer.
+    limit : int, optional
+        Most characters kept.
+
+    Returns
+    -------
+    text : str
+        Its first characters, every other byte a blank, blanks collapsed.
+    """
+    text = content[: limit * 4].decode("ascii", "replace")
+    text = "".join(c if c.isascii() and c.isprintable() else " " for c in text)
+    return " ".join(text.split())[:limit]
