@@ -763,6 +763,52 @@ def test_cutouts_of_http_images_fetch_each_image_once(batch, sim, server, tmp_pa
     assert len(server.requests_for(name)) == 1
 
 
+def test_cutouts_of_one_file_decompress_it_once(batch, sim, tmp_path, monkeypatch):
+    import twomass_vo.download_tasks as tasks
+
+    opened = Counter()
+    real = tasks.open_fits
+
+    def counting(path, **kwargs):
+        opened[str(path)] += 1
+        return real(path, **kwargs)
+
+    monkeypatch.setattr(tasks, "open_fits", counting)
+    monkeypatch.setattr(tasks, "_IMAGES", tasks._ImageCache())
+    table = batch.query_scan(*SCAN, image=197, band="J")
+    centre = (table["ra"][0], table["dec"][0])
+    positions = Table(
+        {"ra": [centre[0]] * 4, "dec": [centre[1] + d for d in (-0.02, -0.01, 0, 0.01)]}
+    )
+    with pytest.warns(QuicklookWarning):
+        cutouts = batch.query_positions(
+            positions, size=20, band="J", best=True, image_type="quicklook"
+        )
+    expected = [row.cutout()[0].data for row in cutouts]
+    (original,) = {sim.local_path(url) for url in cutouts["access_url"]}
+    source = tmp_path / "jq.fits"  # a copy: the session's survey stays as it is
+    source.write_bytes(original.read_bytes())
+    cutouts["access_url"] = [source.as_uri()] * len(cutouts)
+    cutouts.archive = None
+    result = cutouts.download(tmp_path / "a", progress=False, max_workers=2)
+    assert list(result["status"]) == ["ok"] * 4
+    for path, data in zip(result["local_path"], expected, strict=True):
+        with fits.open(path) as hdul:
+            assert np.array_equal(hdul[0].data, data)
+    assert opened[str(source)] <= 2  # two workers may both miss it first
+    # a file changed on disk (size, time) is read again
+    with fits.open(source) as hdul:
+        hdul = fits.HDUList([h.copy() for h in hdul])
+    hdul[1].data = hdul[1].data // 2
+    hdul.writeto(source, overwrite=True)
+    os.utime(source, ns=(time.time_ns(), time.time_ns() + 10**9))
+    before = opened[str(source)]
+    again = cutouts.download(tmp_path / "b", progress=False, max_workers=1)
+    assert opened[str(source)] == before + 1
+    with fits.open(again["local_path"][0]) as hdul:
+        assert not np.array_equal(hdul[0].data, expected[0])
+
+
 # ------------------------------------------------------------------ executors
 def test_a_thread_pool_executor(batch, server, tmp_path):
     table = http_table(batch, server, 12)

@@ -12,7 +12,11 @@ in `twomass_vo.download_runs`.
 import hashlib
 import io
 import os
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
+
+from astropy.io import fits
 
 from . import archives  # noqa: F401 - archives register their file makers
 from .atomic_files import atomic_writer, write_atomic
@@ -145,6 +149,48 @@ def _fetch_plain(url, target, options, cancel, on_bytes):
     return plain or (fetched.size, fetched.sha256)
 
 
+class _ImageCache:
+    """The last images cut out, decompressed, kept by file (per process).
+
+    Several cutouts of one file (positions in one image set; Quicklook files,
+    whose HCOMPRESS decoding costs far more than the cut) then read and
+    decompress it once. Bounded by `_ImageCache.LIMIT` bytes of pixels; a
+    file is known by its path, size and modification time.
+    """
+
+    #: Bytes of pixels kept at most.
+    LIMIT = 256 << 20
+
+    def __init__(self):
+        self._images = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, path, max_size):
+        """Return the file's image as a one-HDU `~astropy.io.fits.HDUList`."""
+        info = os.stat(path)
+        key = (os.fspath(path), info.st_size, info.st_mtime_ns)
+        with self._lock:
+            if key in self._images:
+                self._images.move_to_end(key)
+                return self._images[key]
+        with open_fits(path, max_size=max_size) as hdul:
+            image = decompressed_hdul(hdul)
+            image = fits.HDUList([image[0].copy()]) if image is hdul else image
+        nbytes = image[0].data.nbytes if image[0].data is not None else 0
+        with self._lock:
+            if key not in self._images and nbytes <= self.LIMIT:
+                self._images[key] = image
+                self._bytes += nbytes
+                while self._bytes > self.LIMIT:
+                    _, old = self._images.popitem(last=False)
+                    self._bytes -= old[0].data.nbytes
+        return image
+
+
+_IMAGES = _ImageCache()
+
+
 def run_task(task, options, archive=None, cancel=None, on_bytes=None):
     """Write the file of one task into the folder; never raises (but for Ctrl-C).
 
@@ -181,17 +227,15 @@ def run_task(task, options, archive=None, cancel=None, on_bytes=None):
                 size, sha = _copy_local(path, target, options, cancel, on_bytes)
             else:
                 size, sha = _fetch_plain(task.url, target, options, cancel, on_bytes)
-        else:
+        elif task.mode == "decompress":
             path = _source(task.url, options, archive, cancel, on_bytes)
             with open_fits(path, max_size=options.max_file_size) as hdul:
-                if task.mode == "decompress":
-                    size, sha = _write_hdul(target, decompressed_hdul(hdul))
-                else:
-                    ra, dec, size_arcsec = task.cutout
-                    hdul_d = decompressed_hdul(hdul)
-                    size, sha = _write_hdul(
-                        target, cutout_hdul(hdul_d, ra, dec, size_arcsec)
-                    )
+                size, sha = _write_hdul(target, decompressed_hdul(hdul))
+        else:
+            path = _source(task.url, options, archive, cancel, on_bytes)
+            image = _IMAGES.get(path, options.max_file_size)
+            ra, dec, size_arcsec = task.cutout
+            size, sha = _write_hdul(target, cutout_hdul(image, ra, dec, size_arcsec))
         result.update(status="ok", path=target, size=size, sha256=sha)
     except Cancelled:
         result.update(status="cancelled", error="stopped")
