@@ -61,6 +61,7 @@ from .retry_policy import (  # noqa: F401 - retry_policy: still importable here
 )
 
 __all__ = [
+    "PERMANENT_500",
     "Cancelled",
     "FetchError",
     "FetchResult",
