@@ -423,7 +423,17 @@ class ImageTable(Table):
 
         return footprints_moc(self, max_depth=max_depth)
 
-    def plot(self, ax=None, *, color_by="band", show_region=True, show_positions=True):
+    def plot(
+        self,
+        ax=None,
+        *,
+        color_by="band",
+        show_region=True,
+        show_positions=True,
+        show_cutouts=True,
+        projection="auto",
+        zooms=4,
+    ):
         """Plot the footprints on a sky projection (needs matplotlib).
 
         See `twomass_vo.plotting.plot_footprints`.
@@ -431,14 +441,22 @@ class ImageTable(Table):
         Parameters
         ----------
         ax : `~astropy.visualization.wcsaxes.WCSAxes`, optional
-            Axes to draw on; by default new axes on a TAN projection centred
-            on the result.
+            Axes to draw on; by default a new figure: a TAN projection
+            centred on the result, or an all-sky map with zoomed panels when
+            the result spans more than 60 degrees.
         color_by : {'band', 'best'}, optional
-            Colour by band (default) or by the ``best`` flag.
+            Colour by band (default; the J, H and Ks images of a set share
+            one outline, ``J/H/Ks``) or by the ``best`` flag.
         show_region : bool, optional
             Draw the query region of region-mode results.
         show_positions : bool, optional
             Mark the input positions.
+        show_cutouts : bool, optional
+            Draw the cutout of each row with a ``cutout_size``.
+        projection : {'auto', 'TAN', 'AIT', 'MOL'}, optional
+            Projection of new axes.
+        zooms : int, optional
+            Most zoomed panels under an all-sky map (0 for none).
 
         Returns
         -------
@@ -453,6 +471,9 @@ class ImageTable(Table):
             color_by=color_by,
             show_region=show_region,
             show_positions=show_positions,
+            show_cutouts=show_cutouts,
+            projection=projection,
+            zooms=zooms,
         )
 
     def preview(self, position, ax=None, *, size=None, **kwargs):
