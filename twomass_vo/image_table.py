@@ -132,7 +132,9 @@ class ImageRow(Row):
             Cutout size (float: arcsec); default the row's ``cutout_size``,
             or the full images.
         center : `~astropy.coordinates.SkyCoord`, optional
-            Cutout centre, marked on the picture; default the input position.
+            Cutout centre, marked on the picture; default the input position
+            when the image holds it, else the image centre
+            (`~twomass_vo.preview.preview_center`).
         **kwargs
             ``mark``, ``stretch`` and ``Q`` of `~twomass_vo.preview.plot_preview`.
 
