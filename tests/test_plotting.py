@@ -484,3 +484,16 @@ def test_cli_empty_result_with_plot_writes_everything(batch, tmp_path, capsys):
     assert plt.imread(plot).shape[0] > 100
     assert not plt.get_fignums()  # nothing left open
 
+
+def test_cli_draws_the_pictures_before_any_output(tmp_path, capsys, monkeypatch):
+    from twomass_vo.image_table import ImageTable
+
+    def fail(self, *args, **kwargs):
+        raise ValueError("this picture cannot be drawn")
+
+    monkeypatch.setattr(ImageTable, "plot", fail)
+    table, plot = tmp_path / "m31.vot", tmp_path / "m31.png"
+    status = run("region", M31, "0.3", "-o", table, "--plot", plot)
+    assert status == 2
+    assert "this picture cannot be drawn" in capsys.readouterr().err
+    assert not table.exists() and not plot.exists()
