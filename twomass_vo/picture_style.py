@@ -202,8 +202,8 @@ def style_sky_axes(ax, *, compact=False, grid=True):
     ax : `~astropy.visualization.wcsaxes.WCSAxes`
         Axes whose first world coordinate is the right ascension.
     compact : bool, optional
-        For small panels: short axis labels (``RA``, ``Dec``) and at most
-        three right-ascension ticks, so that their labels fit.
+        For small panels: short axis labels (``RA``, ``Dec``) and few
+        right-ascension ticks (two or three), so that their labels fit.
     grid : bool, optional
         Draw the coordinate grid (dotted, light grey).
     """
@@ -211,7 +211,7 @@ def style_sky_axes(ax, *, compact=False, grid=True):
     if compact:
         ra.set_axislabel("RA (ICRS)")
         dec.set_axislabel("Dec (ICRS)")
-        ra.set_ticks(number=3)
+        ra.set_ticks(number=2)
         dec.set_ticks(number=4)
     else:
         ra.set_axislabel("Right ascension (ICRS)")
