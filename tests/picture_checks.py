@@ -1,6 +1,9 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
 """Checks shared by the picture tests (test_plotting.py, test_previews.py).
 
+Import it after ``pytest.importorskip("matplotlib")``: it selects the Agg
+backend, and its ``close_figures`` fixture (autouse, once imported) closes
+every figure a test leaves open. `run_cli` runs the command line in process.
 `check_picture` compares a figure with its checked-in reference PNG under
 ``tests/data/baseline`` (made with ``TWOMASS_VO_MAKE_BASELINE=1``; see
 tests/data/README.md). `drawn_texts` records every text a plain ``savefig``
@@ -10,12 +13,19 @@ is cut off at the edge of the picture and that no two labels overprint.
 
 import io
 import os
+import warnings
 
 import matplotlib
+import pytest
+
+matplotlib.use("Agg")
 import matplotlib.image
+import matplotlib.pyplot as plt
 import matplotlib.style
 from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.testing.compare import compare_images
+
+from twomass_vo.cli import main
 
 BASELINE = os.path.join(os.path.dirname(__file__), "data", "baseline")
 #: RMS tolerance of the image comparisons (0-255 grey levels)
@@ -29,6 +39,27 @@ STYLE = {
     "text.antialiased": True,
     "lines.antialiased": True,
 }
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    """Close the figures a test leaves open."""
+    yield
+    plt.close("all")
+
+
+def run_cli(*argv):
+    """Run ``twomass-vo --archive sim ARGS`` in process; return its status.
+
+    Its warnings are shown as a plain run shows them (not the test suite's
+    "error"), so that the command's own warning display is exercised.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        for category in (DeprecationWarning, PendingDeprecationWarning):
+            warnings.simplefilter("ignore", category)
+        warnings.simplefilter("ignore", ResourceWarning)
+        return main(["--archive", "sim", *(str(a) for a in argv)])
 
 
 def picture_style():

@@ -12,7 +12,6 @@ the other texts.
 import os
 import subprocess
 import sys
-import warnings
 
 import numpy as np
 import pytest
@@ -21,16 +20,10 @@ from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
 matplotlib = pytest.importorskip("matplotlib")
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import picture_checks as pictures  # noqa: E402 - after the skip
 from matplotlib.colors import to_rgba  # noqa: E402
-from picture_checks import (  # noqa: E402
-    assert_texts_readable,
-    check_picture,
-    picture_style,
-)
+from picture_checks import close_figures, plt  # noqa: E402, F401 - autouse
 
-from twomass_vo.cli import main  # noqa: E402
 from twomass_vo.exceptions import NoResultsWarning  # noqa: E402
 from twomass_vo.geometry import Footprints  # noqa: E402
 from twomass_vo.picture_style import result_title  # noqa: E402
@@ -44,12 +37,6 @@ SPREAD = Table(
         "dec": [41.268889, -5.391111, -43.019112],
     }
 )
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 def footprint_patches(ax):
@@ -121,7 +108,7 @@ def positions_table(batch):
 
 # ------------------------------------------------------------ region plots
 def test_region_plot_matches_reference(region_table, tmp_path, monkeypatch):
-    with picture_style():
+    with pictures.picture_style():
         ax = region_table.plot()
         assert_vertices_are_the_corners(ax, region_table)
         # J, H and Ks share each footprint: 8 outlines for 24 files, one colour
@@ -134,8 +121,8 @@ def test_region_plot_matches_reference(region_table, tmp_path, monkeypatch):
             "region mode, sim archive: 24 image files in 8 sets"
         )
         assert ax.get_aspect() == 1.0
-        assert_texts_readable(ax.figure, monkeypatch)
-        check_picture(ax.figure, "footprints_region.png", tmp_path)
+        pictures.assert_texts_readable(ax.figure, monkeypatch)
+        pictures.check_picture(ax.figure, "footprints_region.png", tmp_path)
 
 
 def test_bands_with_their_own_footprints_are_each_drawn(region_table):
@@ -216,7 +203,7 @@ def test_plots_across_ra_zero_and_at_the_poles(batch, center, expect_ra):
 
 # --------------------------------------------------- positions: best, cutouts
 def test_best_plot_matches_reference(positions_table, tmp_path, monkeypatch):
-    with picture_style():
+    with pictures.picture_style():
         ax = positions_table.plot(color_by="best")
         assert_vertices_are_the_corners(ax, positions_table)
         best = np.asarray(positions_table["best"])
@@ -232,8 +219,8 @@ def test_best_plot_matches_reference(positions_table, tmp_path, monkeypatch):
             "cutout (1′)",
             "input position",
         }
-        assert_texts_readable(ax.figure, monkeypatch)
-        check_picture(ax.figure, "footprints_best.png", tmp_path)
+        pictures.assert_texts_readable(ax.figure, monkeypatch)
+        pictures.check_picture(ax.figure, "footprints_best.png", tmp_path)
 
 
 def test_band_colours_show_the_best_set_solid(positions_table):
@@ -285,7 +272,7 @@ def test_cutout_boxes_are_the_cutouts_asked_for(positions_table):
 # ------------------------------------------------------------ all-sky plots
 def test_positions_over_the_sky_plot_on_an_allsky_map(batch, tmp_path, monkeypatch):
     table = batch.query_positions(SPREAD, size=120)
-    with picture_style():
+    with pictures.picture_style():
         ax = table.plot()
         assert ax.wcs.wcs.ctype[0] == "RA---AIT"
         # every row drawn on the map; the tiny footprints are also dots
@@ -320,8 +307,8 @@ def test_positions_over_the_sky_plot_on_an_allsky_map(batch, tmp_path, monkeypat
         at = ax.wcs.pixel_to_world(*np.transpose([letters[k] for k in "ABC"]))
         targets = SkyCoord(SPREAD["ra"], SPREAD["dec"], unit="deg")
         assert np.all(at.separation(targets) < 1e-6 * u.deg)
-        assert_texts_readable(ax.figure, monkeypatch)
-        check_picture(ax.figure, "footprints_allsky.png", tmp_path)
+        pictures.assert_texts_readable(ax.figure, monkeypatch)
+        pictures.check_picture(ax.figure, "footprints_allsky.png", tmp_path)
 
 
 def test_allsky_options_projection_and_zooms(batch):
@@ -405,7 +392,7 @@ def test_an_empty_result_is_a_warning_and_an_empty_picture(batch, monkeypatch):
     assert ax.wcs.wcs.ctype[0] == "RA---TAN"
     assert [line.get_gid() for line in ax.lines] == ["region"]
     assert ax.figure.get_suptitle() == "region mode, sim archive: no image files"
-    assert_texts_readable(ax.figure, monkeypatch)
+    pictures.assert_texts_readable(ax.figure, monkeypatch)
     # an empty table of no mode: the whole sky
     bare = empty.copy()
     bare.meta = {}
@@ -421,11 +408,11 @@ def test_the_readability_check_can_fail(monkeypatch):
     fig.text(0.1, 0.5, "one label")
     fig.text(0.15, 0.5, "another label")
     with pytest.raises(AssertionError, match="overprints"):
-        assert_texts_readable(fig, monkeypatch)
+        pictures.assert_texts_readable(fig, monkeypatch)
     fig = plt.figure(figsize=(3, 2))
     fig.text(0.9, 0.5, "a label cut off at the edge")
     with pytest.raises(AssertionError, match="cut off"):
-        assert_texts_readable(fig, monkeypatch)
+        pictures.assert_texts_readable(fig, monkeypatch)
 
 
 # ------------------------------------------------------------ matplotlib import
@@ -461,19 +448,9 @@ def test_a_clear_error_without_matplotlib(region_table, monkeypatch):
 
 
 # ------------------------------------------------------------------ CLI
-def run(*argv):
-    """Run the command in process, its warnings shown as a plain run shows them."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("default")
-        for category in (DeprecationWarning, PendingDeprecationWarning):
-            warnings.simplefilter("ignore", category)
-        warnings.simplefilter("ignore", ResourceWarning)
-        return main(["--archive", "sim", *(str(a) for a in argv)])
-
-
 def test_cli_empty_result_with_plot_writes_everything(batch, tmp_path, capsys):
     table, plot = tmp_path / "none.vot", tmp_path / "none.png"
-    status = run(
+    status = pictures.run_cli(
         "region", M31, "0.5", "--intersect", "covers", "-o", table, "--plot", plot
     )
     captured = capsys.readouterr()
@@ -493,7 +470,7 @@ def test_cli_draws_the_pictures_before_any_output(tmp_path, capsys, monkeypatch)
 
     monkeypatch.setattr(ImageTable, "plot", fail)
     table, plot = tmp_path / "m31.vot", tmp_path / "m31.png"
-    status = run("region", M31, "0.3", "-o", table, "--plot", plot)
+    status = pictures.run_cli("region", M31, "0.3", "-o", table, "--plot", plot)
     assert status == 2
     assert "this picture cannot be drawn" in capsys.readouterr().err
     assert not table.exists() and not plot.exists()

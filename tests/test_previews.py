@@ -8,8 +8,6 @@ a window moved inside the image near an edge) is checked through the WCS of
 the picture drawn.
 """
 
-import warnings
-
 import numpy as np
 import pytest
 from astropy import units as u
@@ -17,27 +15,15 @@ from astropy.coordinates import SkyCoord
 from astropy.table import Table
 
 matplotlib = pytest.importorskip("matplotlib")
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from picture_checks import (  # noqa: E402
-    assert_texts_readable,
-    check_picture,
-    picture_style,
-)
+import picture_checks as pictures  # noqa: E402 - after the skip
+from picture_checks import close_figures, plt  # noqa: E402, F401 - autouse
 
-from twomass_vo.cli import main  # noqa: E402
 from twomass_vo.exceptions import NoResultsWarning  # noqa: E402
 from twomass_vo.geometry import Footprints, radec_to_xyz  # noqa: E402
 from twomass_vo.picture_style import designation  # noqa: E402
 from twomass_vo.preview import plot_previews, preview_center  # noqa: E402
 
 M31 = "00h42m44.3s +41d16m08s"
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 def picture_window(ax):
@@ -77,7 +63,7 @@ def region_table(batch):
 
 # ------------------------------------------------------------- one row
 def test_row_preview_matches_reference(positions_table, tmp_path, monkeypatch):
-    with picture_style():
+    with pictures.picture_style():
         row = positions_table[positions_table["best"]][0]
         ax = row.preview(size=120 * u.arcsec)
         (image,) = ax.get_images()
@@ -97,8 +83,8 @@ def test_row_preview_matches_reference(positions_table, tmp_path, monkeypatch):
             f"{row['image']:04d} (J H Ks)\nm31  10.68460 +41.26890"
         )
         assert ax.get_aspect() == 1.0
-        assert_texts_readable(ax.figure, monkeypatch)
-        check_picture(ax.figure, "preview_row.png", tmp_path)
+        pictures.assert_texts_readable(ax.figure, monkeypatch)
+        pictures.check_picture(ax.figure, "preview_row.png", tmp_path)
 
 
 def test_region_row_beside_the_centre_is_shown_by_its_image(region_table):
@@ -178,7 +164,7 @@ def test_previews_are_titled_with_the_id_or_a_designation(batch, monkeypatch):
         }
     )
     table = batch.query_positions(targets, size=90)
-    with picture_style():
+    with pictures.picture_style():
         figure = plot_previews(table)
         titles = [ax.get_title() for ax in figure.axes]
         assert titles == [
@@ -197,7 +183,7 @@ def test_previews_are_titled_with_the_id_or_a_designation(batch, monkeypatch):
             position = SkyCoord(target["ra"], target["dec"], unit="deg")
             assert window[0].separation(position) < 1 * u.arcsec
             assert len(marks(ax)) == 1
-        assert_texts_readable(figure, monkeypatch)
+        pictures.assert_texts_readable(figure, monkeypatch)
 
 
 def test_previews_up_to_a_limit(batch):
@@ -243,7 +229,7 @@ def test_previews_of_an_empty_result(region_table, monkeypatch):
         figure = plot_previews(region_table[:0])
     assert "no image files to preview" in [t.get_text() for t in figure.texts]
     assert figure.get_suptitle() == "region mode, sim archive: no image files"
-    assert_texts_readable(figure, monkeypatch)
+    pictures.assert_texts_readable(figure, monkeypatch)
 
 
 # ------------------------------------------------- previews of a position
@@ -265,24 +251,11 @@ def test_preview_without_archive_names_the_missing_bands(batch):
 
 
 # ------------------------------------------------------------------ CLI
-def run(*argv):
-    """Run the command in process, its warnings shown as a plain run shows them."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("default")
-        for category in (
-            DeprecationWarning,
-            PendingDeprecationWarning,
-            ResourceWarning,
-        ):
-            warnings.simplefilter("ignore", category)
-        return main(["--archive", "sim", *(str(a) for a in argv)])
-
-
 def test_cli_plot_and_preview(tmp_path, capsys):
     targets = tmp_path / "targets.csv"
     targets.write_text("id,ra,dec\nm31,10.6846,41.2689\nnear,10.75,41.2\n")
     plot, preview = tmp_path / "fp.png", tmp_path / "pv.png"
-    status = run(
+    status = pictures.run_cli(
         "positions",
         targets,
         "--best",
@@ -301,12 +274,12 @@ def test_cli_plot_and_preview(tmp_path, capsys):
         assert pixels.ndim == 3 and pixels.shape[0] > 100
     assert not plt.get_fignums()  # nothing left open
     # an existing picture is kept without --overwrite
-    status = run("positions", targets, "--plot", plot)
+    status = pictures.run_cli("positions", targets, "--plot", plot)
     assert status == 2
 
 
 def test_cli_preview_is_for_the_positions_mode(tmp_path, capsys):
-    status = run(
+    status = pictures.run_cli(
         "scan", "971031", "n", "96", "--image", "197", "--preview", tmp_path / "p.png"
     )
     captured = capsys.readouterr()
@@ -321,7 +294,7 @@ def test_cli_preview_max_must_be_positive(tmp_path, capsys, value):
     targets = tmp_path / "targets.csv"
     targets.write_text("ra,dec\n10.6846,41.2689\n")
     with pytest.raises(SystemExit) as stop:
-        run(
+        pictures.run_cli(
             "positions",
             targets,
             "--preview",

@@ -425,40 +425,25 @@ class ImageTable(Table):
 
         return footprints_moc(self, max_depth=max_depth)
 
-    def plot(
-        self,
-        ax=None,
-        *,
-        color_by="band",
-        show_region=True,
-        show_positions=True,
-        show_cutouts=True,
-        projection="auto",
-        zooms=4,
-    ):
+    def plot(self, ax=None, **options):
         """Plot the footprints on a sky projection (needs matplotlib).
 
-        See `twomass_vo.plotting.plot_footprints`.
+        A new figure shows a TAN projection centred on the result, or an
+        all-sky map with zoomed panels when the result spans more than 60
+        degrees; the J, H and Ks images of a set share one outline
+        (``J/H/Ks``); best images, cutouts, the query region and the input
+        positions are drawn. See `twomass_vo.plotting.plot_footprints`.
 
         Parameters
         ----------
         ax : `~astropy.visualization.wcsaxes.WCSAxes`, optional
-            Axes to draw on; by default a new figure: a TAN projection
-            centred on the result, or an all-sky map with zoomed panels when
-            the result spans more than 60 degrees.
-        color_by : {'band', 'best'}, optional
-            Colour by band (default; the J, H and Ks images of a set share
-            one outline, ``J/H/Ks``) or by the ``best`` flag.
-        show_region : bool, optional
-            Draw the query region of region-mode results.
-        show_positions : bool, optional
-            Mark the input positions.
-        show_cutouts : bool, optional
-            Draw the cutout of each row with a ``cutout_size``.
-        projection : {'auto', 'TAN', 'AIT', 'MOL'}, optional
-            Projection of new axes.
-        zooms : int, optional
-            Most zoomed panels under an all-sky map (0 for none).
+            Axes to draw on; by default a new figure.
+        **options
+            The keyword options of `~twomass_vo.plotting.plot_footprints`:
+            ``color_by`` (``'band'`` or ``'best'``), ``show_region``,
+            ``show_positions``, ``show_cutouts``, ``projection``
+            (``'auto'``, ``'TAN'``, ``'AIT'``, ``'MOL'``), ``zooms`` and
+            ``npix``.
 
         Returns
         -------
@@ -467,16 +452,7 @@ class ImageTable(Table):
         """
         from .plotting import plot_footprints
 
-        return plot_footprints(
-            self,
-            ax,
-            color_by=color_by,
-            show_region=show_region,
-            show_positions=show_positions,
-            show_cutouts=show_cutouts,
-            projection=projection,
-            zooms=zooms,
-        )
+        return plot_footprints(self, ax, **options)
 
     def preview(self, position, ax=None, *, size=None, **kwargs):
         """Draw the J/H/Ks colour composite of the best image set at a position.
