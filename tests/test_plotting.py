@@ -402,6 +402,21 @@ def test_an_empty_result_is_a_warning_and_an_empty_picture(batch, monkeypatch):
     assert ax.figure.get_suptitle() == "no image files"
 
 
+def test_long_titles_are_broken_to_fit(monkeypatch):
+    from twomass_vo.picture_style import fit_text
+
+    fig = plt.figure(figsize=(2.5, 2), layout="constrained")
+    text = fig.suptitle("positions mode, sim archive: 1234 image files in 400 sets")
+    fit_text(text, fig.bbox.width)
+    assert text.get_text().startswith("positions mode, sim archive:\n")
+    ax = fig.add_subplot()
+    name = "a very long name given to a position by its observer"
+    title = fit_text(ax.set_title(name), ax.bbox.width)
+    assert title.get_text().replace("\n", " ") == name
+    assert title.get_text().count("\n") >= 2
+    pictures.assert_texts_readable(fig, monkeypatch)
+
+
 # ------------------------------------------------------------ the helpers
 def test_the_readability_check_can_fail(monkeypatch):
     fig = plt.figure(figsize=(3, 2))

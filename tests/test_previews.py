@@ -199,6 +199,17 @@ def test_previews_up_to_a_limit(batch):
     assert figure.axes[2].get_subplotspec().rowspan.start == 1
 
 
+def test_a_single_panel_keeps_its_title_inside(batch, monkeypatch):
+    table = batch.query_positions(Table({"ra": [10.6846], "dec": [85.0]}))
+    with pictures.picture_style():
+        figure = plot_previews(table, size=600)
+        # broken after the colon: one panel is narrower than the title
+        assert figure.get_suptitle() == (
+            "positions mode, sim archive:\n3 image files in 1 set, 1 position"
+        )
+        pictures.assert_texts_readable(figure, monkeypatch)
+
+
 @pytest.mark.parametrize(
     ("option", "value"),
     [

@@ -6,8 +6,9 @@ previews (`twomass_vo.preview`): `result_title` names the mode, the archive
 and the counts of a result; `position_label` names a position by its id (or,
 without one, by a ``Jhhmmss.ss+ddmmss.s`` designation) and its coordinates;
 `style_sky_axes` gives `~astropy.visualization.wcsaxes.WCSAxes` equal aspect,
-axis labels and tick labels that do not run into each other. Nothing here
-imports matplotlib.
+axis labels and tick labels that do not run into each other; `fit_text`
+breaks a title that is wider than its figure or panel. Nothing here imports
+matplotlib.
 """
 
 import numpy as np
@@ -16,6 +17,7 @@ __all__ = [
     "check_count",
     "count_text",
     "designation",
+    "fit_text",
     "position_label",
     "position_text",
     "result_title",
@@ -194,6 +196,42 @@ def result_title(table):
     return f"{', '.join(words)}: {counts}" if words else counts
 
 
+def fit_text(text, width):
+    """Break a title into lines when it is wider than ``width`` pixels.
+
+    The first break is after the colon (``'positions mode, sim archive:'``
+    over the counts); lines still too wide are wrapped at blanks.
+
+    Parameters
+    ----------
+    text : `~matplotlib.text.Text`
+        A title (its figure must have a canvas that can measure text).
+    width : float
+        Pixels at the figure's dpi: the figure's or the panel's width.
+
+    Returns
+    -------
+    text : `~matplotlib.text.Text`
+        The same artist.
+    """
+    import textwrap
+
+    renderer = text.figure.canvas.get_renderer()
+    words = text.get_text()
+    for attempt in range(2):
+        measured = text.get_window_extent(renderer).width
+        if measured <= width:
+            break
+        if attempt == 0 and ": " in words:
+            words = words.replace(": ", ":\n", 1)
+        else:
+            longest = max(len(line) for line in words.split("\n"))
+            chars = max(8, int(longest * width / measured))
+            words = "\n".join(textwrap.fill(line, chars) for line in words.split("\n"))
+        text.set_text(words)
+    return text
+
+
 def style_sky_axes(ax, *, compact=False, grid=True):
     """Give WCSAxes equal aspect, axis labels and readable tick labels.
 
@@ -202,8 +240,10 @@ def style_sky_axes(ax, *, compact=False, grid=True):
     ax : `~astropy.visualization.wcsaxes.WCSAxes`
         Axes whose first world coordinate is the right ascension.
     compact : bool, optional
-        For small panels: short axis labels (``RA``, ``Dec``) and few
-        right-ascension ticks (two or three), so that their labels fit.
+        For small panels: short axis labels (``RA``, ``Dec``) and at most
+        three right-ascension ticks (1, 2, 3, 4, 5, 6, 10, 12, 15, 20 or 30
+        seconds or minutes of time apart), so that their labels fit.
+        Set the axes limits first.
     grid : bool, optional
         Draw the coordinate grid (dotted, light grey).
     """
@@ -211,7 +251,15 @@ def style_sky_axes(ax, *, compact=False, grid=True):
     if compact:
         ra.set_axislabel("RA (ICRS)")
         dec.set_axislabel("Dec (ICRS)")
-        ra.set_ticks(number=2)
+        step = _ra_step(ax)
+        if step is None:
+            ra.set_ticks(number=3)
+        else:
+            from astropy import units as u
+
+            # a hair over the step: held in degrees, a whole minute could
+            # land a hair under it, and its labels show needless seconds
+            ra.set_ticks(spacing=step * (1 + 1e-9) * (u.hourangle / 3600))
         dec.set_ticks(number=4)
     else:
         ra.set_axislabel("Right ascension (ICRS)")
@@ -222,3 +270,21 @@ def style_sky_axes(ax, *, compact=False, grid=True):
     if grid:
         ax.coords.grid(color="0.8", linestyle=":", linewidth=0.8)
     ax.set_aspect("equal")
+
+
+# tick spacings of right ascension, seconds of time
+_RA_STEPS = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30)
+_RA_STEPS = (*_RA_STEPS, *(60 * s for s in _RA_STEPS), 3600)
+
+
+def _ra_step(ax, most=3):
+    """Seconds of time between RA ticks: fewer than ``most`` along the bottom."""
+    x0, x1 = ax.get_xlim()
+    y0 = ax.get_ylim()[0]
+    x = np.linspace(x0, x1, 50)
+    ra = ax.wcs.pixel_to_world_values(x, np.full_like(x, y0))[0]
+    ra = np.degrees(np.unwrap(np.radians(np.asarray(ra, dtype=float))))
+    if not np.all(np.isfinite(ra)):
+        return None
+    seconds = np.ptp(ra) / 15.0 * 3600.0
+    return next((step for step in _RA_STEPS if seconds / step < most), None)

@@ -20,7 +20,13 @@ import warnings
 import numpy as np
 
 from .exceptions import NoResultsWarning
-from .picture_style import check_count, position_label, result_title, style_sky_axes
+from .picture_style import (
+    check_count,
+    fit_text,
+    position_label,
+    result_title,
+    style_sky_axes,
+)
 from .sky_maps import ALLSKY_PROJECTIONS, SPAN_LIMIT, allsky_wcs, sky_extent, sky_groups
 
 __all__ = [
@@ -431,7 +437,7 @@ def _zoom(ax, grid, k, table, rows, *, color_by, show_positions, show_cutouts):
     _draw(zoom, scene, color_by=color_by)
     letter = chr(ord("A") + k)
     title, ra, dec = _group_title(table, rows)
-    zoom.set_title(f"{letter}: {title}", fontsize="small")
+    fit_text(zoom.set_title(f"{letter}: {title}", fontsize="small"), zoom.bbox.width)
     style_sky_axes(zoom, compact=True)
     x, y = ax.wcs.world_to_pixel_values(ra, dec)
     ax.annotate(
@@ -467,9 +473,12 @@ def plot_footprints(
         picture without footprints (the query region, if any, or the whole
         sky).
     ax : `~astropy.visualization.wcsaxes.WCSAxes`, optional
-        Axes to draw on (their WCS is used; their aspect is made equal). By
-        default a new figure (constrained layout) with axes on
-        `footprint_wcs` of the footprints, region and positions.
+        Axes to draw on (their WCS is used; their aspect is made equal; the
+        legend and the title go on them). By default a new figure with a
+        layout engine, on `footprint_wcs` of the footprints, cutouts, region
+        and positions, its legend beside the axes and its title (mode,
+        archive, counts: `~twomass_vo.picture_style.result_title`) as the
+        figure's, so that a plain ``savefig`` cuts nothing off.
     color_by : {'band', 'best'}, optional
         Colour the footprints by band (J blue, H green, Ks red; a footprint
         shared by the J, H and Ks images of a set, drawn once, purple
@@ -554,9 +563,10 @@ def plot_footprints(
         )
     _legend(ax, handles, outside=own)
     if own:  # the figure's title: its layout keeps room for it
-        ax.figure.suptitle(result_title(table), fontsize="medium")
+        title = ax.figure.suptitle(result_title(table), fontsize="medium")
+        fit_text(title, ax.figure.bbox.width)
     else:
-        ax.set_title(result_title(table), fontsize="medium")
+        fit_text(ax.set_title(result_title(table), fontsize="medium"), ax.bbox.width)
     for k, rows in enumerate(groups):
         _zoom(
             ax,

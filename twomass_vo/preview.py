@@ -19,6 +19,7 @@ import numpy as np
 
 from .picture_style import (
     check_count,
+    fit_text,
     position_label,
     result_title,
     style_sky_axes,
@@ -245,22 +246,24 @@ def plot_preview(row, ax=None, *, size=None, center=None, mark=None, **kwargs):
     row : `~twomass_vo.image_table.ImageRow`
         Any row of the set.
     ax : `~astropy.visualization.wcsaxes.WCSAxes`, optional
-        Axes with the composite's WCS (see `composite`); a new figure
-        (constrained layout) by default.
+        Axes with the composite's WCS (see `composite`); a new figure (with
+        a layout engine) by default.
     size, center
         See `composite`.
     mark : `~astropy.coordinates.SkyCoord`, optional
-        Position to mark (when the picture holds it). Default: ``center``,
-        else the row's input position.
+        Position to mark, when the picture holds it. Default: ``center``
+        when given, else the row's input position when its image holds it,
+        else nothing.
     **kwargs
         ``stretch`` and ``Q`` of `composite`.
 
     Returns
     -------
     ax : `~astropy.visualization.wcsaxes.WCSAxes`
-        The axes, with the composite and the marked position; titled with
-        the image set (date, hemisphere, scan, image), the row's id (or a
-        designation) and the coordinates of the picture's centre.
+        The axes (equal aspect, the composite's extent), with the composite
+        and the marked position; titled with the image set (date,
+        hemisphere, scan, image) and the marked position (else the
+        picture's centre): the row's id or a designation, and coordinates.
     """
     from .loaders import row_value
     from .plotting import require_matplotlib
@@ -280,9 +283,10 @@ def plot_preview(row, ax=None, *, size=None, center=None, mark=None, **kwargs):
     if shown is None:  # nothing marked: name the middle of the picture
         ny, nx = rgb.shape[:2]
         shown = wcs.pixel_to_world((nx - 1) / 2.0, (ny - 1) / 2.0)
-    name = str(row_value(row, "id", "")) if own else ""
+    name = str(row_value(row, "id", "")) if own and shown is center else ""
     label = position_label(name, shown.icrs.ra.deg, shown.icrs.dec.deg, sep="  ")
-    ax.set_title(f"{_set_name(row)} (J H Ks)\n{label}", fontsize="small")
+    title = ax.set_title(f"{_set_name(row)} (J H Ks)\n{label}", fontsize="small")
+    fit_text(title, ax.bbox.width)
     return ax
 
 
@@ -452,7 +456,7 @@ def plot_previews(table, *, size=None, max_panels=MAX_PANELS, ncols=4):
             stacklevel=2,
         )
         fig = plt.figure(figsize=(5.0, 1.6), layout="constrained")
-        fig.suptitle(title, fontsize="medium")
+        fit_text(fig.suptitle(title, fontsize="medium"), fig.bbox.width)
         fig.text(0.5, 0.4, "no image files to preview", ha="center", va="center")
         return fig
     scntr = np.asarray(table["scntr"])
@@ -471,6 +475,6 @@ def plot_previews(table, *, size=None, max_panels=MAX_PANELS, ncols=4):
         rgb, wcs = composite(row, size=width, center=center)
         ax = fig.add_subplot(nrows, ncols, panel, projection=wcs)
         _draw(ax, rgb, wcs, center if marked else None)
-        ax.set_title(label, fontsize="small")
-    fig.suptitle(title, fontsize="medium")
+        fit_text(ax.set_title(label, fontsize="small"), ax.bbox.width)
+    fit_text(fig.suptitle(title, fontsize="medium"), fig.bbox.width)
     return fig
