@@ -36,6 +36,7 @@ from .cli_output import (
     check_output,
     check_picture,
     download_rows,
+    draw_pictures,
     read_result,
     save_pictures,
     write_result,
@@ -219,6 +220,7 @@ def main(argv=None):
                 write_result(result, args.output, args.overwrite)
             return EXIT_OK if _all_done(result) else EXIT_NOT_RETRIEVED
         table = _run(args)
+        pictures = draw_pictures(table, args)  # before any output is written
         if args.output is not None:
             write_result(table, args.output, args.overwrite)
             print(f"{len(table)} image file(s) -> {args.output}")
@@ -238,7 +240,7 @@ def main(argv=None):
                     "access_url",
                 ]
             ].pprint(max_width=-1)
-        save_pictures(table, args)
+        save_pictures(table, args, pictures)
         if args.download is not None:
             complete = _all_done(download_rows(table, args.download, args))
     except ArchiveError as exc:

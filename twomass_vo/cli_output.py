@@ -4,8 +4,9 @@
 The output side of `twomass_vo.cli`: reading an ImageTable file
 (`read_result`), downloading its rows with a summary (`download_rows`),
 writing the table or its footprints (`write_result`), drawing ``--plot`` and
-``--preview`` pictures (`save_pictures`), and checking output paths before
-any work (`check_output`, `check_picture`, `check_folder`).
+``--preview`` pictures before any output (`draw_pictures`) and writing them
+(`save_pictures`), and checking output paths before any work
+(`check_output`, `check_picture`, `check_folder`).
 """
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "check_output",
     "check_picture",
     "download_rows",
+    "draw_pictures",
     "read_result",
     "save_figure",
     "save_pictures",
@@ -79,17 +81,37 @@ def write_result(table, path, overwrite):
         write_table(table, path, overwrite=overwrite)
 
 
-def save_pictures(table, args):
-    """Write the --plot and --preview pictures; send the table with --samp."""
-    if args.plot is not None:
-        save_figure(table.plot().figure, args.plot, args.overwrite)
-        print(f"footprints -> {args.plot}")
-    if args.preview is not None:
-        from .preview import plot_previews
+def draw_pictures(table, args):
+    """Draw the --plot and --preview pictures, before any output is written.
 
-        figure = plot_previews(table, max_panels=args.preview_max)
-        save_figure(figure, args.preview, args.overwrite)
-        print(f"colour previews -> {args.preview}")
+    A picture that cannot be drawn is an error before ``-o`` exists; an
+    empty result draws empty pictures (with a warning). The figures are
+    released from pyplot at once (nothing is left open on any path);
+    `save_pictures` writes them.
+    """
+    figures = []
+    try:
+        if getattr(args, "plot", None) is not None:
+            figures.append(("footprints", table.plot().figure, args.plot))
+        if getattr(args, "preview", None) is not None:
+            from .preview import plot_previews
+
+            figure = plot_previews(table, max_panels=args.preview_max)
+            figures.append(("colour previews", figure, args.preview))
+    finally:
+        if figures:
+            import matplotlib.pyplot as plt
+
+            for _, figure, _ in figures:
+                plt.close(figure)  # still drawable and savable
+    return figures
+
+
+def save_pictures(table, args, figures=()):
+    """Write the pictures of `draw_pictures`; send the table with --samp."""
+    for what, figure, path in figures:
+        save_figure(figure, path, args.overwrite)
+        print(f"{what} -> {path}")
     if args.samp:
         from .samp import broadcast
 

@@ -132,7 +132,9 @@ class ImageRow(Row):
             Cutout size (float: arcsec); default the row's ``cutout_size``,
             or the full images.
         center : `~astropy.coordinates.SkyCoord`, optional
-            Cutout centre, marked on the picture; default the input position.
+            Cutout centre, marked on the picture; default the input position
+            when the image holds it, else the image centre
+            (`~twomass_vo.preview.preview_center`).
         **kwargs
             ``mark``, ``stretch`` and ``Q`` of `~twomass_vo.preview.plot_preview`.
 
@@ -423,22 +425,25 @@ class ImageTable(Table):
 
         return footprints_moc(self, max_depth=max_depth)
 
-    def plot(self, ax=None, *, color_by="band", show_region=True, show_positions=True):
+    def plot(self, ax=None, **options):
         """Plot the footprints on a sky projection (needs matplotlib).
 
-        See `twomass_vo.plotting.plot_footprints`.
+        A new figure shows a TAN projection centred on the result, or an
+        all-sky map with zoomed panels when the result spans more than 60
+        degrees; the J, H and Ks images of a set share one outline
+        (``J/H/Ks``); best images, cutouts, the query region and the input
+        positions are drawn. See `twomass_vo.plotting.plot_footprints`.
 
         Parameters
         ----------
         ax : `~astropy.visualization.wcsaxes.WCSAxes`, optional
-            Axes to draw on; by default new axes on a TAN projection centred
-            on the result.
-        color_by : {'band', 'best'}, optional
-            Colour by band (default) or by the ``best`` flag.
-        show_region : bool, optional
-            Draw the query region of region-mode results.
-        show_positions : bool, optional
-            Mark the input positions.
+            Axes to draw on; by default a new figure.
+        **options
+            The keyword options of `~twomass_vo.plotting.plot_footprints`:
+            ``color_by`` (``'band'`` or ``'best'``), ``show_region``,
+            ``show_positions``, ``show_cutouts``, ``projection``
+            (``'auto'``, ``'TAN'``, ``'AIT'``, ``'MOL'``), ``zooms`` and
+            ``npix``.
 
         Returns
         -------
@@ -447,13 +452,7 @@ class ImageTable(Table):
         """
         from .plotting import plot_footprints
 
-        return plot_footprints(
-            self,
-            ax,
-            color_by=color_by,
-            show_region=show_region,
-            show_positions=show_positions,
-        )
+        return plot_footprints(self, ax, **options)
 
     def preview(self, position, ax=None, *, size=None, **kwargs):
         """Draw the J/H/Ks colour composite of the best image set at a position.
