@@ -447,7 +447,7 @@ def test_requests_to_one_host_are_capped(batch, tmp_path):
         table = http_table(batch, server, 24)
         result = table.download(tmp_path, max_workers=8, progress=False)
     assert_served_copy(result, server)
-    assert server.max_active == 3  # 8 workers, 3 at a time to the one host
+    assert 1 < server.max_active <= 3  # 8 workers, at most 3 at once to the host
 
 
 # ----------------------------------------------------------------------- budget
