@@ -5,6 +5,7 @@ Examples::
 
     twomass-vo --archive sim region "00 42 44.3 +41 16 08" 0.3 -o m31.vot
     twomass-vo --archive sim positions targets.tbl --best --size 60 --download cutouts/
+    twomass-vo --archive sim sources psc.vot --size 30 --not-found lost.tbl
     twomass-vo --archive sim coadd-keys 1590591 1230312 --band J
     twomass-vo --archive sim scan 971031 n 96 --image 197
     twomass-vo --archive sim scans dhs.tbl -o images.tbl
@@ -119,6 +120,8 @@ def _run(args):
         return batch.query_positions(
             args.table, best=args.best, size=args.size, **common
         )
+    if args.mode == "sources":
+        return batch.query_sources(args.table, link=args.link, size=args.size, **common)
     if args.mode == "coadd-keys":
         keys = args.keys
         if len(keys) == 1 and not keys[0].lstrip("-").isdigit():
@@ -202,6 +205,7 @@ def main(argv=None):
         overwrite = getattr(args, "overwrite", False)
         check_output(getattr(args, "output", None), overwrite, "-o/--output")
         check_output(getattr(args, "rest", None), True, "--rest")
+        check_output(getattr(args, "not_found", None), overwrite, "--not-found")
         check_folder(getattr(args, "download", None), "--download")
         check_folder(getattr(args, "folder", None), "FOLDER")
         for option in ("plot", "preview"):
@@ -219,6 +223,9 @@ def main(argv=None):
                 write_result(result, args.output, args.overwrite)
             return EXIT_OK if _all_done(result) else EXIT_NOT_RETRIEVED
         table = _run(args)
+        if getattr(args, "not_found", None) is not None:
+            write_result(table.not_found, args.not_found, args.overwrite)
+            print(f"{len(table.not_found)} source(s) not found -> {args.not_found}")
         if args.output is not None:
             write_result(table, args.output, args.overwrite)
             print(f"{len(table)} image file(s) -> {args.output}")

@@ -293,6 +293,35 @@ def build_parser():
         "(a number alone is arcsec); full images without it",
     )
 
+    p = sub.add_parser(
+        "sources",
+        parents=[common],
+        help="images of catalogue sources (e.g. 2MASS PSC rows): by default the "
+        "image that measured each",
+    )
+    p.add_argument(
+        "table", type=Path, help="IPAC, VOTable, CSV, FITS or ECSV catalogue file"
+    )
+    p.add_argument(
+        "--link",
+        default="measured",
+        choices=("measured", "best", "all"),
+        help="measured (default): the image of each source's coadd_key, else of "
+        "its own scan (xdate, hemis, scan); best / all: as the positions mode",
+    )
+    p.add_argument(
+        "--size",
+        help="cutout size centred on each source: 60, 60arcsec or 1arcmin (a "
+        "number alone is arcsec); full images without it",
+    )
+    p.add_argument(
+        "--not-found",
+        type=Path,
+        metavar="FILE",
+        help="write the rows whose link found no image (with row and reason) "
+        "to FILE",
+    )
+
     p = sub.add_parser("coadd-keys", parents=[common], help="images of coadd_keys")
     p.add_argument("keys", nargs="+", help="a table file with coadd_key, or keys")
 
