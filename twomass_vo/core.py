@@ -283,13 +283,25 @@ class TwoMassBatch:
             A separate row is returned per (position, image), with
             ``dist_edge`` and ``best`` filled in.
         """
+        from .dask_queries import is_dask_frame
         from .inputs import positions_request
 
         bands = self._bands(band)
         image_type_checked = planner.check_image_type(image_type)
+        chunk = int(conf.chunk_size)
+        parameters = {
+            "best": best,
+            "size": _size_text(size),
+            "band": band,
+            "image_type": image_type_checked,
+        }
+        if is_dask_frame(table):
+            options = {"best": best, "size": size, "resolver": self.resolver}
+            return self._on_frame(
+                table, "positions", bands, image_type_checked, options, parameters
+            )
         table_arg = table
         request = positions_request(table, best=best, size=size, resolver=self.resolver)
-        chunk = int(conf.chunk_size)
         if get_query_payload:
             return self._points_payload(request, chunk)
         table = planner.plan_positions(
@@ -303,10 +315,7 @@ class TwoMassBatch:
             table,
             source=_source_text(table_arg),
             n_inputs=len(request.ra),
-            best=best,
-            size=_size_text(size),
-            band=band,
-            image_type=image_type_checked,
+            **parameters,
         )
 
     def query_sources(
@@ -353,11 +362,23 @@ class TwoMassBatch:
             `~twomass_vo.exceptions.NotFoundWarning`. ``best`` is decided
             only by ``link="best"``/``"all"`` (False for ``measured``).
         """
+        from .dask_queries import is_dask_frame
         from .source_inputs import sources_request
         from .source_links import plan_sources, sources_payload
 
         bands = self._bands(band)
         image_type_checked = planner.check_image_type(image_type)
+        parameters = {
+            "link": link,
+            "size": _size_text(size),
+            "band": band,
+            "image_type": image_type_checked,
+        }
+        if is_dask_frame(table):
+            options = {"link": link, "size": size}
+            return self._on_frame(
+                table, "sources", bands, image_type_checked, options, parameters
+            )
         request = sources_request(table, link=link, size=size)
         if get_query_payload:
             return sources_payload(request, int(conf.chunk_size), self._payload)
@@ -372,10 +393,7 @@ class TwoMassBatch:
             result,
             source=_source_text(table),
             n_inputs=len(request),
-            link=request.link,
-            size=_size_text(size),
-            band=band,
-            image_type=image_type_checked,
+            **{**parameters, "link": request.link},
         )
 
     def query_coadd_keys(
@@ -479,6 +497,26 @@ class TwoMassBatch:
             n_inputs=len(request.ordate),
             band=band,
             image_type=image_type,
+        )
+
+    def _on_frame(self, frame, mode, bands, image_type, options, parameters):
+        """Run a mode on a dask DataFrame (`twomass_vo.dask_queries`)."""
+        from .dask_queries import query_frame
+        from .image_table import ImageTable
+
+        what = "position(s)" if mode == "positions" else "source(s)"
+        meta = planner.query_meta(
+            self._archive, mode, image_type, query=f"the {what} of a dask DataFrame"
+        )
+        empty = self._record(ImageTable.empty(meta=meta, warn=False), **parameters)
+        options = {
+            **options,
+            "bands": bands,
+            "image_type": image_type,
+            "chunk_size": int(conf.chunk_size),
+        }
+        return query_frame(
+            self._archive, frame, mode=mode, options=options, meta=empty.meta
         )
 
     def _record(self, table, **parameters):

@@ -236,7 +236,7 @@ _SET_COLUMNS = ("coadd_key", "ordate", "hemisphere", "scanno", "image", "ra", "d
 _BAND_BYTES = np.array([b.encode("ascii") for b in BANDS])
 
 
-def _table(archive, sets, rows, band_code, image_type, meta, **columns):
+def _table(archive, sets, rows, band_code, image_type, meta, *, warn=True, **columns):
     """Assemble the ImageTable of (set, band) rows with the archive's URLs.
 
     ``rows`` index ``sets`` (one output row each). The columns are filled in
@@ -246,7 +246,7 @@ def _table(archive, sets, rows, band_code, image_type, meta, **columns):
     n = len(rows)
     meta = _with_route(archive, meta)
     if n == 0:
-        return ImageTable.empty(archive=archive, meta=meta)
+        return ImageTable.empty(archive=archive, meta=meta, warn=warn)
     size = columns.pop("cutout_size", None)
     out = ChunkedColumns(n)
     for start in range(0, n, FILES_CHUNK):
@@ -397,7 +397,7 @@ def _positions_chunk(archive, request, start, stop):
     return sets.take(chosen), point, distance, is_best, ordered
 
 
-def plan_positions(archive, request, *, bands, image_type, chunk_size):
+def plan_positions(archive, request, *, bands, image_type, chunk_size, warn=True):
     """Positions mode: the image sets containing each position (or the best one).
 
     Parameters
@@ -412,6 +412,9 @@ def plan_positions(archive, request, *, bands, image_type, chunk_size):
         ``atlas`` or ``quicklook``.
     chunk_size : int
         Positions per archive look-up (bounds memory).
+    warn : bool, optional
+        Warn `~twomass_vo.exceptions.NoResultsWarning` for an empty result
+        (default; not in the partitions of a Dask query).
 
     Returns
     -------
@@ -426,11 +429,17 @@ def plan_positions(archive, request, *, bands, image_type, chunk_size):
         for start in range(0, n_in, chunk_size)
     ]
     return pairs_table(
-        archive, request, parts, bands=bands, image_type=image_type, meta=meta
+        archive,
+        request,
+        parts,
+        bands=bands,
+        image_type=image_type,
+        meta=meta,
+        warn=warn,
     )
 
 
-def pairs_table(archive, request, parts, *, bands, image_type, meta):
+def pairs_table(archive, request, parts, *, bands, image_type, meta, warn=True):
     """Return the ImageTable of chosen (position, image set) pairs, one row per file.
 
     Parameters
@@ -451,6 +460,8 @@ def pairs_table(archive, request, parts, *, bands, image_type, meta):
         ``atlas`` or ``quicklook``.
     meta : dict
         The result's metadata (`query_meta`).
+    warn : bool, optional
+        Warn `~twomass_vo.exceptions.NoResultsWarning` for an empty result.
 
     Returns
     -------
@@ -459,7 +470,7 @@ def pairs_table(archive, request, parts, *, bands, image_type, meta):
         first, then coadd_key and band.
     """
     if not parts:
-        return ImageTable.empty(archive=archive, meta=meta)
+        return ImageTable.empty(archive=archive, meta=meta, warn=warn)
     sets = ImageSets.concatenate([p[0] for p in parts])
     # strings as the table stores them: a quarter of the memory until then
     sets = replace(
@@ -489,7 +500,9 @@ def pairs_table(archive, request, parts, *, bands, image_type, meta):
         "cutout_size": _per_row(request.size, point),
     }
     del point, distance, is_best
-    return _table(archive, sets, rows, band_code, image_type, meta, **per_row)
+    return _table(
+        archive, sets, rows, band_code, image_type, meta, warn=warn, **per_row
+    )
 
 
 def _per_row(values, point):

@@ -42,7 +42,13 @@ from .position_inputs import positions_request
 from .scan_inputs import hemisphere_column, ordate_column, scan_column
 from .table_readers import read_table
 
-__all__ = ["LINKS", "SourceRequest", "check_link", "sources_request"]
+__all__ = [
+    "LINKS",
+    "SourceRequest",
+    "check_link",
+    "check_link_columns",
+    "sources_request",
+]
 
 #: The links of `sources_request`: the catalogue's own, or the positions mode's.
 LINKS = ("measured", "best", "all")
@@ -195,6 +201,25 @@ def _coadd_keys(table):
     return np.where(mask, 0, values)
 
 
+def check_link_columns(table):
+    """Check that a table can be linked with ``link="measured"``.
+
+    Parameters
+    ----------
+    table : `~astropy.table.Table`
+        The source table (its rows are not read: an empty table with the
+        same columns will do).
+
+    Raises
+    ------
+    InputError
+        If the table has neither a ``coadd_key`` column nor all three scan
+        columns; the message names those missing.
+    """
+    if find_column(table, "coadd_key") is None:
+        _scan_names(table, None)
+
+
 def _scan_names(table, keys):
     """Return the scan columns' names; an error naming those missing."""
     names = {kind: find_column(table, kind) for kind in SCAN_KINDS}
@@ -204,7 +229,7 @@ def _scan_names(table, keys):
     shown = {"date": "xdate (or date)", "hemisphere": "hemis", "scan": "scan"}
     lacking = ", ".join(shown[kind] for kind in missing)
     key_name = find_column(table, "coadd_key")
-    if key_name is not None:
+    if key_name is not None and keys is not None:
         row = int(np.flatnonzero(keys == 0)[0])
         raise InputError(
             f"is missing, and the table has no {lacking} column(s) to link the "

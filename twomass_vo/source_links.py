@@ -40,7 +40,7 @@ __all__ = ["not_found_table", "plan_sources", "sources_payload"]
 _CAP_SLACK = 1e-9
 
 
-def plan_sources(archive, request, *, bands, image_type, chunk_size):
+def plan_sources(archive, request, *, bands, image_type, chunk_size, warn=True):
     """Find the images of catalogue sources by their link (the sources mode).
 
     Parameters
@@ -55,6 +55,9 @@ def plan_sources(archive, request, *, bands, image_type, chunk_size):
         ``atlas`` or ``quicklook`` (validated).
     chunk_size : int
         Sources per round of look-ups (bounds memory).
+    warn : bool, optional
+        Warn for rows not found and for an empty result (default; not in the
+        partitions of a Dask query, whose ``not_found`` rows are a frame).
 
     Returns
     -------
@@ -72,12 +75,13 @@ def plan_sources(archive, request, *, bands, image_type, chunk_size):
             bands=bands,
             image_type=image_type,
             chunk_size=chunk_size,
+            warn=warn,
         )
         table.meta["mode"] = "sources"
         lost = np.setdiff1d(np.arange(n), np.asarray(table["scntr"]))
         reasons = np.full(len(lost), "no image contains the position", object)
         table.not_found = not_found_table(request.table, lost, reasons)
-        _warn(table.not_found, n, request.link)
+        _warn(table.not_found, n, request.link, warn)
         return table
     meta = query_meta(
         archive,
@@ -88,22 +92,28 @@ def plan_sources(archive, request, *, bands, image_type, chunk_size):
     parts, lost, reasons = [], [], []
     for start in range(0, n, chunk_size):
         part, missed, why = _measured_chunk(
-            archive, request, start, min(start + chunk_size, n)
+            archive, request, start, min(start + chunk_size, n), warn
         )
         parts.append(part)
         lost.append(missed)
         reasons.append(why)
     table = pairs_table(
-        archive, positions, parts, bands=bands, image_type=image_type, meta=meta
+        archive,
+        positions,
+        parts,
+        bands=bands,
+        image_type=image_type,
+        meta=meta,
+        warn=warn,
     )
     lost = np.concatenate(lost) if lost else np.zeros(0, np.int64)
     reasons = np.concatenate(reasons) if reasons else np.zeros(0, object)
     table.not_found = not_found_table(request.table, lost, reasons)
-    _warn(table.not_found, n, request.link)
+    _warn(table.not_found, n, request.link, warn)
     return table
 
 
-def _measured_chunk(archive, request, start, stop):
+def _measured_chunk(archive, request, start, stop, warn):
     """Link the sources [start, stop); return their sets and the rows that found none.
 
     Returns one `~twomass_vo.planner.pairs_table` part (the sets in source
@@ -114,7 +124,7 @@ def _measured_chunk(archive, request, start, stop):
     points = radec_to_xyz(request.positions.ra[rows], request.positions.dec[rows])
     by_key = keys > 0
     found = [
-        _key_link(archive, keys[by_key], points[by_key], rows[by_key]),
+        _key_link(archive, keys[by_key], points[by_key], rows[by_key], warn),
         _scan_link(archive, request, points[~by_key], rows[~by_key]),
     ]
     sets = ImageSets.concatenate([f[0] for f in found])
@@ -128,7 +138,7 @@ def _measured_chunk(archive, request, start, stop):
     return part, missed[order], why[order]
 
 
-def _key_link(archive, keys, points, rows):
+def _key_link(archive, keys, points, rows, warn):
     """Link sources by coadd_key: the set of each key, and the keys not found."""
     if not len(keys):
         return _nothing()
@@ -144,7 +154,7 @@ def _key_link(archive, keys, points, rows):
     missed = rows[~ok]
     why = np.array([f"coadd_key {k} is not in the archive" for k in keys[~ok]], object)
     outside = rows[ok][~inside]
-    if len(outside):
+    if len(outside) and warn:
         warnings.warn(
             f"{len(outside)} source(s) lie outside the image set their coadd_key "
             f"names (first: row {outside[0]}); their dist_edge is NaN",
@@ -289,8 +299,8 @@ def not_found_table(table, rows, reasons):
     return out
 
 
-def _warn(not_found, n, link):
-    if len(not_found):
+def _warn(not_found, n, link, warn):
+    if len(not_found) and warn:
         first = not_found[0]
         warnings.warn(
             f"{len(not_found)} of {n} source(s) found no image (link={link!r}): "
