@@ -32,6 +32,12 @@ import sys
 import warnings
 from pathlib import Path
 
+from .cli_frames import (
+    check_frame_arguments,
+    download_parquet,
+    scheduler,
+    write_frame_outputs,
+)
 from .cli_output import (
     check_folder,
     check_output,
@@ -116,12 +122,15 @@ def _run(args):
         return batch.query_region(
             args.center, args.diameter, intersect=args.intersect, **common
         )
+    if args.mode in ("positions", "sources"):
+        from .dask_queries import frame_input
+
+        source = frame_input(args.table)
+        source = args.table if source is None else source
     if args.mode == "positions":
-        return batch.query_positions(
-            args.table, best=args.best, size=args.size, **common
-        )
+        return batch.query_positions(source, best=args.best, size=args.size, **common)
     if args.mode == "sources":
-        return batch.query_sources(args.table, link=args.link, size=args.size, **common)
+        return batch.query_sources(source, link=args.link, size=args.size, **common)
     if args.mode == "coadd-keys":
         keys = args.keys
         if len(keys) == 1 and not keys[0].lstrip("-").isdigit():
@@ -212,8 +221,13 @@ def main(argv=None):
             check_picture(getattr(args, option, None), overwrite, f"--{option}")
         if getattr(args, "preview", None) is not None and args.mode != "positions":
             raise ValueError("--preview is for the positions mode")
+        frames = check_frame_arguments(args)
         if args.mode == "info":
             return EXIT_OK if _info(_archive(args), args.check) else EXIT_ARCHIVE
+        if args.mode == "download" and args.table.suffix.lower() == ".parquet":
+            archive = _archive(args) if args.archive or args.tap_url else None
+            done = download_parquet(args, archive)
+            return EXIT_OK if done else EXIT_NOT_RETRIEVED
         if args.mode == "download":
             table = read_result(args.table)
             if args.archive is not None or args.tap_url:
@@ -222,6 +236,10 @@ def main(argv=None):
             if args.output is not None:
                 write_result(result, args.output, args.overwrite)
             return EXIT_OK if _all_done(result) else EXIT_NOT_RETRIEVED
+        if frames:  # Parquet / CSV files: a dask DataFrame, partition by partition
+            with scheduler(args):
+                done = write_frame_outputs(_run(args), args)
+            return EXIT_OK if done else EXIT_NOT_RETRIEVED
         table = _run(args)
         if getattr(args, "not_found", None) is not None:
             write_result(table.not_found, args.not_found, args.overwrite)

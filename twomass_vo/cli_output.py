@@ -73,6 +73,10 @@ def write_result(table, path, overwrite):
         table.to_moc().save(
             str(path), format="fits", overwrite=overwrite, v1_compatible=True
         )
+    elif path.suffix.lower() == ".parquet":
+        from .parquet_results import write_parquet
+
+        write_parquet(table, path, overwrite=overwrite)
     elif path.suffix.lower() in REGION_FORMATS:
         write_footprints(table, path, overwrite=overwrite)
     else:
@@ -116,9 +120,9 @@ def check_output(path, overwrite, option):
     from .moc import REGION_FORMATS
     from .table_metadata import FORMATS
 
-    known = (*FORMATS, *REGION_FORMATS, ".moc.fits")
+    known = (*FORMATS, *REGION_FORMATS, ".moc.fits", ".parquet")
     suffix = path.suffix.lower()
-    if suffix not in FORMATS and suffix not in REGION_FORMATS:
+    if suffix not in FORMATS and suffix not in REGION_FORMATS and suffix != ".parquet":
         raise ValueError(
             f"{option} {path}: unknown table format {path.suffix or '(none)'!r}: "
             f"end the name with one of {', '.join(known)}"
@@ -126,7 +130,7 @@ def check_output(path, overwrite, option):
     folder = path.parent
     if not folder.is_dir():
         raise ValueError(f"{option} {path}: the folder {folder} does not exist")
-    if path.is_dir():
+    if path.is_dir() and suffix != ".parquet":  # Parquet: a folder of partitions
         raise ValueError(f"{option} {path}: is a folder, not a file name")
     if path.exists() and not overwrite:
         raise ValueError(

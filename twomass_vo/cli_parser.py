@@ -148,6 +148,12 @@ def _download_options(parser):
         "--no-decompress", action="store_true", help="keep Quicklook files hcompressed"
     )
     group.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Parquet/CSV folder inputs: the dask.distributed scheduler to run "
+        "on (default: dask's local scheduler)",
+    )
+    group.add_argument(
         "--rest",
         type=Path,
         metavar="FILE",
@@ -283,7 +289,12 @@ def build_parser():
     p = sub.add_parser(
         "positions", parents=[common], help="images containing each position of a table"
     )
-    p.add_argument("table", type=Path, help="IPAC, VOTable, CSV, FITS or ECSV file")
+    p.add_argument(
+        "table",
+        type=Path,
+        help="IPAC, VOTable, CSV, FITS or ECSV file; or Parquet/CSV files, "
+        "'targets/*.parquet' or a folder, run partition by partition on Dask",
+    )
     p.add_argument(
         "--best", action="store_true", help="only the best image per position"
     )
@@ -300,7 +311,10 @@ def build_parser():
         "image that measured each",
     )
     p.add_argument(
-        "table", type=Path, help="IPAC, VOTable, CSV, FITS or ECSV catalogue file"
+        "table",
+        type=Path,
+        help="IPAC, VOTable, CSV, FITS or ECSV catalogue file; or Parquet/CSV "
+        "files ('psc/*.parquet', a folder), run partition by partition on Dask",
     )
     p.add_argument(
         "--link",
@@ -318,8 +332,7 @@ def build_parser():
         "--not-found",
         type=Path,
         metavar="FILE",
-        help="write the rows whose link found no image (with row and reason) "
-        "to FILE",
+        help="write the rows whose link found no image (with row and reason) to FILE",
     )
 
     p = sub.add_parser("coadd-keys", parents=[common], help="images of coadd_keys")
@@ -355,7 +368,12 @@ def build_parser():
         "retries; files already there are kept, so running it again resumes.",
     )
     _archive_options(p, after_mode=True)
-    p.add_argument("table", type=Path, help="an ImageTable file (any format of -o)")
+    p.add_argument(
+        "table",
+        type=Path,
+        help="an ImageTable file (any format of -o; a .parquet result is "
+        "downloaded partition by partition)",
+    )
     p.add_argument("folder", type=Path, help="target folder (created if missing)")
     p.add_argument(
         "-o",
