@@ -118,7 +118,10 @@ def _as_str(data):
     if data.dtype.kind == "U":
         return np.char.strip(data)
     if data.dtype.kind == "S":
-        return np.char.strip(np.char.decode(data, "utf-8", errors="replace"))
+        try:  # ASCII (designations, dates, ...): a plain cast, 4x faster
+            return np.char.strip(data.astype(f"U{max(data.dtype.itemsize, 1)}"))
+        except UnicodeDecodeError:
+            return np.char.strip(np.char.decode(data, "utf-8", errors="replace"))
     if data.dtype.kind == "O":
         out = [
             v.decode("utf-8", errors="replace") if isinstance(v, bytes) else str(v)

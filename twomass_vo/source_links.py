@@ -127,12 +127,15 @@ def _measured_chunk(archive, request, start, stop, warn):
         _key_link(archive, keys[by_key], points[by_key], rows[by_key], warn),
         _scan_link(archive, request, points[~by_key], rows[~by_key]),
     ]
+    if not (len(found[1][1]) or len(found[1][3])):  # all by key: nothing to merge
+        found = found[:1]
     sets = ImageSets.concatenate([f[0] for f in found])
     point, distance, missed, why = (
         np.concatenate([f[i] for f in found]) for i in range(1, 5)
     )
-    order = np.argsort(point, kind="stable")
-    sets, point, distance = sets.take(order), point[order], distance[order]
+    if len(found) > 1:
+        order = np.argsort(point, kind="stable")
+        sets, point, distance = sets.take(order), point[order], distance[order]
     part = (sets, point, distance, np.zeros(len(point), bool), True)
     order = np.argsort(missed, kind="stable")
     return part, missed[order], why[order]
@@ -161,7 +164,7 @@ def _key_link(archive, keys, points, rows, warn):
             NotFoundWarning,
             stacklevel=4,
         )
-    return sets.take(which[ok]).without_corners(), rows[ok], distance, missed, why
+    return sets.without_corners().take(which[ok]), rows[ok], distance, missed, why
 
 
 def _nothing():
@@ -212,7 +215,7 @@ def _scan_link(archive, request, points, rows):
         ],
         object,
     )
-    sets = sets.take(pair_set).without_corners()
+    sets = sets.without_corners().take(pair_set)
     return sets, rows[source], distance, rows[missed], why
 
 
