@@ -158,21 +158,10 @@ def _report_not_found(path):
 
 def _download(frame, folder, args, archive):
     """Download a dask result partition by partition; print what was done."""
-    from .cli_output import write_result
+    from .cli_output import download_options, write_result
     from .dask_queries import download_partitions
 
-    done = download_partitions(
-        frame,
-        folder,
-        archive=archive,
-        max_workers=args.max_workers,
-        max_bytes=args.max_bytes,
-        progress=not args.no_progress,
-        retries=args.retries,
-        timeout=args.timeout,
-        overwrite=args.overwrite,
-        decompress=not args.no_decompress,
-    )
+    done = download_partitions(frame, folder, archive=archive, **download_options(args))
     print(
         f"{done.done} of {done.rows} row(s) have their file in {folder}; "
         f"{len(done.rest)} not retrieved"

@@ -12,6 +12,7 @@ __all__ = [
     "check_folder",
     "check_output",
     "check_picture",
+    "download_options",
     "download_rows",
     "read_result",
     "save_figure",
@@ -27,20 +28,24 @@ def read_result(path):
     return read_table(path)
 
 
+def download_options(args):
+    """Return the keyword arguments of a download from the command line's options."""
+    return {
+        "max_workers": args.max_workers,
+        "max_bytes": args.max_bytes,
+        "progress": not args.no_progress,
+        "retries": args.retries,
+        "timeout": args.timeout,
+        "overwrite": args.overwrite,
+        "decompress": not args.no_decompress,
+    }
+
+
 def download_rows(table, folder, args):
     """Download the rows; print a summary; return the table with status."""
     import numpy as np
 
-    result = table.download(
-        folder,
-        max_workers=args.max_workers,
-        max_bytes=args.max_bytes,
-        progress=not args.no_progress,
-        retries=args.retries,
-        timeout=args.timeout,
-        overwrite=args.overwrite,
-        decompress=not args.no_decompress,
-    )
+    result = table.download(folder, **download_options(args))
     status = np.asarray(result["status"])
     counts = {s: int(np.count_nonzero(status == s)) for s in ("deferred", "failed")}
     there = int(np.count_nonzero(np.isin(status, ["ok", "cached"])))

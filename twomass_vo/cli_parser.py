@@ -213,6 +213,21 @@ def _archive_options(parser, *, after_mode=False):
         vo.add_argument(option, default=default, help=text)
 
 
+def _table_and_size(parser, pattern, size_for):
+    """Add the TABLE argument and --size option of the positions and sources modes."""
+    parser.add_argument(
+        "table",
+        type=Path,
+        help=f"IPAC, VOTable, CSV, FITS or ECSV file; or Parquet/CSV files "
+        f"({pattern}, a folder), run partition by partition on Dask",
+    )
+    parser.add_argument(
+        "--size",
+        help=f"cutout size {size_for}: 60, 60arcsec or 1arcmin (a number alone "
+        "is arcsec); full images without it",
+    )
+
+
 def build_parser():
     """Return the `argparse.ArgumentParser` of the ``twomass-vo`` command."""
     from .version import version
@@ -289,19 +304,9 @@ def build_parser():
     p = sub.add_parser(
         "positions", parents=[common], help="images containing each position of a table"
     )
-    p.add_argument(
-        "table",
-        type=Path,
-        help="IPAC, VOTable, CSV, FITS or ECSV file; or Parquet/CSV files, "
-        "'targets/*.parquet' or a folder, run partition by partition on Dask",
-    )
+    _table_and_size(p, "'targets/*.parquet'", "for the rows without their own")
     p.add_argument(
         "--best", action="store_true", help="only the best image per position"
-    )
-    p.add_argument(
-        "--size",
-        help="cutout size for the rows without their own: 60, 60arcsec or 1arcmin "
-        "(a number alone is arcsec); full images without it",
     )
 
     p = sub.add_parser(
@@ -310,23 +315,13 @@ def build_parser():
         help="images of catalogue sources (e.g. 2MASS PSC rows): by default the "
         "image that measured each",
     )
-    p.add_argument(
-        "table",
-        type=Path,
-        help="IPAC, VOTable, CSV, FITS or ECSV catalogue file; or Parquet/CSV "
-        "files ('psc/*.parquet', a folder), run partition by partition on Dask",
-    )
+    _table_and_size(p, "'psc/*.parquet'", "centred on each source")
     p.add_argument(
         "--link",
         default="measured",
         choices=("measured", "best", "all"),
         help="measured (default): the image of each source's coadd_key, else of "
         "its own scan (xdate, hemis, scan); best / all: as the positions mode",
-    )
-    p.add_argument(
-        "--size",
-        help="cutout size centred on each source: 60, 60arcsec or 1arcmin (a "
-        "number alone is arcsec); full images without it",
     )
     p.add_argument(
         "--not-found",
