@@ -373,3 +373,20 @@ def test_cli_sources_writes_the_result_and_the_not_found_rows(psc, tmp_path, cap
     assert len(written) == len(table) - 1
     assert written.meta["parameters"]["link"] == "measured"
     assert list(Table.read(lost)["reason"]) == ["coadd_key 123 is not in the archive"]
+
+
+def test_contain_keys_of_the_index_equals_the_generic_look_up(sim, psc):
+    """LocalArchive reads no corners; the base method asks find_coadd_keys."""
+    from twomass_vo.archives.base import Archive
+
+    table, expected = psc
+    keys = np.array([expected[2], 123, expected[0], expected[2], expected[5]])
+    ra = np.array([table["ra"][2], 1.0, table["ra"][0], 0.0, table["ra"][5]])
+    dec = np.array([table["dec"][2], 1.0, table["dec"][0], 0.0, table["dec"][5]])
+    fast = sim.contain_keys(keys, ra, dec, with_corners=False)
+    generic = Archive.contain_keys(sim, keys, ra, dec)
+    assert fast[0].corners is None and generic[0].corners is not None
+    assert list(fast[0].query_index) == list(generic[0].query_index) == [0, 2, 3, 4]
+    assert list(fast[0].coadd_key) == list(generic[0].coadd_key)
+    assert list(fast[1]) == list(generic[1]) == [True, True, False, True]
+    assert np.allclose(fast[2], generic[2], rtol=0, atol=1e-12)

@@ -121,11 +121,23 @@ def _measured_chunk(archive, request, start, stop, warn):
     """
     rows = np.arange(start, stop)
     keys = request.coadd_key[start:stop]
-    points = radec_to_xyz(request.positions.ra[rows], request.positions.dec[rows])
     by_key = keys > 0
+    by_scan = rows[~by_key]
     found = [
-        _key_link(archive, keys[by_key], points[by_key], rows[by_key], warn),
-        _scan_link(archive, request, points[~by_key], rows[~by_key]),
+        _key_link(
+            archive,
+            keys[by_key],
+            request.positions.ra[rows[by_key]],
+            request.positions.dec[rows[by_key]],
+            rows[by_key],
+            warn,
+        ),
+        _scan_link(
+            archive,
+            request,
+            radec_to_xyz(request.positions.ra[by_scan], request.positions.dec[by_scan]),
+            by_scan,
+        ),
     ]
     if not (len(found[1][1]) or len(found[1][3])):  # all by key: nothing to merge
         found = found[:1]
@@ -141,22 +153,18 @@ def _measured_chunk(archive, request, start, stop, warn):
     return part, missed[order], why[order]
 
 
-def _key_link(archive, keys, points, rows, warn):
+def _key_link(archive, keys, ra, dec, rows, warn):
     """Link sources by coadd_key: the set of each key, and the keys not found."""
     if not len(keys):
         return _nothing()
-    unique, inverse = np.unique(keys, return_inverse=True)
-    sets = archive.find_coadd_keys(unique)
-    first = np.full(len(unique), -1, np.int64)
-    first[sets.query_index[::-1]] = np.arange(len(sets))[::-1]
-    which = first[inverse]
-    ok = which >= 0
-    footprints = archive.set_footprints(sets)
-    inside, distance = footprints.contains_distance(points[ok], index=which[ok])
+    sets, inside, distance = archive.contain_keys(keys, ra, dec, with_corners=False)
+    found = np.zeros(len(keys), bool)
+    found[sets.query_index] = True
     distance = np.where(inside, distance, np.nan)
-    missed = rows[~ok]
-    why = np.array([f"coadd_key {k} is not in the archive" for k in keys[~ok]], object)
-    outside = rows[ok][~inside]
+    why = np.array(
+        [f"coadd_key {k} is not in the archive" for k in keys[~found]], object
+    )
+    outside = rows[sets.query_index[~inside]]
     if len(outside) and warn:
         warnings.warn(
             f"{len(outside)} source(s) lie outside the image set their coadd_key "
@@ -164,7 +172,7 @@ def _key_link(archive, keys, points, rows, warn):
             NotFoundWarning,
             stacklevel=4,
         )
-    return sets.without_corners().take(which[ok]), rows[ok], distance, missed, why
+    return sets, rows[sets.query_index], distance, rows[~found], why
 
 
 def _nothing():
