@@ -24,7 +24,7 @@ from twomass_vo import TwoMassBatch, conf  # noqa: E402
 from twomass_vo.archives.base import Archive  # noqa: E402
 from twomass_vo.cli import main  # noqa: E402
 from twomass_vo.dask_queries import ArchiveHandle, download_partitions  # noqa: E402
-from twomass_vo.exceptions import InputError  # noqa: E402
+from twomass_vo.exceptions import InputError, InvalidQueryError  # noqa: E402
 from twomass_vo.parquet_results import (  # noqa: E402
     image_frame,
     partition_table,
@@ -144,6 +144,12 @@ def test_bad_input_is_found_before_any_work_or_named_by_global_row(batch):
     with pytest.raises(InputError, match=r"missing: xdate \(or date\), hemis, scan"):
         batch.query_sources(
             dd.from_pandas(pd.DataFrame({"ra": [1.0], "dec": [2.0]}), 1)
+        )
+    with pytest.raises(InvalidQueryError, match="not available for a dask"):
+        batch.query_sources(
+            dd.from_pandas(pd.DataFrame({"ra": [1.0], "dec": [2.0]}), 1),
+            link="best",
+            get_query_payload=True,
         )
     targets = random_positions(100, seed=5)
     targets.loc[77, "dec"] = 95.0

@@ -226,7 +226,8 @@ def main(argv=None):
             return EXIT_OK if _info(_archive(args), args.check) else EXIT_ARCHIVE
         if args.mode == "download" and args.table.suffix.lower() == ".parquet":
             archive = _archive(args) if args.archive or args.tap_url else None
-            done = download_parquet(args, archive)
+            with scheduler(args):
+                done = download_parquet(args, archive)
             return EXIT_OK if done else EXIT_NOT_RETRIEVED
         if args.mode == "download":
             table = read_result(args.table)

@@ -44,9 +44,13 @@ def check_frame_arguments(args):
         For an output that is not Parquet, pictures or SAMP, or neither
         ``-o`` nor ``--download``.
     """
+    parquet_download = args.mode == "download" and is_frame_path(args.table)
     if args.mode not in ("positions", "sources") or not is_frame_path(args.table):
-        if getattr(args, "scheduler", None):
-            raise ValueError("--scheduler is for Parquet or CSV folder inputs")
+        if getattr(args, "scheduler", None) and not parquet_download:
+            raise ValueError(
+                "--scheduler is for Parquet or CSV folder inputs (and the download "
+                "of a Parquet result)"
+            )
         return False
     for option in ("output", "not_found"):
         path = getattr(args, option, None)

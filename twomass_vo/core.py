@@ -296,7 +296,12 @@ class TwoMassBatch:
             "image_type": image_type_checked,
         }
         if is_dask_frame(table):
-            options = {"best": best, "size": size, "resolver": self.resolver}
+            options = {
+                "best": best,
+                "size": size,
+                "resolver": self.resolver,
+                "payload": get_query_payload,
+            }
             return self._on_frame(
                 table, "positions", bands, image_type_checked, options, parameters
             )
@@ -375,7 +380,7 @@ class TwoMassBatch:
             "image_type": image_type_checked,
         }
         if is_dask_frame(table):
-            options = {"link": link, "size": size}
+            options = {"link": link, "size": size, "payload": get_query_payload}
             return self._on_frame(
                 table, "sources", bands, image_type_checked, options, parameters
             )
@@ -503,6 +508,12 @@ class TwoMassBatch:
         """Run a mode on a dask DataFrame (`twomass_vo.dask_queries`)."""
         from .dask_queries import query_frame
         from .image_table import ImageTable
+
+        if options.pop("payload"):
+            raise InvalidQueryError(
+                "get_query_payload=True is not available for a dask DataFrame: "
+                "ask it for one partition (frame.get_partition(0).compute())"
+            )
 
         what = "position(s)" if mode == "positions" else "source(s)"
         meta = planner.query_meta(
