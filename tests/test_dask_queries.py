@@ -91,6 +91,9 @@ def test_threads_give_the_in_process_rows_with_cutouts(batch, tmp_path):
         result = batch.query_positions(frame, size=30)
         same_frames(result.compute(), image_frame(expected))
         write_parquet(result, tmp_path / "r.parquet")
+        result.to_parquet(tmp_path / "dask-own.parquet")  # dask's own writer
+    own = read_parquet(tmp_path / "dask-own.parquet")
+    assert own.meta["parameters"]["size"] == "30" and len(own) == len(expected)
     parts = read_parquet_frame(tmp_path / "r.parquet")
     assert parts.npartitions == 5
     table = partition_table(parts.get_partition(2).compute())

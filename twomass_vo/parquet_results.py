@@ -10,7 +10,9 @@ columns (`image_frame`); the query metadata (the structure of
 writes an ImageTable (one file) or a dask result (a folder of one file per
 partition) with the metadata in the Parquet key-value metadata
 (``twomass_vo``: JSON), and `read_parquet` / `read_parquet_frame` read them
-back. Needs pandas and pyarrow (the ``parquet`` or ``dask`` extra).
+back -- and the files of dask's own ``result.to_parquet(path)`` too, whose
+pandas metadata keeps the frames' ``attrs``. Needs pandas and pyarrow (the
+``parquet`` or ``dask`` extra).
 
 String columns are Arrow strings (``string[pyarrow]``): the ASCII byte
 columns of a result become Arrow string arrays without a Python object per
@@ -208,6 +210,9 @@ def _stored_meta(path):
         stored = pq.read_schema(str(file)).metadata or {}
         if META_KEY.encode() in stored:
             return json.loads(stored[META_KEY.encode()])
+        # written by dask's or pandas' own to_parquet: the frames' attrs
+        attributes = json.loads(stored.get(b"pandas", b"{}")).get("attributes", {})
+        return dict(attributes.get(META_KEY, {}))
     return {}
 
 
