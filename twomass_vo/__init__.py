@@ -84,6 +84,12 @@ class Conf(_config.ConfigNamespace):
         "Overall time limit in seconds of one request to a VO service, answer "
         "included (the timeout settings bound each socket read only).",
     )
+    service_concurrency = _config.ConfigItem(
+        4,
+        "Largest number of partitions of a query on a dask DataFrame that ask "
+        "one VO service (IRSA, a mirror) at the same time: cluster-wide under "
+        "dask.distributed (a distributed Semaphore), per process otherwise.",
+    )
     chunk_size = _config.ConfigItem(
         100_000,
         "Number of input positions handled per chunk in query_positions; bounds "

@@ -5,6 +5,7 @@ Examples::
 
     twomass-vo --archive sim region "00 42 44.3 +41 16 08" 0.3 -o m31.vot
     twomass-vo --archive sim positions targets.tbl --best --size 60 --download cutouts/
+    twomass-vo --archive sim sources psc.vot --size 30 --not-found lost.tbl
     twomass-vo --archive sim coadd-keys 1590591 1230312 --band J
     twomass-vo --archive sim scan 971031 n 96 --image 197
     twomass-vo --archive sim scans dhs.tbl -o images.tbl
@@ -31,6 +32,12 @@ import sys
 import warnings
 from pathlib import Path
 
+from .cli_frames import (
+    check_frame_arguments,
+    download_parquet,
+    scheduler,
+    write_frame_outputs,
+)
 from .cli_output import (
     check_folder,
     check_output,
@@ -116,10 +123,15 @@ def _run(args):
         return batch.query_region(
             args.center, args.diameter, intersect=args.intersect, **common
         )
+    if args.mode in ("positions", "sources"):
+        from .dask_queries import frame_input
+
+        source = frame_input(args.table)
+        source = args.table if source is None else source
     if args.mode == "positions":
-        return batch.query_positions(
-            args.table, best=args.best, size=args.size, **common
-        )
+        return batch.query_positions(source, best=args.best, size=args.size, **common)
+    if args.mode == "sources":
+        return batch.query_sources(source, link=args.link, size=args.size, **common)
     if args.mode == "coadd-keys":
         keys = args.keys
         if len(keys) == 1 and not keys[0].lstrip("-").isdigit():
@@ -203,14 +215,21 @@ def main(argv=None):
         overwrite = getattr(args, "overwrite", False)
         check_output(getattr(args, "output", None), overwrite, "-o/--output")
         check_output(getattr(args, "rest", None), True, "--rest")
+        check_output(getattr(args, "not_found", None), overwrite, "--not-found")
         check_folder(getattr(args, "download", None), "--download")
         check_folder(getattr(args, "folder", None), "FOLDER")
         for option in ("plot", "preview"):
             check_picture(getattr(args, option, None), overwrite, f"--{option}")
         if getattr(args, "preview", None) is not None and args.mode != "positions":
             raise ValueError("--preview is for the positions mode")
+        frames = check_frame_arguments(args)
         if args.mode == "info":
             return EXIT_OK if _info(_archive(args), args.check) else EXIT_ARCHIVE
+        if args.mode == "download" and args.table.suffix.lower() == ".parquet":
+            archive = _archive(args) if args.archive or args.tap_url else None
+            with scheduler(args):
+                done = download_parquet(args, archive)
+            return EXIT_OK if done else EXIT_NOT_RETRIEVED
         if args.mode == "download":
             table = read_result(args.table)
             if args.archive is not None or args.tap_url:
@@ -219,8 +238,15 @@ def main(argv=None):
             if args.output is not None:
                 write_result(result, args.output, args.overwrite)
             return EXIT_OK if _all_done(result) else EXIT_NOT_RETRIEVED
+        if frames:  # Parquet / CSV files: a dask DataFrame, partition by partition
+            with scheduler(args):
+                done = write_frame_outputs(_run(args), args)
+            return EXIT_OK if done else EXIT_NOT_RETRIEVED
         table = _run(args)
         pictures = draw_pictures(table, args)  # before any output is written
+        if getattr(args, "not_found", None) is not None:
+            write_result(table.not_found, args.not_found, args.overwrite)
+            print(f"{len(table.not_found)} source(s) not found -> {args.not_found}")
         if args.output is not None:
             write_result(table, args.output, args.overwrite)
             print(f"{len(table)} image file(s) -> {args.output}")

@@ -13,6 +13,7 @@ __all__ = [
     "check_folder",
     "check_output",
     "check_picture",
+    "download_options",
     "download_rows",
     "draw_pictures",
     "read_result",
@@ -29,20 +30,24 @@ def read_result(path):
     return read_table(path)
 
 
+def download_options(args):
+    """Return the keyword arguments of a download from the command line's options."""
+    return {
+        "max_workers": args.max_workers,
+        "max_bytes": args.max_bytes,
+        "progress": not args.no_progress,
+        "retries": args.retries,
+        "timeout": args.timeout,
+        "overwrite": args.overwrite,
+        "decompress": not args.no_decompress,
+    }
+
+
 def download_rows(table, folder, args):
     """Download the rows; print a summary; return the table with status."""
     import numpy as np
 
-    result = table.download(
-        folder,
-        max_workers=args.max_workers,
-        max_bytes=args.max_bytes,
-        progress=not args.no_progress,
-        retries=args.retries,
-        timeout=args.timeout,
-        overwrite=args.overwrite,
-        decompress=not args.no_decompress,
-    )
+    result = table.download(folder, **download_options(args))
     status = np.asarray(result["status"])
     counts = {s: int(np.count_nonzero(status == s)) for s in ("deferred", "failed")}
     there = int(np.count_nonzero(np.isin(status, ["ok", "cached"])))
@@ -75,6 +80,10 @@ def write_result(table, path, overwrite):
         table.to_moc().save(
             str(path), format="fits", overwrite=overwrite, v1_compatible=True
         )
+    elif path.suffix.lower() == ".parquet":
+        from .parquet_results import write_parquet
+
+        write_parquet(table, path, overwrite=overwrite)
     elif path.suffix.lower() in REGION_FORMATS:
         write_footprints(table, path, overwrite=overwrite)
     else:
@@ -138,9 +147,9 @@ def check_output(path, overwrite, option):
     from .moc import REGION_FORMATS
     from .table_metadata import FORMATS
 
-    known = (*FORMATS, *REGION_FORMATS, ".moc.fits")
+    known = (*FORMATS, *REGION_FORMATS, ".moc.fits", ".parquet")
     suffix = path.suffix.lower()
-    if suffix not in FORMATS and suffix not in REGION_FORMATS:
+    if suffix not in FORMATS and suffix not in REGION_FORMATS and suffix != ".parquet":
         raise ValueError(
             f"{option} {path}: unknown table format {path.suffix or '(none)'!r}: "
             f"end the name with one of {', '.join(known)}"
@@ -148,7 +157,7 @@ def check_output(path, overwrite, option):
     folder = path.parent
     if not folder.is_dir():
         raise ValueError(f"{option} {path}: the folder {folder} does not exist")
-    if path.is_dir():
+    if path.is_dir() and suffix != ".parquet":  # Parquet: a folder of partitions
         raise ValueError(f"{option} {path}: is a folder, not a file name")
     if path.exists() and not overwrite:
         raise ValueError(

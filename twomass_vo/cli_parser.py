@@ -148,6 +148,12 @@ def _download_options(parser):
         "--no-decompress", action="store_true", help="keep Quicklook files hcompressed"
     )
     group.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Parquet/CSV folder inputs: the dask.distributed scheduler to run "
+        "on (default: dask's local scheduler)",
+    )
+    group.add_argument(
         "--rest",
         type=Path,
         metavar="FILE",
@@ -205,6 +211,21 @@ def _archive_options(parser, *, after_mode=False):
         ("--collection", "SIA v2 COLLECTION (optional)"),
     ):
         vo.add_argument(option, default=default, help=text)
+
+
+def _table_and_size(parser, pattern, size_for):
+    """Add the TABLE argument and --size option of the positions and sources modes."""
+    parser.add_argument(
+        "table",
+        type=Path,
+        help=f"IPAC, VOTable, CSV, FITS or ECSV file; or Parquet/CSV files "
+        f"({pattern}, a folder), run partition by partition on Dask",
+    )
+    parser.add_argument(
+        "--size",
+        help=f"cutout size {size_for}: 60, 60arcsec or 1arcmin (a number alone "
+        "is arcsec); full images without it",
+    )
 
 
 def build_parser():
@@ -283,14 +304,30 @@ def build_parser():
     p = sub.add_parser(
         "positions", parents=[common], help="images containing each position of a table"
     )
-    p.add_argument("table", type=Path, help="IPAC, VOTable, CSV, FITS or ECSV file")
+    _table_and_size(p, "'targets/*.parquet'", "for the rows without their own")
     p.add_argument(
         "--best", action="store_true", help="only the best image per position"
     )
+
+    p = sub.add_parser(
+        "sources",
+        parents=[common],
+        help="images of catalogue sources (e.g. 2MASS PSC rows): by default the "
+        "image that measured each",
+    )
+    _table_and_size(p, "'psc/*.parquet'", "centred on each source")
     p.add_argument(
-        "--size",
-        help="cutout size for the rows without their own: 60, 60arcsec or 1arcmin "
-        "(a number alone is arcsec); full images without it",
+        "--link",
+        default="measured",
+        choices=("measured", "best", "all"),
+        help="measured (default): the image of each source's coadd_key, else of "
+        "its own scan (xdate, hemis, scan); best / all: as the positions mode",
+    )
+    p.add_argument(
+        "--not-found",
+        type=Path,
+        metavar="FILE",
+        help="write the rows whose link found no image (with row and reason) to FILE",
     )
 
     p = sub.add_parser("coadd-keys", parents=[common], help="images of coadd_keys")
@@ -326,7 +363,12 @@ def build_parser():
         "retries; files already there are kept, so running it again resumes.",
     )
     _archive_options(p, after_mode=True)
-    p.add_argument("table", type=Path, help="an ImageTable file (any format of -o)")
+    p.add_argument(
+        "table",
+        type=Path,
+        help="an ImageTable file (any format of -o; a .parquet result is "
+        "downloaded partition by partition)",
+    )
     p.add_argument("folder", type=Path, help="target folder (created if missing)")
     p.add_argument(
         "-o",

@@ -285,23 +285,32 @@ class TwoMassBatch:
             A separate row is returned per (position, image), with
             ``dist_edge`` and ``best`` filled in.
         """
+        from .dask_queries import is_dask_frame
         from .inputs import positions_request
 
         bands = self._bands(band)
         image_type_checked = planner.check_image_type(image_type)
+        chunk = int(conf.chunk_size)
+        parameters = {
+            "best": best,
+            "size": _size_text(size),
+            "band": band,
+            "image_type": image_type_checked,
+        }
+        if is_dask_frame(table):
+            options = {
+                "best": best,
+                "size": size,
+                "resolver": self.resolver,
+                "payload": get_query_payload,
+            }
+            return self._on_frame(
+                table, "positions", bands, image_type_checked, options, parameters
+            )
         table_arg = table
         request = positions_request(table, best=best, size=size, resolver=self.resolver)
-        chunk = int(conf.chunk_size)
-        if get_query_payload:  # the planner asks the archive chunk by chunk
-            return [
-                payload
-                for start in range(0, len(request.ra), chunk)
-                for payload in self._payload(
-                    "points",
-                    request.ra[start : start + chunk],
-                    request.dec[start : start + chunk],
-                )
-            ]
+        if get_query_payload:
+            return self._points_payload(request, chunk)
         table = planner.plan_positions(
             self._archive,
             request,
@@ -313,10 +322,85 @@ class TwoMassBatch:
             table,
             source=_source_text(table_arg),
             n_inputs=len(request.ra),
-            best=best,
-            size=_size_text(size),
-            band=band,
+            **parameters,
+        )
+
+    def query_sources(
+        self,
+        table,
+        *,
+        link="measured",
+        band="all",
+        size=None,
+        image_type="atlas",
+        get_query_payload=False,
+    ):
+        """Images of catalogue sources: by default, the image that measured each.
+
+        Parameters
+        ----------
+        table : `~astropy.table.Table`, pandas DataFrame, str or `~pathlib.Path`
+            Catalogue rows -- the 2MASS Point Source Catalog as IRSA
+            (``fp_psc``), LIneA or VizieR (II/246) serve it, or any table of
+            sources -- or a table file (IPAC, VOTable, CSV, FITS, ECSV).
+            Columns, in any case: ``ra`` and ``dec`` (also ``decl``,
+            ``RAJ2000``/``DEJ2000``, ...); the ``id`` of the result rows from
+            ``designation`` (also ``2MASS``), else ``id``, else ``pts_key`` /
+            ``cntr``; for ``link="measured"``, ``coadd_key`` (also
+            ``coaddKey``) or ``xdate`` (or ``date``: yymmdd or ISO),
+            ``hemis`` and ``scan``; an optional ``size`` (cutout, arcsec).
+        link : {'measured', 'best', 'all'}, optional
+            ``measured`` (default): the image the catalogue links each source
+            to -- its ``coadd_key``; where there is none, the image of the
+            source's own scan that contains its position (the most centred
+            when two images of the scan overlap). ``best`` / ``all``: the
+            best image, or every image, containing the position, from any
+            night (the positions mode).
+        size : float or `~astropy.units.Quantity`, optional
+            Cutout size (float: arcsec), centred on the source, for rows
+            without their own ``size``.
+        {common}
+        {returns}
+            One row per (source, image file), ``id`` the source's
+            designation, ``in_ra``/``in_dec`` its position, ``dist_edge`` its
+            distance to the image edges. Rows whose link finds nothing (a key
+            or scan the archive does not have) are listed in the result's
+            ``not_found`` table (`~twomass_vo.ImageTable.not_found`), with a
+            `~twomass_vo.exceptions.NotFoundWarning`. ``best`` is decided
+            only by ``link="best"``/``"all"`` (False for ``measured``).
+        """
+        from .dask_queries import is_dask_frame
+        from .source_inputs import sources_request
+        from .source_links import plan_sources, sources_payload
+
+        bands = self._bands(band)
+        image_type_checked = planner.check_image_type(image_type)
+        parameters = {
+            "link": link,
+            "size": _size_text(size),
+            "band": band,
+            "image_type": image_type_checked,
+        }
+        if is_dask_frame(table):
+            options = {"link": link, "size": size, "payload": get_query_payload}
+            return self._on_frame(
+                table, "sources", bands, image_type_checked, options, parameters
+            )
+        request = sources_request(table, link=link, size=size)
+        if get_query_payload:
+            return sources_payload(request, int(conf.chunk_size), self._payload)
+        result = plan_sources(
+            self._archive,
+            request,
+            bands=bands,
             image_type=image_type_checked,
+            chunk_size=int(conf.chunk_size),
+        )
+        return self._record(
+            result,
+            source=_source_text(table),
+            n_inputs=len(request),
+            **{**parameters, "link": request.link},
         )
 
     def query_coadd_keys(
@@ -422,6 +506,32 @@ class TwoMassBatch:
             image_type=image_type,
         )
 
+    def _on_frame(self, frame, mode, bands, image_type, options, parameters):
+        """Run a mode on a dask DataFrame (`twomass_vo.dask_queries`)."""
+        from .dask_queries import query_frame
+        from .image_table import ImageTable
+
+        if options.pop("payload"):
+            raise InvalidQueryError(
+                "get_query_payload=True is not available for a dask DataFrame: "
+                "ask it for one partition (frame.get_partition(0).compute())"
+            )
+
+        what = "position(s)" if mode == "positions" else "source(s)"
+        meta = planner.query_meta(
+            self._archive, mode, image_type, query=f"the {what} of a dask DataFrame"
+        )
+        empty = self._record(ImageTable.empty(meta=meta, warn=False), **parameters)
+        options = {
+            **options,
+            "bands": bands,
+            "image_type": image_type,
+            "chunk_size": int(conf.chunk_size),
+        }
+        return query_frame(
+            self._archive, frame, mode=mode, options=options, meta=empty.meta
+        )
+
     def _record(self, table, **parameters):
         """Record the query's parameters, route, version and date in table.meta."""
         from .table_metadata import record_query
@@ -436,6 +546,18 @@ class TwoMassBatch:
         """
         make = getattr(self._archive, f"payload_{kind}", None)
         return [] if make is None else make(*args, **kwargs)
+
+    def _points_payload(self, request, chunk):
+        """Return the requests of positions, chunk by chunk as the planner asks."""
+        return [
+            payload
+            for start in range(0, len(request.ra), chunk)
+            for payload in self._payload(
+                "points",
+                request.ra[start : start + chunk],
+                request.dec[start : start + chunk],
+            )
+        ]
 
     def _scans_payload(self, request):
         return self._payload(
@@ -452,6 +574,7 @@ class TwoMassBatch:
 for _name in (
     "query_region",
     "query_positions",
+    "query_sources",
     "query_coadd_keys",
     "query_scan",
     "query_scans",

@@ -15,6 +15,7 @@ __all__ = [
     "InvalidQueryError",
     "NameResolutionError",
     "NoResultsWarning",
+    "NotFoundWarning",
     "QuicklookWarning",
     "ServiceStatusError",
 ]
@@ -104,3 +105,11 @@ class DiameterClampedWarning(AstropyUserWarning):
 
 class QuicklookWarning(AstropyUserWarning):
     """Quicklook images are lossy-compressed: use Atlas images for photometry."""
+
+
+class NotFoundWarning(AstropyUserWarning):
+    """Some input rows found no image (a key or scan the archive lacks).
+
+    Those rows are not dropped silently: the result lists them in its
+    ``not_found`` table (`twomass_vo.ImageTable.not_found`) with the reason.
+    """

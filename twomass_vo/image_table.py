@@ -168,6 +168,11 @@ class ImageTable(Table):
     archive : `~twomass_vo.archives.Archive` or None
         The archive the rows came from; it makes simulated files on demand.
         Tables read from disk have none, and load from ``access_url``.
+    not_found : `~astropy.table.Table` or None
+        For `~twomass_vo.TwoMassBatch.query_sources`: the input rows whose
+        link found no image, with their 0-based input ``row`` and the
+        ``reason`` (a copy of the table keeps it; other results, slices and
+        tables read from disk have None).
 
     Notes
     -----
@@ -184,6 +189,7 @@ class ImageTable(Table):
     """
 
     Row = ImageRow
+    not_found = None
 
     def __init__(self, *args, archive=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -209,6 +215,7 @@ class ImageTable(Table):
         """
         new = super().copy(copy_data=copy_data)
         new.archive = getattr(self, "archive", None)
+        new.not_found = self.not_found
         return new
 
     @classmethod

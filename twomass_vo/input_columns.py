@@ -41,17 +41,20 @@ __all__ = [
 #: Names are compared case-insensitively; the first synonym present wins.
 COLUMN_SYNONYMS = {
     "ra": ("ra", "ra_deg", "raj2000", "in_ra"),
-    "dec": ("dec", "dec_deg", "dej2000", "decj2000", "in_dec"),
+    "dec": ("dec", "dec_deg", "dej2000", "decj2000", "in_dec", "decl"),
     "object": ("object", "objname", "name"),
     "size": ("size",),
     "best": ("best",),
     "id": ("id",),
-    "coadd_key": ("coadd_key",),
+    "coadd_key": ("coadd_key", "coaddkey"),
     "band": ("band", "filter"),
     "date": ("xdate", "date", "ordate"),
     "hemisphere": ("hem", "hemis", "hemisphere"),
     "scan": ("scan", "scanno"),
     "image": ("image",),
+    # catalogue sources (the sources mode): IRSA fp_psc, LIneA, VizieR II/246
+    "designation": ("designation", "2mass", "_2mass"),
+    "source_key": ("pts_key", "cntr"),
 }
 
 _MAX_DIGITS = 18  # every integer of up to 18 decimal digits fits in int64
@@ -115,7 +118,10 @@ def _as_str(data):
     if data.dtype.kind == "U":
         return np.char.strip(data)
     if data.dtype.kind == "S":
-        return np.char.strip(np.char.decode(data, "utf-8", errors="replace"))
+        try:  # ASCII (designations, dates, ...): a plain cast, 4x faster
+            return np.char.strip(data.astype(f"U{max(data.dtype.itemsize, 1)}"))
+        except UnicodeDecodeError:
+            return np.char.strip(np.char.decode(data, "utf-8", errors="replace"))
     if data.dtype.kind == "O":
         out = [
             v.decode("utf-8", errors="replace") if isinstance(v, bytes) else str(v)
@@ -317,11 +323,18 @@ def angle_unit_factor(col, unit, *, hours=False):
         ) from None
 
 
-def row_ids(table, n, *, fallback=None):
-    """Return the row identifiers: the ``id`` (else ``fallback``) column, or ``''``."""
-    name = find_column(table, "id") if table is not None else None
-    if name is None and fallback is not None:
-        name = find_column(table, fallback)
+def row_ids(table, n, *, fallback=(), prefer=()):
+    """Return the row identifiers: the ``id`` column, or ``''``.
+
+    ``prefer`` and ``fallback`` are kinds of `COLUMN_SYNONYMS` (a str or a
+    tuple of them) looked for before and after ``id``; the first found wins.
+    """
+    kinds = (*_kinds(prefer), "id", *_kinds(fallback))
+    name = None
+    for kind in kinds if table is not None else ():
+        name = find_column(table, kind)
+        if name is not None:
+            break
     if name is None:
         return np.full(n, "", dtype="U1")
     col = table[name]
@@ -330,6 +343,10 @@ def row_ids(table, n, *, fallback=None):
     if text.size == 0:
         return np.zeros(0, dtype="U1")
     return np.where(mask, "", text)
+
+
+def _kinds(kinds):
+    return (kinds,) if isinstance(kinds, str) else tuple(kinds or ())
 
 
 def row_bands(table, default):

@@ -15,6 +15,7 @@ import numpy as np
 from astropy import units as u
 
 from .archives.base import BANDS, ImageSets
+from .best_image import best_flags
 from .compact_columns import ChunkedColumns, ascii_bytes
 from .exceptions import (
     ArchiveError,
@@ -38,10 +39,12 @@ __all__ = [
     "best_flags",
     "check_image_type",
     "check_intersect",
+    "pairs_table",
     "plan_coadd_keys",
     "plan_positions",
     "plan_region",
     "plan_scans",
+    "query_meta",
     "region_shape",
 ]
 
@@ -233,7 +236,7 @@ _SET_COLUMNS = ("coadd_key", "ordate", "hemisphere", "scanno", "image", "ra", "d
 _BAND_BYTES = np.array([b.encode("ascii") for b in BANDS])
 
 
-def _table(archive, sets, rows, band_code, image_type, meta, **columns):
+def _table(archive, sets, rows, band_code, image_type, meta, *, warn=True, **columns):
     """Assemble the ImageTable of (set, band) rows with the archive's URLs.
 
     ``rows`` index ``sets`` (one output row each). The columns are filled in
@@ -242,7 +245,9 @@ def _table(archive, sets, rows, band_code, image_type, meta, **columns):
     """
     n = len(rows)
     if n == 0:
-        return ImageTable.empty(archive=archive, meta=_with_route(archive, meta))
+        return ImageTable.empty(
+            archive=archive, meta=_with_route(archive, meta), warn=warn
+        )
     size = columns.pop("cutout_size", None)
     out = ChunkedColumns(n)
     for start in range(0, n, FILES_CHUNK):
@@ -278,7 +283,30 @@ def _table(archive, sets, rows, band_code, image_type, meta, **columns):
     )
 
 
-def _meta(archive, mode, image_type, **more):
+def query_meta(archive, mode, image_type, **more):
+    """Return the metadata of a query's result (Quicklook refused where there is none).
+
+    Parameters
+    ----------
+    archive : `~twomass_vo.archives.Archive`
+        The archive asked.
+    mode : str
+        The batch mode (``positions``, ``sources``, ...).
+    image_type : str
+        ``atlas`` or ``quicklook`` (validated).
+    **more
+        More entries (``query``: the query in words, ...).
+
+    Returns
+    -------
+    meta : dict
+        ``mode``, ``archive``, ``image_type`` and ``more``.
+
+    Raises
+    ------
+    ArchiveError
+        Before any request, for Quicklook images of an archive that has none.
+    """
     refusal = getattr(archive, "quicklook_refusal", None)
     if image_type == "quicklook" and refusal:  # before any request
         raise ArchiveError(f"{archive!r} {refusal}")
@@ -312,7 +340,7 @@ def plan_region(archive, shape, *, intersect, bands, image_type):
     table : `~twomass_vo.ImageTable`
         One row per file, sorted by coadd_key and band.
     """
-    meta = _meta(
+    meta = query_meta(
         archive,
         "region",
         image_type,
@@ -343,59 +371,6 @@ def plan_region(archive, shape, *, intersect, bands, image_type):
     )
 
 
-def best_flags(point, distance, coadd_key):
-    """Mark the best image set of each point (the help page's "best image").
-
-    Parameters
-    ----------
-    point : ndarray of int
-        The point of each (point, image set) pair.
-    distance : ndarray of float
-        Smallest distance from the point to the set's four edges.
-    coadd_key : ndarray of int
-        The set's key; ties go to the smaller key.
-
-    Returns
-    -------
-    best : ndarray of bool
-        True for the pair with the largest ``distance`` of each point.
-
-    Notes
-    -----
-    Pairs grouped by point (as every archive look-up returns them) are decided
-    by per-group maxima, in linear time; other input is sorted. Both give the
-    first pair of the order (point, -distance, coadd_key).
-    """
-    point = np.asarray(point)
-    distance = np.asarray(distance)
-    coadd_key = np.asarray(coadd_key)
-    n = len(point)
-    if n and (np.diff(point) >= 0).all() and not np.isnan(distance).any():
-        return _best_grouped(point, distance, coadd_key)
-    order = np.lexsort((coadd_key, -distance, point))
-    first = np.ones(n, bool)
-    first[1:] = point[order][1:] != point[order][:-1]
-    best = np.zeros(n, bool)
-    best[order[first]] = True
-    return best
-
-
-def _best_grouped(point, distance, coadd_key):
-    """`best_flags` for pairs sorted by point, without NaN distances."""
-    starts = np.flatnonzero(np.r_[True, point[1:] != point[:-1]])
-    group = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(point)]))
-    top = distance == np.maximum.reduceat(distance, starts)[group]
-    keys = np.where(top, coadd_key, np.iinfo(np.int64).max)
-    smallest = np.minimum.reduceat(keys, starts)[group]
-    best = top & (coadd_key == smallest)
-    if np.count_nonzero(best) != len(starts):  # repeated keys: take the first
-        first = np.flatnonzero(best)
-        keep = np.r_[True, group[first][1:] != group[first][:-1]]
-        best[:] = False
-        best[first[keep]] = True
-    return best
-
-
 def _positions_chunk(archive, request, start, stop):
     """Kept image sets of points [start, stop), in output order.
 
@@ -424,7 +399,7 @@ def _positions_chunk(archive, request, start, stop):
     return sets.take(chosen), point, distance, is_best, ordered
 
 
-def plan_positions(archive, request, *, bands, image_type, chunk_size):
+def plan_positions(archive, request, *, bands, image_type, chunk_size, warn=True):
     """Positions mode: the image sets containing each position (or the best one).
 
     Parameters
@@ -439,6 +414,9 @@ def plan_positions(archive, request, *, bands, image_type, chunk_size):
         ``atlas`` or ``quicklook``.
     chunk_size : int
         Positions per archive look-up (bounds memory).
+    warn : bool, optional
+        Warn `~twomass_vo.exceptions.NoResultsWarning` for an empty result
+        (default; not in the partitions of a Dask query).
 
     Returns
     -------
@@ -447,13 +425,54 @@ def plan_positions(archive, request, *, bands, image_type, chunk_size):
         centred first; ``dist_edge`` and ``best`` filled in.
     """
     n_in = len(request.ra)
-    meta = _meta(archive, "positions", image_type, query=f"{n_in} position(s)")
+    meta = query_meta(archive, "positions", image_type, query=f"{n_in} position(s)")
     parts = [
         _positions_chunk(archive, request, start, min(start + chunk_size, n_in))
         for start in range(0, n_in, chunk_size)
     ]
+    return pairs_table(
+        archive,
+        request,
+        parts,
+        bands=bands,
+        image_type=image_type,
+        meta=meta,
+        warn=warn,
+    )
+
+
+def pairs_table(archive, request, parts, *, bands, image_type, meta, warn=True):
+    """Return the ImageTable of chosen (position, image set) pairs, one row per file.
+
+    Parameters
+    ----------
+    archive : `~twomass_vo.archives.Archive`
+        The archive that found the sets (it gives the files' URLs).
+    request : `~twomass_vo.inputs.PositionRequest`
+        The positions (``scntr``, ``id``, ``in_ra``, ``in_dec`` and cutout
+        sizes of the rows).
+    parts : list of tuple
+        Per chunk of positions: the chosen `~twomass_vo.archives.ImageSets`,
+        the index of the position of each set, its edge distance (radians),
+        its best flag, and whether expanding the sets in that order (bands
+        within a set) is the output order.
+    bands : str
+        ``J``, ``H``, ``K`` or ``JHK``.
+    image_type : str
+        ``atlas`` or ``quicklook``.
+    meta : dict
+        The result's metadata (`query_meta`).
+    warn : bool, optional
+        Warn `~twomass_vo.exceptions.NoResultsWarning` for an empty result.
+
+    Returns
+    -------
+    table : `~twomass_vo.ImageTable`
+        One row per (position, file), sorted by position, then most centred
+        first, then coadd_key and band.
+    """
     if not parts:
-        return ImageTable.empty(archive=archive, meta=meta)
+        return ImageTable.empty(archive=archive, meta=meta, warn=warn)
     sets = ImageSets.concatenate([p[0] for p in parts])
     # strings as the table stores them: a quarter of the memory until then
     sets = replace(
@@ -483,7 +502,9 @@ def plan_positions(archive, request, *, bands, image_type, chunk_size):
         "cutout_size": _per_row(request.size, point),
     }
     del point, distance, is_best
-    return _table(archive, sets, rows, band_code, image_type, meta, **per_row)
+    return _table(
+        archive, sets, rows, band_code, image_type, meta, warn=warn, **per_row
+    )
 
 
 def _per_row(values, point):
@@ -537,7 +558,7 @@ def plan_coadd_keys(archive, request, *, image_type):
     table : `~twomass_vo.ImageTable`
         One row per file, in input order (J, H, K within a set).
     """
-    meta = _meta(
+    meta = query_meta(
         archive,
         "coadd_keys",
         image_type,
@@ -564,7 +585,7 @@ def plan_scans(archive, request, *, image_type):
     table : `~twomass_vo.ImageTable`
         One row per file, in input order, then image number and band.
     """
-    meta = _meta(
+    meta = query_meta(
         archive,
         "scans",
         image_type,

@@ -34,6 +34,9 @@ from .input_values import parse_band
 from .table_readers import read_table
 
 __all__ = [
+    "hemisphere_column",
+    "ordate_column",
+    "scan_column",
     "scan_request",
     "scans_request",
 ]
@@ -50,8 +53,27 @@ _DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 _DATE_MESSAGE = "is not a date in yymmdd format (exactly 6 digits, e.g. 970804)"
 
 
-def _to_ordate(col, colname):
-    """Observation dates as 'yymmdd' strings (see `scans_request`)."""
+def ordate_column(col, colname):
+    """Observation dates of a column as ``yymmdd`` strings.
+
+    Parameters
+    ----------
+    col : `~astropy.table.Column` or `~astropy.time.Time`
+        Dates: ``yymmdd`` (text or integers), ISO ``YYYY-MM-DD`` (the PSC's
+        ``xdate``) or times; see `scans_request`.
+    colname : str
+        The column's name, for error messages.
+
+    Returns
+    -------
+    ordate : `numpy.ndarray` of str
+        ``'yymmdd'`` per row.
+
+    Raises
+    ------
+    InputError
+        For the first missing or invalid date (naming row, column and value).
+    """
     if isinstance(col, Time):
         col = Column(
             np.atleast_1d(col.to_value("iso", subfmt="date")).astype(str),
@@ -123,7 +145,26 @@ def _iso_to_yymmdd(col, colname, data):
 _YEAR_MESSAGE = "is outside 1950-2049, the years a 2-digit yymmdd date can hold"
 
 
-def _to_hemisphere(col, colname):
+def hemisphere_column(col, colname):
+    """Observatory hemispheres of a column as ``n`` / ``s``.
+
+    Parameters
+    ----------
+    col : `~astropy.table.Column`
+        ``n``, ``s``, ``north`` or ``south``, in any case.
+    colname : str
+        The column's name, for error messages.
+
+    Returns
+    -------
+    hemisphere : `numpy.ndarray` of str
+        ``'n'`` or ``'s'`` per row.
+
+    Raises
+    ------
+    InputError
+        For the first missing or invalid value.
+    """
     data, mask = column_values(col)
     message = "is not an observatory hemisphere: use n (north) or s (south)"
     if mask.any():
@@ -139,7 +180,26 @@ def _to_hemisphere(col, colname):
     return hemisphere.astype("U1")
 
 
-def _to_scan(col, colname):
+def scan_column(col, colname):
+    """Nightly scan numbers of a column (integers 1 to 999).
+
+    Parameters
+    ----------
+    col : `~astropy.table.Column`
+        Integers, or digits as text.
+    colname : str
+        The column's name, for error messages.
+
+    Returns
+    -------
+    scanno : `numpy.ndarray` of int64
+        The scan number of every row.
+
+    Raises
+    ------
+    InputError
+        For the first missing or invalid value.
+    """
     data, mask = column_values(col)
     what = "scan number (an integer from 1 to 999)"
     values = column_ints(col, colname, data, mask, what=what)
@@ -197,9 +257,9 @@ def scan_request(date, hemisphere, scan, *, image=None, band="all"):
     if isinstance(date, datetime.date):
         date = date.isoformat()
     return ScanRequest(
-        ordate=_scalar_check(_to_ordate, date, "date"),
-        hemisphere=_scalar_check(_to_hemisphere, hemisphere, "hemisphere"),
-        scanno=_scalar_check(_to_scan, scan, "scan"),
+        ordate=_scalar_check(ordate_column, date, "date"),
+        hemisphere=_scalar_check(hemisphere_column, hemisphere, "hemisphere"),
+        scanno=_scalar_check(scan_column, scan, "scan"),
         image=(
             np.zeros(1, dtype=np.int64)
             if image is None
@@ -277,9 +337,9 @@ def scans_request(source, *, band="all"):
         if names[kind] is None:
             raise missing_column_error(table, kind, "DHS table")
     n = len(table)
-    ordate = _to_ordate(table[names["date"]], names["date"])
-    hemisphere = _to_hemisphere(table[names["hemisphere"]], names["hemisphere"])
-    scanno = _to_scan(table[names["scan"]], names["scan"])
+    ordate = ordate_column(table[names["date"]], names["date"])
+    hemisphere = hemisphere_column(table[names["hemisphere"]], names["hemisphere"])
+    scanno = scan_column(table[names["scan"]], names["scan"])
     image_name = find_column(table, "image")
     if image_name is None:
         image = np.zeros(n, dtype=np.int64)

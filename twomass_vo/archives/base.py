@@ -315,6 +315,44 @@ class Archive(abc.ABC):
         sets = sets.take(inside)
         return (sets if with_corners else sets.without_corners()), distance[inside]
 
+    def contain_keys(self, keys, ra, dec, *, with_corners=True):
+        """Image sets of coadd_keys, with the edge distance of a point in each.
+
+        Parameters
+        ----------
+        keys : ndarray of int64
+            One key per point (repeated keys are looked up once).
+        ra, dec : ndarray
+            The points, ICRS degrees.
+        with_corners : bool, optional
+            Return the sets' corners (default), or sets without them, which
+            an archive with stored geometry need not read.
+
+        Returns
+        -------
+        sets : `ImageSets`
+            The set of every point whose key the archive has, in point
+            order, ``query_index`` the index of the point.
+        inside : ndarray of bool
+            Whether the point lies in its set (boundary inclusive).
+        distance : ndarray of float
+            Signed smallest angle from the point to the set's four edges,
+            radians (negative outside).
+        """
+        keys = np.asarray(keys, np.int64)
+        unique, inverse = np.unique(keys, return_inverse=True)
+        found = self.find_coadd_keys(unique) if len(unique) else ImageSets.empty()
+        first = np.full(len(unique), -1, np.int64)
+        first[found.query_index[::-1]] = np.arange(len(found))[::-1]
+        which = first[inverse]
+        point = np.flatnonzero(which >= 0)
+        xyz = radec_to_xyz(np.asarray(ra)[point], np.asarray(dec)[point])
+        inside, distance = self.set_footprints(found).contains_distance(
+            xyz, index=which[point]
+        )
+        sets = replace(found.take(which[point]), query_index=point)
+        return (sets if with_corners else sets.without_corners()), inside, distance
+
     def files_for_table(self, sets, band_code, image_type):
         """`files`, in the cheapest form for the result table.
 

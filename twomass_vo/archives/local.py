@@ -378,16 +378,36 @@ class LocalArchive(Archive):
         points, rows = self.zones.query_pairs(ra, dec, self.search_radius)
         return self._sets(rows, points)
 
-    def find_coadd_keys(self, keys):  # noqa: D102
+    def _key_rows(self, keys):
+        """Index rows of the keys found: (index into ``keys``, row)."""
         keys = np.asarray(keys, np.int64)
-        sorted_keys = self.columns["coadd_key"][self.columns["key_order"]]
+        sorted_keys = getattr(self, "_sorted_keys", None)
+        if sorted_keys is None:  # gathered once (11 MB for the whole survey)
+            order = self.columns["key_order"]
+            sorted_keys = self._sorted_keys = np.asarray(
+                self.columns["coadd_key"][order]
+            )
         pos = np.searchsorted(sorted_keys, keys).clip(0, max(len(sorted_keys) - 1, 0))
         found = (
             np.flatnonzero(sorted_keys[pos] == keys)
             if len(sorted_keys)
             else np.zeros(0, int)
         )
-        return self._sets(self.columns["key_order"][pos[found]], found)
+        return found, np.asarray(self.columns["key_order"][pos[found]], np.int64)
+
+    def find_coadd_keys(self, keys):  # noqa: D102
+        found, rows = self._key_rows(keys)
+        return self._sets(rows, found)
+
+    def contain_keys(self, keys, ra, dec, *, with_corners=True):  # noqa: D102
+        if not self.has_geometry:
+            return super().contain_keys(keys, ra, dec, with_corners=with_corners)
+        point, rows = self._key_rows(keys)
+        inside, distance = contains_distance(
+            np.asarray(self.columns["normals"][rows]),
+            radec_to_xyz(np.asarray(ra)[point], np.asarray(dec)[point]),
+        )
+        return self._sets(rows, point, with_corners=with_corners), inside, distance
 
     def find_scans(self, ordate, hemisphere, scanno, image):  # noqa: D102
         image = np.asarray(image, np.int64)
