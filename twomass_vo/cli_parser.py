@@ -9,17 +9,16 @@ leaves as text (bands, angles) so a bad one is a one-line error;
 
 import argparse
 import math
-import re
 from pathlib import Path
 
 __all__ = ["build_parser", "check_arguments", "parse_size"]
 
 
-_UNITS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
-
-
 def parse_size(text):
     """Parse a byte count: ``1GiB``, ``500MB``, ``2G``, ``1000000`` or ``none``.
+
+    The grammar is the API's (`~twomass_vo.download_plan.byte_count`), so
+    that ``--max-bytes`` and ``max_bytes=`` accept and refuse the same texts.
 
     Parameters
     ----------
@@ -38,17 +37,14 @@ def parse_size(text):
     argparse.ArgumentTypeError
         If the text is not a size.
     """
-    if text.strip().lower() in ("none", "unlimited", "inf"):
-        return None
-    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*([kKmMgGtT]?)(i?)[bB]?\s*", text)
-    if match is None:
+    from .download_plan import byte_count
+
+    try:
+        return byte_count(text)
+    except ValueError:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a size such as 1GiB or 500MB"
-        )
-    number, prefix, binary = match.groups()
-    power = "kmgt".find(prefix.lower()) + 1
-    factor = (1024**power) if binary else _UNITS[prefix.lower()]
-    return int(float(number) * factor)
+            f"{text!r} is not a size such as 1GiB, 500MB or none"
+        ) from None
 
 
 def _angle(text, unit_name, option):
