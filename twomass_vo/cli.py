@@ -223,21 +223,10 @@ def main(argv=None):
             write_result(table, args.output, args.overwrite)
             print(f"{len(table)} image file(s) -> {args.output}")
         else:
-            table[
-                [
-                    "scntr",
-                    "id",
-                    "coadd_key",
-                    "ordate",
-                    "hemisphere",
-                    "scanno",
-                    "image",
-                    "band",
-                    "dist_edge",
-                    "best",
-                    "access_url",
-                ]
-            ].pprint(max_width=-1)
+            from .image_columns import DISPLAY_FIRST
+
+            shown = [*DISPLAY_FIRST, "dist_edge", "best", "access_url"]
+            table[shown].pprint(max_width=-1)
         save_pictures(table, args)
         if args.download is not None:
             complete = _all_done(download_rows(table, args.download, args))

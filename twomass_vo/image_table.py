@@ -13,9 +13,16 @@ import warnings
 
 import numpy as np
 from astropy.table import Column, Row, Table
+from astropy.table.pprint import TableFormatter
 
 from .exceptions import NoResultsWarning
-from .image_columns import COLUMN_NAMES, COLUMNS, column_data, make_column
+from .image_columns import (
+    COLUMN_NAMES,
+    COLUMNS,
+    column_data,
+    display_order,
+    make_column,
+)
 
 __all__ = ["COLUMNS", "ImageRow", "ImageTable", "empty_image_table"]
 
@@ -146,6 +153,26 @@ class ImageRow(Row):
         return plot_preview(self, ax, size=size, center=center, **kwargs)
 
 
+class _DisplayFormatter(TableFormatter):
+    """Prints (``print``, ``repr``, ``pprint``, HTML) a result identity first.
+
+    The columns that name the image file (`~twomass_vo.image_columns.DISPLAY_FIRST`)
+    come first, so that a terminal too narrow for every column still shows
+    them; the table itself keeps its column order. A selection of columns
+    (``images["coadd_key", "band"]``) shows in the order it was made.
+    """
+
+    def _pformat_table(self, table, *args, **kwargs):
+        names = display_order(table.colnames)
+        # whole results only: a selection of columns shows in its own order
+        whole = set(COLUMN_NAMES) <= set(table.colnames)
+        if whole and names != table.colnames:  # a view: no data copied
+            table = Table(
+                [table.columns[name] for name in names], meta=table.meta, copy=False
+            )
+        return super()._pformat_table(table, *args, **kwargs)
+
+
 class ImageTable(Table):
     """Table of 2MASS image files found by a `~twomass_vo.TwoMassBatch` query.
 
@@ -182,6 +209,7 @@ class ImageTable(Table):
     """
 
     Row = ImageRow
+    TableFormatter = _DisplayFormatter
 
     def __init__(self, *args, archive=None, **kwargs):
         super().__init__(*args, **kwargs)
