@@ -11,7 +11,6 @@ Nothing is fetched until one of them is called. The column contract
 
 import warnings
 
-import numpy as np
 from astropy.table import Column, Row, Table
 from astropy.table.pprint import TableFormatter
 
@@ -372,33 +371,21 @@ class ImageTable(Table):
         )
 
     def to_regions(self):
-        """Footprints of the rows as `regions` shapes, for DS9 or CRTF files.
+        """Footprints of the image sets as `regions` shapes, for DS9 or CRTF files.
+
+        See `twomass_vo.moc.footprint_regions`.
 
         Returns
         -------
         regions : `~regions.Regions`
-            One `~regions.PolygonSkyRegion` per row, labelled with the band,
-            date, hemisphere, scan and image.
+            One `~regions.PolygonSkyRegion` per image set (J, H and Ks share
+            a footprint), in the order of the rows, labelled with its date,
+            hemisphere, scan, image and bands (e.g. ``971031n scan 96 image
+            197: J/H/Ks``).
         """
-        from regions import Regions
+        from .moc import footprint_regions
 
-        from .geometry import Footprints
-
-        if len(self) == 0:
-            return Regions([])
-        labels = [
-            f"{b}i{s:03d}{i:04d} {d}{h}"
-            for b, s, i, d, h in zip(
-                np.char.lower(self["band"].astype(str)),
-                self["scanno"],
-                self["image"],
-                self["ordate"],
-                self["hemisphere"],
-                strict=True,
-            )
-        ]
-        footprints = Footprints.from_s_region(np.asarray(self["s_region"]))
-        return Regions(footprints.to_regions(labels=labels))
+        return footprint_regions(self)
 
     def broadcast(
         self, hub=None, *, client=None, images=False, footprints=False, **kwargs
