@@ -39,10 +39,22 @@ and ``PARAM`` (query parameters) elements, IPAC ``\keyword`` lines, FITS
 structure (it needs `~twomass_vo.image_table.ImageTable` and so lives above
 this module). The names used by the flat formats are given
 by `flat_meta`: ``url_<name>`` and ``param_<name>`` for the two mappings.
+
+Every value is text that each format can hold: control characters (a
+newline in a file name) are written as their escapes (``\\n``) and bytes
+that are not UTF-8 (a Latin-1 file name) as ``\\xe9``. FITS cards and IPAC
+keywords hold printable ASCII only, and astropy misreads some of their
+quoted strings (``'/`` in FITS, a backslash in IPAC): in those two formats
+every ``%``, ``'``, ``&``, backslash, non-ASCII character and trailing blank
+is percent-encoded (an ``encoding = percent`` entry says so), and decoded
+on reading.
 """
 
 import datetime
+import functools
+import re
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 import numpy as np
 
@@ -100,10 +112,44 @@ _PARAM_UNITS = {"diameter": "deg", "size": "arcsec"}
 _FITS_PREFIX = "TMVO "
 
 
+#: Control characters (C0, DEL, C1): written as their escapes.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: The entry marking percent-encoded values (FITS, IPAC), and what stays as it is.
+_ENCODING = "encoding"
+_ASCII_SAFE = "".join(
+    chr(c) for c in range(0x20, 0x7F) if chr(c) not in "%'&\\" and not chr(c).isalnum()
+)
+
+
 def _text(value):
+    """Return a metadata value as text every format can hold (see the module)."""
     if isinstance(value, bool | np.bool_):
         return "true" if value else "false"
-    return str(value)
+    text = str(value)
+    if text.isprintable():
+        return text
+    try:  # a name from the file system: its undecodable bytes as \xNN
+        text = text.encode("utf-8", "surrogateescape").decode(
+            "utf-8", "backslashreplace"
+        )
+    except UnicodeEncodeError:  # other lone surrogates
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return _CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
+
+
+def _ascii_flat(meta):
+    """`flat_meta` percent-encoded for the ASCII formats (FITS cards, IPAC).
+
+    What they cannot hold (non-ASCII), lose (trailing blanks) or astropy
+    misreads (``'/`` in a FITS string, a backslash or quote in an IPAC
+    keyword, a final ``&``) is encoded, with ``%`` itself; the first entry,
+    ``encoding = percent``, tells `structured_meta` to decode.
+    """
+    flat = {_ENCODING: "percent"}
+    for key, text in flat_meta(meta).items():
+        body = text.rstrip(" ")
+        flat[key] = quote(body, safe=_ASCII_SAFE) + "%20" * (len(text) - len(body))
+    return flat
 
 
 def _archive_urls(archive):
@@ -207,14 +253,21 @@ def structured_meta(meta):
             for k, v in meta.items()
             if str(k).startswith(_FITS_PREFIX)
         }
+
     else:
         flat = meta
+    if flat.get(_ENCODING) == "percent":  # FITS and IPAC (`_ascii_flat`)
+        flat = {
+            k: unquote(v) if isinstance(v, str) else v
+            for k, v in flat.items()
+            if k != _ENCODING
+        }
     out, urls, params = {}, {}, {}
     for key, value in flat.items():
         if key == "urls" and isinstance(value, dict):
-            urls.update(value)
+            urls.update({k: _text(v) for k, v in value.items()})
         elif key == "parameters" and isinstance(value, dict):
-            params.update(value)
+            params.update({k: _text(v) for k, v in value.items()})
         elif key.startswith("url_"):
             urls[key[4:]] = _text(value)
         elif key.startswith("param_"):
@@ -224,6 +277,25 @@ def structured_meta(meta):
     out["urls"] = urls
     out["parameters"] = params
     return out
+
+
+@functools.cache
+def _text_param_class():
+    """Return the class of the text PARAMs of `to_votable` (made on first use)."""
+    from astropy.io.votable.tree import Field, Param
+
+    class TextParam(Param):
+        """A text PARAM whose value is escaped once in the XML.
+
+        astropy's ``Param.to_xml`` escapes a char value (``&`` -> ``&amp;``)
+        and its XML writer escapes the attribute again, so that ``&`` reads
+        back as ``&amp;``: the value is written here as the attribute it is.
+        """
+
+        def to_xml(self, w, **kwargs):
+            Field.to_xml(self, w, **kwargs)
+
+    return TextParam
 
 
 def to_votable(table):
@@ -243,7 +315,7 @@ def to_votable(table):
         elements (``param_<name>``) of the table.
     """
     from astropy.io.votable import from_table
-    from astropy.io.votable.tree import Info, Param
+    from astropy.io.votable.tree import Info
 
     plain = table.copy(copy_data=False)
     plain.meta = {}
@@ -257,11 +329,11 @@ def to_votable(table):
         if key.startswith("param_"):
             name = key[6:]
             vot_table.params.append(
-                Param(
+                _text_param_class()(
                     votable,
                     name=key,
                     ID=key,
-                    datatype="char",
+                    datatype="char" if value.isascii() else "unicodeChar",
                     arraysize="*",
                     value=value,
                     ucd=_PARAM_UCDS.get(name, "meta.code"),
@@ -284,7 +356,7 @@ def _ipac_table(table):
     out = table.copy(copy_data=False)
     out.meta = {
         "keywords": {
-            k: {"value": v} for k, v in flat_meta(structured_meta(table.meta)).items()
+            k: {"value": v} for k, v in _ascii_flat(structured_meta(table.meta)).items()
         }
     }
     # IPAC has no boolean type: y/n as in the help page
@@ -311,7 +383,7 @@ def _write_fits(table, path, overwrite):
     plain.meta = {}
     hdu = fits.table_to_hdu(plain)
     hdu.header["EXTNAME"] = "IMAGES"
-    for key, value in flat_meta(structured_meta(table.meta)).items():
+    for key, value in _ascii_flat(structured_meta(table.meta)).items():
         hdu.header[f"HIERARCH {_FITS_PREFIX}{key.upper()}"] = value
     fits.HDUList([fits.PrimaryHDU(), hdu]).writeto(path, overwrite=overwrite)
 
