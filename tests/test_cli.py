@@ -333,7 +333,7 @@ def test_download_cutouts(cli, batch, data_path, tmp_path):
             assert hdul[0].header["CUTOUT"] is True
 
 
-def test_download_keeps_existing_files_unless_overwrite(cli, tmp_path):
+def test_download_keeps_existing_files_unless_refetch(cli, tmp_path):
     folder = tmp_path / "images"
     argv = ("scan", *SCAN, "--image", "197", "--band", "J", "--download", folder)
     assert cli(*argv)[0] == 0
@@ -343,7 +343,10 @@ def test_download_keeps_existing_files_unless_overwrite(cli, tmp_path):
     os.utime(path, ns=(old, old))
     assert cli(*argv)[0] == 0
     assert path.stat().st_mtime_ns == old
+    # --overwrite is for the output files: a complete file is never fetched again
     assert cli(*argv, "--overwrite")[0] == 0
+    assert path.stat().st_mtime_ns == old
+    assert cli(*argv, "--refetch")[0] == 0
     assert path.stat().st_mtime_ns > old
     assert files_in(folder) == [path.name]  # no .part-* leftovers
 

@@ -82,8 +82,13 @@ def test_cli_writes_a_moc_fits_file(region_table, tmp_path, capsys):
         assert header["MOCORDER"] == 13
     loaded = mocpy.MOC.load(str(path), format="fits")
     assert loaded == region_table.to_moc()
-    assert run("region", M31, "0.3", "-o", path) == 2  # no --overwrite
-    assert "exists" in capsys.readouterr().err
+    # the same result again is written again; another one needs --overwrite
+    assert run("region", M31, "0.3", "-o", path) == 0
+    assert run("region", M31, "0.5", "-o", path) == 2
+    assert "holds another result (other content)" in capsys.readouterr().err
+    assert mocpy.MOC.load(str(path), format="fits") == region_table.to_moc()
+    assert run("region", M31, "0.5", "-o", path, "--overwrite") == 0
+    assert mocpy.MOC.load(str(path), format="fits") != region_table.to_moc()
 
 
 @pytest.mark.parametrize(("suffix", "fmt"), [(".reg", "ds9"), (".crtf", "crtf")])

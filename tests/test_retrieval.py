@@ -1051,7 +1051,10 @@ def test_cli_download_failures_are_logged_one_line_each(
     lines = err.splitlines()
     assert len(lines) == 2
     assert all(line.startswith("twomass-vo: ") and "HTTP 404" in line for line in lines)
-    assert "2 failed" in out and "run the same command again" in out
+    assert "2 failed" in out
+    # the line to run to continue: this very command
+    command = f"twomass-vo download {tmp_path / 't.ecsv'} {tmp_path / 'dl'}"
+    assert f"run: {command} --retries 0 --timeout 5" in out
     status, out, err = run_cli(capsys, "download", tmp_path / "t.ecsv", tmp_path / "dl")
     assert (status, err) == (0, "")
 

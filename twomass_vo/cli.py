@@ -32,13 +32,12 @@ import warnings
 from pathlib import Path
 
 from .cli_output import (
-    check_folder,
-    check_output,
-    check_picture,
     download_rows,
+    expect_outputs,
     read_result,
-    save_pictures,
-    write_result,
+    send_samp,
+    stage_pictures,
+    stage_result,
 )
 from .cli_parser import (
     build_parser,
@@ -184,9 +183,12 @@ def main(argv=None):
         not answer).
     """
     from .exceptions import ArchiveError, ArchiveUnreachableError, InvalidQueryError
+    from .output_files import Outputs
 
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     args = parser.parse_args(argv)
+    args.argv = argv  # to say exactly what to run to continue
     shown = warnings.showwarning
     warnings.showwarning = _one_line_warning
     logger = logging.getLogger("twomass_vo")
@@ -199,13 +201,8 @@ def main(argv=None):
     try:
         # the arguments, and the places to write, are checked before any work
         check_arguments(args)
-        overwrite = getattr(args, "overwrite", False)
-        check_output(getattr(args, "output", None), overwrite, "-o/--output")
-        check_output(getattr(args, "rest", None), True, "--rest")
-        check_folder(getattr(args, "download", None), "--download")
-        check_folder(getattr(args, "folder", None), "FOLDER")
-        for option in ("plot", "preview"):
-            check_picture(getattr(args, option, None), overwrite, f"--{option}")
+        outputs = Outputs(overwrite=getattr(args, "overwrite", False))
+        expect_outputs(args, outputs)
         if getattr(args, "preview", None) is not None and args.mode != "positions":
             raise ValueError("--preview is for the positions mode")
         if args.mode == "info":
@@ -216,18 +213,30 @@ def main(argv=None):
                 table.archive = _archive(args)
             result = download_rows(table, args.folder, args)
             if args.output is not None:
-                write_result(result, args.output, args.overwrite)
+                with outputs:
+                    stage_result(outputs, result, args.output)
+                    outputs.commit()
             return EXIT_OK if _all_done(result) else EXIT_NOT_RETRIEVED
         table = _run(args)
+        # every output is written whole, or none is (a failure leaves nothing)
+        with outputs:
+            if args.output is not None:
+                stage_result(outputs, table, args.output)
+            stage_pictures(outputs, table, args)
+            outputs.commit()
         if args.output is not None:
-            write_result(table, args.output, args.overwrite)
             print(f"{len(table)} image file(s) -> {args.output}")
         else:
             from .image_columns import DISPLAY_FIRST
 
-            shown = [*DISPLAY_FIRST, "dist_edge", "best", "access_url"]
-            table[shown].pprint(max_width=-1)
-        save_pictures(table, args)
+            columns = [*DISPLAY_FIRST, "dist_edge", "best", "access_url"]
+            table[columns].pprint(max_width=-1)
+        if args.plot is not None:
+            print(f"footprints -> {args.plot}")
+        if args.preview is not None:
+            print(f"colour previews -> {args.preview}")
+        if args.samp:
+            send_samp(table)
         if args.download is not None:
             complete = _all_done(download_rows(table, args.download, args))
     except ArchiveError as exc:

@@ -3,21 +3,33 @@
 
 The output side of `twomass_vo.cli`: reading an ImageTable file
 (`read_result`), downloading its rows with a summary (`download_rows`),
-writing the table or its footprints (`write_result`), drawing ``--plot`` and
-``--preview`` pictures (`save_pictures`), and checking output paths before
-any work (`check_output`, `check_picture`, `check_folder`).
+and the output files, all through `~twomass_vo.output_files.Outputs`
+(checked before any work, written under temporary names, renamed together
+once all are written): `expect_outputs` checks the paths of the options,
+`stage_result` writes the table (or its footprints, or its coverage),
+`stage_pictures` draws the ``--plot`` and ``--preview`` pictures;
+`send_samp` sends the table over SAMP.
 """
 
 __all__ = [
     "check_folder",
-    "check_output",
-    "check_picture",
     "download_rows",
+    "expect_outputs",
+    "output_formats",
     "read_result",
-    "save_figure",
-    "save_pictures",
-    "write_result",
+    "rerun_command",
+    "send_samp",
+    "stage_pictures",
+    "stage_result",
 ]
+
+
+def output_formats():
+    """Return the extensions of ``-o``: tables, region files, MOC (``.moc.fits``)."""
+    from .metadata_writer import FORMATS
+    from .moc import REGION_FORMATS
+
+    return (*FORMATS, *REGION_FORMATS, ".moc.fits")
 
 
 def read_result(path):
@@ -27,9 +39,37 @@ def read_result(path):
     return read_table(path)
 
 
+def rerun_command(argv):
+    """Return the command line that continues a run: the same, less the replacing.
+
+    Parameters
+    ----------
+    argv : list of str
+        The arguments of the run.
+
+    Returns
+    -------
+    command : str
+        ``twomass-vo`` and ``argv`` quoted for a POSIX shell, without
+        ``--overwrite`` and ``--refetch`` (or their abbreviations): run
+        again, the same result is written again without them, and the
+        files already complete are kept.
+    """
+    import shlex
+
+    def replacing(arg):
+        return len(arg) > 3 and any(
+            option.startswith(arg) for option in ("--overwrite", "--refetch")
+        )
+
+    return shlex.join(["twomass-vo", *(a for a in argv if not replacing(a))])
+
+
 def download_rows(table, folder, args):
     """Download the rows; print a summary; return the table with status."""
     import numpy as np
+
+    from .output_files import Outputs
 
     result = table.download(
         folder,
@@ -38,7 +78,7 @@ def download_rows(table, folder, args):
         progress=not args.no_progress,
         retries=args.retries,
         timeout=args.timeout,
-        overwrite=args.overwrite,
+        overwrite=args.refetch,
         decompress=not args.no_decompress,
     )
     status = np.asarray(result["status"])
@@ -55,101 +95,99 @@ def download_rows(table, folder, args):
         print(f"{files} file(s) in {folder}")
     rest = result[np.isin(status, ["deferred", "failed"])]
     if args.rest is not None:
-        write_result(rest, args.rest, True)
+        with Outputs(overwrite=True) as outputs:
+            stage_result(outputs, rest, args.rest)
+            outputs.commit()
         print(f"{len(rest)} row(s) not retrieved -> {args.rest}")
-    elif len(rest):
-        print("run the same command again to continue (files already there are kept)")
+    if len(rest):
+        print(
+            "to continue (the files already complete are kept, and not counted "
+            f"in the budget), run: {rerun_command(args.argv)}"
+        )
     return result
 
 
-def write_result(table, path, overwrite):
+def stage_result(outputs, table, path):
     """Write the table, its MOC (``.moc.fits``) or its footprints (region file)."""
-    from .moc import REGION_FORMATS, write_footprints
+    from .moc import REGION_FORMATS, footprint_file
     from .table_metadata import write_table
 
-    if path.name.lower().endswith(".moc.fits"):
-        if path.exists() and not overwrite:
-            raise OSError(f"{path} exists (use --overwrite)")
-        table.to_moc().save(
-            str(path), format="fits", overwrite=overwrite, v1_compatible=True
-        )
-    elif path.suffix.lower() in REGION_FORMATS:
-        write_footprints(table, path, overwrite=overwrite)
-    else:
-        write_table(table, path, overwrite=overwrite)
+    def write(tmp):
+        if path.name.lower().endswith(".moc.fits"):
+            table.to_moc().save(
+                str(tmp), format="fits", overwrite=True, v1_compatible=True
+            )
+        elif path.suffix.lower() in REGION_FORMATS:
+            text = footprint_file(table, REGION_FORMATS[path.suffix.lower()])
+            tmp.write_text(text, encoding="utf-8")
+        else:
+            write_table(table, tmp, overwrite=True)
+
+    outputs.stage(path, write)
 
 
-def save_pictures(table, args):
-    """Write the --plot and --preview pictures; send the table with --samp."""
+def stage_pictures(outputs, table, args):
+    """Draw the --plot and --preview pictures and stage them (see `Outputs`)."""
     if args.plot is not None:
-        save_figure(table.plot().figure, args.plot, args.overwrite)
-        print(f"footprints -> {args.plot}")
+        outputs.stage(args.plot, _figure_writer(table.plot().figure))
     if args.preview is not None:
         from .preview import plot_previews
 
         figure = plot_previews(table, max_panels=args.preview_max)
-        save_figure(figure, args.preview, args.overwrite)
-        print(f"colour previews -> {args.preview}")
-    if args.samp:
-        from .samp import broadcast
-
-        sent = broadcast(table)
-        print(f"table sent over SAMP to {len(sent)} client(s)")
+        outputs.stage(args.preview, _figure_writer(figure))
 
 
-def save_figure(figure, path, overwrite):
-    """Save a matplotlib figure to ``path`` and close it."""
-    import matplotlib.pyplot as plt
-
-    try:
-        if path.exists() and not overwrite:
-            raise OSError(f"{path} exists (use --overwrite)")
-        figure.savefig(path, dpi=100)
-    finally:
-        plt.close(figure)
+#: savefig metadata that keeps dates out of pictures, so that the same picture
+#: is the same file (a run again writes it again; see `Outputs.stage`)
+_NO_DATES = {"pdf": {"CreationDate": None}, "svg": {"Date": None}}
 
 
-def check_output(path, overwrite, option):
-    """Check a table to write before any work: format, folder, existing file."""
-    if path is None:
-        return
-    from .moc import REGION_FORMATS
-    from .table_metadata import FORMATS
+def _figure_writer(figure):
+    """Return ``write(tmp)``: save a figure in the format of the extension, close it."""
 
-    known = (*FORMATS, *REGION_FORMATS, ".moc.fits")
-    suffix = path.suffix.lower()
-    if suffix not in FORMATS and suffix not in REGION_FORMATS:
-        raise ValueError(
-            f"{option} {path}: unknown table format {path.suffix or '(none)'!r}: "
-            f"end the name with one of {', '.join(known)}"
-        )
-    folder = path.parent
-    if not folder.is_dir():
-        raise ValueError(f"{option} {path}: the folder {folder} does not exist")
-    if path.is_dir():
-        raise ValueError(f"{option} {path}: is a folder, not a file name")
-    if path.exists() and not overwrite:
-        raise ValueError(
-            f"{option} {path}: the file exists (add --overwrite to replace it)"
-        )
+    def write(tmp):
+        import matplotlib.pyplot as plt
+
+        fmt = tmp.suffix[1:].lower()
+        try:
+            figure.savefig(tmp, format=fmt, dpi=100, metadata=_NO_DATES.get(fmt))
+        finally:
+            plt.close(figure)
+
+    return write
 
 
-def check_picture(path, overwrite, option):
-    """Check a picture to write before any work: folder and existing file."""
-    if path is None:
-        return
-    if not path.parent.is_dir():
-        raise ValueError(f"{option} {path}: the folder {path.parent} does not exist")
-    if path.exists() and not overwrite:
-        raise ValueError(
-            f"{option} {path}: the file exists (add --overwrite to replace it)"
-        )
+def send_samp(table):
+    """Send the table over SAMP (``--samp``); print to how many clients."""
+    from .samp import broadcast
+
+    sent = broadcast(table)
+    print(f"table sent over SAMP to {len(sent['table.load.votable'])} client(s)")
+
+
+def expect_outputs(args, outputs):
+    """Check the output options before any work; pictures get the names written.
+
+    ``--plot p`` becomes ``p.png`` (as matplotlib writes it), and so on.
+    """
+    from .metadata_writer import FORMATS
+
+    outputs.expect(
+        getattr(args, "output", None), "-o/--output", formats=output_formats()
+    )
+    for option in ("plot", "preview"):
+        path = getattr(args, option, None)
+        if path is not None:
+            setattr(args, option, outputs.expect(path, f"--{option}", picture=True))
+    # the rows not retrieved: replaced by every run (written after the download)
+    outputs.expect(
+        getattr(args, "rest", None), "--rest", formats=FORMATS, overwrite=True
+    )
+    check_folder(getattr(args, "download", None), "--download")
+    check_folder(getattr(args, "folder", None), "FOLDER")
 
 
 def check_folder(path, option):
     """Refuse a folder option that names an existing file."""
     if path is not None and path.exists() and not path.is_dir():
         raise ValueError(f"{option} {path}: is a file, not a folder")
-
-
-#: Arguments of the Python API -> their names on the command line, per mode.

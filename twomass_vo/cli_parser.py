@@ -138,6 +138,12 @@ def _download_options(parser):
         help="seconds per request (default 60)",
     )
     group.add_argument(
+        "--refetch",
+        action="store_true",
+        help="fetch again the files already complete in the folder (by default "
+        "they are kept, and not counted in the budget)",
+    )
+    group.add_argument(
         "--no-progress", action="store_true", help="no progress bar on a terminal"
     )
     group.add_argument(
@@ -245,7 +251,8 @@ def build_parser():
     common.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace existing output and downloaded files",
+        help="replace output files that hold another result (the same result "
+        "is written again without it)",
     )
     _download_options(common)
     _picture_options(common)
@@ -333,7 +340,7 @@ def build_parser():
     p.add_argument(
         "--overwrite",
         action="store_true",
-        help="fetch again and replace files already in FOLDER (and --output)",
+        help="replace --output if it holds another result",
     )
     _download_options(p)
     return parser
