@@ -112,7 +112,12 @@ def _run(args):
     common = {"band": args.band, "image_type": args.image_type}
     if args.mode == "region":
         return batch.query_region(
-            args.center, args.diameter, intersect=args.intersect, **common
+            args.center,
+            args.diameter,
+            radius=args.radius,
+            width=args.width,
+            intersect=args.intersect,
+            **common,
         )
     if args.mode == "positions":
         return batch.query_positions(

@@ -85,6 +85,10 @@ def _band(text):
     return bands
 
 
+#: The sizes of a region on the command line: option -> attribute.
+_REGION_SIZES = (("DIAMETER", "diameter"), ("--radius", "radius"), ("--width", "width"))
+
+
 def check_arguments(args):
     """Check and convert the values argparse leaves as text, in place.
 
@@ -93,8 +97,16 @@ def check_arguments(args):
     """
     if hasattr(args, "band"):
         args.band = _band(args.band)
-    if getattr(args, "diameter", None) is not None:
-        args.diameter = _angle(args.diameter, "deg", "DIAMETER")
+    if args.mode == "region":
+        sizes = [(o, n) for o, n in _REGION_SIZES if getattr(args, n) is not None]
+        if len(sizes) != 1:
+            given = " and ".join(option for option, _ in sizes)
+            raise ValueError(
+                "give the region's DIAMETER, --radius or --width: "
+                + (f"not {given}" if sizes else "none was given")
+            )
+        ((option, name),) = sizes
+        setattr(args, name, _angle(getattr(args, name), "deg", option))
     if getattr(args, "size", None) is not None:
         args.size = _angle(args.size, "arcsec", "--size")
 
@@ -272,8 +284,20 @@ def build_parser():
     p.add_argument("center", help="coordinates (any help-page format) or object name")
     p.add_argument(
         "diameter",
+        nargs="?",
         help="0.3, 0.3deg, 10arcmin or 600arcsec (a number alone is degrees); "
-        "clamped to [0.05, 7] deg",
+        "clamped to [0.05, 7] deg; or give --radius or --width",
+    )
+    p.add_argument(
+        "--radius",
+        metavar="ANGLE",
+        help="the circle's radius instead of its diameter (astroquery's name)",
+    )
+    p.add_argument(
+        "--width",
+        metavar="ANGLE",
+        help="a square of this side (north up) instead of a circle; clamped to "
+        "[0.05, 4.95] deg",
     )
     p.add_argument(
         "--intersect",
