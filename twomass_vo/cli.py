@@ -21,9 +21,11 @@ take units: ``0.3deg``, ``10arcmin``, ``60arcsec`` (a number alone is degrees
 for a diameter, arcsec for a size).
 
 Exit status: 0 done; 1 some rows not retrieved (failed, or deferred by the
-byte budget); 2 usage error or bad input (a one-line error on stderr, before
-any work); 3 the archive is unreachable or failed (``info --check``: an
-endpoint does not answer).
+byte budget: run the line it prints to continue); 2 usage error or bad input
+(a one-line error on stderr, before any work); 3 the archive (or another
+service: the name resolver, the SAMP hub) is unreachable or failed, in one
+line naming the host and the cause (``-v``: the details; ``info --check``:
+an endpoint does not answer).
 """
 
 import logging
@@ -84,25 +86,49 @@ def _archive(args):
     return open_archive(name)
 
 
-def _info(archive, check):
-    """Print the archive's description; return whether every endpoint answers."""
+#: What ``info`` shows of an archive's settings without ``-v`` (when set).
+_INFO_SUMMARY = ("path", "image_sets", "table", "collection")
+
+
+def _info(archive, check, verbose):
+    """Print the archive's routes and endpoints; return whether every one answers.
+
+    The archive's settings are printed with ``-v`` only (its name, kind and
+    the few of `_INFO_SUMMARY` always); a failure is said in words, its
+    full text with ``-v``.
+    """
     info = archive.describe(check=check)
     endpoints = info.pop("endpoints", {})
     routes = info.pop("routes", {})
+    print(f"archive: {info.get('name')} ({info.get('kind')})")
     for key, value in info.items():
-        if not isinstance(value, dict):
+        if isinstance(value, dict) or key in ("name", "kind"):
+            continue
+        if verbose or (key in _INFO_SUMMARY and value is not None):
             print(f"{key}: {value}")
     answered = True
     for mode, status in routes.items():  # archives with one route per mode
         ok = status["ok"]
         answered &= ok is not False
         state = "unchecked" if ok is None else "ok" if ok else "NOT ANSWERING"
-        print(f"route {mode}: {status['route']} {status['url']} {state}")
+        line = f"route {mode}: {status['route']} {status['url']} {state}"
+        if ok is False:
+            line += f" ({_why(status, verbose)})"
+        print(line)
     for name, status in endpoints.items():
         answered &= bool(status["ok"])
         state = "ok" if status["ok"] else "NOT ANSWERING"
-        print(f"endpoint {name}: {status['url']} {state} ({status['detail']})")
+        detail = status["detail"] if status["ok"] else _why(status, verbose)
+        print(f"endpoint {name}: {status['url']} {state} ({detail})")
     return answered
+
+
+def _why(status, verbose):
+    """Why an endpoint does not answer: in words, or in full with ``-v``."""
+    if verbose or not status.get("cause"):
+        detail = " ".join(str(status["detail"]).split())
+        return detail if verbose or len(detail) <= 160 else detail[:157] + "..."
+    return status["cause"]
 
 
 def _run(args):
@@ -155,17 +181,34 @@ def _message(exc, mode):
     return str(exc)
 
 
-def _unreachable(exc):
-    """Whether an error comes from a network failure (anywhere in its chain)."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, (ConnectionError, TimeoutError)):
-            return True
-        if type(exc).__name__ in ("ConnectionError", "ConnectTimeout", "Timeout"):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
+def _report(exc, args):
+    """Print an error on one line (its details with ``-v``); return the exit status.
+
+    Network failures (anywhere under the error, a failed name resolution
+    included) and archive errors are status 3, in at most about 200
+    characters naming the host and the cause; the rest is bad input (2).
+    """
+    from .exceptions import ArchiveError
+    from .network_errors import network_failure, wrapped_exceptions
+
+    failure = network_failure(exc)
+    if failure is None and not isinstance(exc, ArchiveError):
+        print(f"twomass-vo: error: {_message(exc, args.mode)}", file=sys.stderr)
+        status = EXIT_BAD_INPUT
+    else:
+        text = " ".join(str(exc).split())
+        if failure is not None and len(text) > 200:
+            text = f"{failure.line} (details: twomass-vo -v)"
+        print(f"twomass-vo: error: {text}", file=sys.stderr)
+        status = EXIT_ARCHIVE
+    if getattr(args, "verbose", False):
+        shown = set()
+        for link in wrapped_exceptions(exc):
+            detail = getattr(link, "detail", None) or f"{type(link).__name__}: {link}"
+            if detail not in shown:
+                shown.add(detail)
+                print(f"twomass-vo: details: {detail}", file=sys.stderr)
+    return status
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):
@@ -187,7 +230,7 @@ def main(argv=None):
         archive is unreachable or failed (``info --check``: an endpoint does
         not answer).
     """
-    from .exceptions import ArchiveError, ArchiveUnreachableError, InvalidQueryError
+    from .exceptions import ArchiveError, InvalidQueryError
     from .output_files import Outputs
 
     parser = build_parser()
@@ -211,7 +254,8 @@ def main(argv=None):
         if getattr(args, "preview", None) is not None and args.mode != "positions":
             raise ValueError("--preview is for the positions mode")
         if args.mode == "info":
-            return EXIT_OK if _info(_archive(args), args.check) else EXIT_ARCHIVE
+            answered = _info(_archive(args), args.check, args.verbose)
+            return EXIT_OK if answered else EXIT_ARCHIVE
         if args.mode == "download":
             table = read_result(args.table)
             if args.archive is not None or args.tap_url:
@@ -244,17 +288,8 @@ def main(argv=None):
             send_samp(table)
         if args.download is not None:
             complete = _all_done(download_rows(table, args.download, args))
-    except ArchiveError as exc:
-        unreachable = (
-            "archive unreachable: "
-            if _unreachable(exc) and not isinstance(exc, ArchiveUnreachableError)
-            else ""
-        )
-        print(f"twomass-vo: error: {unreachable}{exc}", file=sys.stderr)
-        return EXIT_ARCHIVE
-    except (InvalidQueryError, OSError, ValueError, ImportError) as exc:
-        print(f"twomass-vo: error: {_message(exc, args.mode)}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    except (ArchiveError, InvalidQueryError, OSError, ValueError, ImportError) as exc:
+        return _report(exc, args)
     except KeyboardInterrupt:
         print(
             "twomass-vo: interrupted (the files already written are kept: run the "

@@ -203,6 +203,13 @@ def _archive_options(parser, *, after_mode=False):
     """
     default = argparse.SUPPRESS if after_mode else None
     parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS if after_mode else False,
+        help="the details of an error (and every setting, with info)",
+    )
+    parser.add_argument(
         "--archive",
         default=default,
         help="'irsa' (the default: IRSA's SIA v2, IBE and TAP services), 'sim' (the "
