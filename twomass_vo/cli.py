@@ -284,10 +284,11 @@ def main(argv=None):
             print(f"footprints -> {args.plot}")
         if args.preview is not None:
             print(f"colour previews -> {args.preview}")
-        if args.samp:
-            send_samp(table)
-        if args.download is not None:
+        samp_failed = args.samp and not send_samp(table, args.timeout)
+        if args.download is not None:  # after a failed --samp too
             complete = _all_done(download_rows(table, args.download, args))
+        if samp_failed:
+            return EXIT_ARCHIVE
     except (ArchiveError, InvalidQueryError, OSError, ValueError, ImportError) as exc:
         return _report(exc, args)
     except KeyboardInterrupt:

@@ -11,6 +11,8 @@ once all are written): `expect_outputs` checks the paths of the options,
 `send_samp` sends the table over SAMP.
 """
 
+import sys
+
 __all__ = [
     "check_folder",
     "download_rows",
@@ -157,12 +159,23 @@ def _figure_writer(figure):
     return write
 
 
-def send_samp(table):
-    """Send the table over SAMP (``--samp``); print to how many clients."""
-    from .samp import broadcast
+def send_samp(table, timeout=None):
+    """Send the table over SAMP (``--samp``); return whether it was sent.
 
-    sent = broadcast(table)
+    Each call to the hub, and each client, has ``timeout`` seconds (the
+    ``--timeout`` option; default 30). Prints to how many clients, or the
+    error on one line of the standard error (the command goes on, and exits
+    with status 3).
+    """
+    from .samp import SAMPError, broadcast
+
+    try:
+        sent = broadcast(table, timeout=30 if timeout is None else timeout)
+    except SAMPError as exc:
+        print(f"twomass-vo: error: {exc}", file=sys.stderr)
+        return False
     print(f"table sent over SAMP to {len(sent['table.load.votable'])} client(s)")
+    return True
 
 
 def expect_outputs(args, outputs):

@@ -147,7 +147,7 @@ def _download_options(parser):
         "--timeout",
         type=float,
         metavar="SECONDS",
-        help="seconds per request (default 60)",
+        help="seconds per request (default 60; --samp: 30)",
     )
     group.add_argument(
         "--refetch",
