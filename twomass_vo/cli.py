@@ -263,14 +263,18 @@ def main(argv=None):
             result = download_rows(table, args.folder, args)
             if args.output is not None:
                 with outputs:
-                    stage_result(outputs, result, args.output)
+                    stage_result(
+                        outputs, result, args.output, votable_format=args.votable_format
+                    )
                     outputs.commit()
             return EXIT_OK if _all_done(result) else EXIT_NOT_RETRIEVED
         table = _run(args)
         # every output is written whole, or none is (a failure leaves nothing)
         with outputs:
             if args.output is not None:
-                stage_result(outputs, table, args.output)
+                stage_result(
+                    outputs, table, args.output, votable_format=args.votable_format
+                )
             stage_pictures(outputs, table, args)
             outputs.commit()
         if args.output is not None:

@@ -98,7 +98,7 @@ def download_rows(table, folder, args):
     rest = result[np.isin(status, ["deferred", "failed"])]
     if args.rest is not None:
         with Outputs(overwrite=True) as outputs:
-            stage_result(outputs, rest, args.rest)
+            stage_result(outputs, rest, args.rest, votable_format=args.votable_format)
             outputs.commit()
         print(f"{len(rest)} row(s) not retrieved -> {args.rest}")
     if len(rest):
@@ -109,8 +109,11 @@ def download_rows(table, folder, args):
     return result
 
 
-def stage_result(outputs, table, path):
-    """Write the table, its MOC (``.moc.fits``) or its footprints (region file)."""
+def stage_result(outputs, table, path, *, votable_format="auto"):
+    """Write the table, its MOC (``.moc.fits``) or its footprints (region file).
+
+    ``votable_format`` is that of `~twomass_vo.table_metadata.write_table`.
+    """
     from .moc import REGION_FORMATS, footprint_file
     from .table_metadata import write_table
 
@@ -123,7 +126,7 @@ def stage_result(outputs, table, path):
             text = footprint_file(table, REGION_FORMATS[path.suffix.lower()])
             tmp.write_text(text, encoding="utf-8")
         else:
-            write_table(table, tmp, overwrite=True)
+            write_table(table, tmp, overwrite=True, votable_format=votable_format)
 
     outputs.stage(path, write)
 

@@ -170,6 +170,16 @@ def _download_options(parser):
     )
 
 
+def _votable_option(parser):
+    parser.add_argument(
+        "--votable-format",
+        choices=("auto", "tabledata", "binary2"),
+        default="auto",
+        help="how a VOTable output holds its rows: binary2 (fast, compact), "
+        "tabledata (XML text), or auto (default): binary2 above 1000 rows",
+    )
+
+
 def _picture_options(parser):
     group = parser.add_argument_group("pictures and VO tools")
     group.add_argument(
@@ -261,6 +271,7 @@ def build_parser():
         help="write the result table here (or the footprints: .reg DS9, .crtf "
         "CRTF; or the coverage: .moc.fits)",
     )
+    _votable_option(common)
     common.add_argument(
         "--download",
         type=Path,
@@ -373,5 +384,6 @@ def build_parser():
         action="store_true",
         help="replace --output if it holds another result",
     )
+    _votable_option(p)
     _download_options(p)
     return parser

@@ -8,8 +8,8 @@ The command line (`twomass_vo.cli`) writes its outputs -- the result table
 - before any work, `Outputs.expect` checks each path as it will be written:
   the format of its extension, its folder (there, and writable), the name
   matplotlib will give a picture (`picture_path`: ``--plot p`` writes
-  ``p.png``), two options naming one file, and a file already there (it
-  must be a result table that can be read, for a table);
+  ``p.png``), two options naming one file, and a file already there (a
+  table file must start as its format does);
 - after the work, `Outputs.stage` writes each file under a hidden temporary
   name beside its target (`twomass_vo.atomic_files.new_part`) and compares
   it with the file already there: the same result is not an error (a
@@ -20,15 +20,17 @@ The command line (`twomass_vo.cli`) writes its outputs -- the result table
   block by an exception) the temporary files are removed, so a failure
   leaves nothing behind and the files already there as they were.
 
-"The same result" is decided by `same_result`: for tables, the same rows
-and query read back from both files (its date aside, and the ``local_path``,
-``status`` and ``error`` of a download report, which a run brings up to
-date); for the other files, the same bytes.
+"The same result" is decided by `same_result`: for tables, the same bytes
+but the query date (the writers are deterministic; no reading), or else the
+same rows and query read back from both files (the date aside, and the
+``local_path``, ``status`` and ``error`` of a download report, which a run
+brings up to date); for the other files, the same bytes.
 """
 
 import contextlib
 import filecmp
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -127,7 +129,23 @@ def _table_difference(old, new):
     return None
 
 
-def same_result(existing, written, *, table=None):
+#: The query date as every format writes it (FITS and IPAC percent-encode).
+_DATE = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\+|%2B)00:00")
+
+
+def _same_but_dates(existing, written):
+    """Whether two files are the same bytes once their query dates are blanked.
+
+    The writers are deterministic: two runs of one query differ in the
+    ``date`` entry only, so that the same result is found without reading
+    (a VOTable of 300,000 rows takes astropy about 20 s to read).
+    """
+    if existing.stat().st_size != written.stat().st_size:
+        return False
+    return _DATE.sub(b"", existing.read_bytes()) == _DATE.sub(b"", written.read_bytes())
+
+
+def same_result(existing, written):
     """Return how a file already there differs from the one just written (None: same).
 
     Parameters
@@ -136,9 +154,6 @@ def same_result(existing, written, *, table=None):
         The file already there.
     written : `~pathlib.Path`
         The new file, in the same format.
-    table : `~twomass_vo.ImageTable`, optional
-        ``existing`` read back already (`Outputs.expect` reads it); for
-        tables only.
 
     Returns
     -------
@@ -146,16 +161,35 @@ def same_result(existing, written, *, table=None):
         In words (e.g. ``24 row(s) there, 30 now``), or None for the same
         result.
     """
-    from .metadata_writer import FORMATS
-
-    if Path(existing).suffix.lower() not in FORMATS or existing.name.lower().endswith(
-        ".moc.fits"
-    ):
-        return (
-            None if filecmp.cmp(existing, written, shallow=False) else "other content"
-        )
-    old = table if table is not None else _read(existing)
+    if not _is_table(existing):
+        same = filecmp.cmp(existing, written, shallow=False)
+        return None if same else "other content"
+    if _same_but_dates(existing, written):
+        return None
+    try:
+        old = _read(existing)
+    except Exception as exc:  # any reader's error: not a result table
+        return f"not a result table ({type(exc).__name__})"
     return _table_difference(old, _read(written))
+
+
+#: The first bytes of a table file of each format (CSV: any text).
+_SIGNATURES = {
+    "votable": (b"<?xml", b"<VOTABLE"),
+    "fits": (b"SIMPLE  =",),
+    "ascii.ecsv": (b"# %ECSV",),
+    "ascii.ipac": (b"\\", b"|"),
+}
+
+
+def _looks_like(path, fmt):
+    """Whether a file starts as a table of format ``fmt`` does (a cheap sniff)."""
+    signatures = _SIGNATURES.get(fmt)
+    if signatures is None:
+        return True
+    with open(path, "rb") as fh:
+        head = fh.read(4096).lstrip()
+    return any(head.startswith(s) or s in head[:1024] for s in signatures)
 
 
 class Outputs:
@@ -172,7 +206,7 @@ class Outputs:
 
     def __init__(self, *, overwrite=False):
         self.overwrite = overwrite
-        # resolved target -> (option, overwrite, the table there read, or None)
+        # resolved target -> (option, overwrite)
         self._expected = {}
         self._staged = []  # (temporary file, target)
 
@@ -236,23 +270,20 @@ class Outputs:
                 f"{option} {path}: {self._expected[key][0]} writes that file already"
             )
         overwrite = self.overwrite if overwrite is None else overwrite
-        table = None
         if path.exists() and not overwrite:
-            table = self._existing_table(path, option)
-        self._expected[key] = (option, overwrite, table)
+            self._check_existing(path, option)
+        self._expected[key] = (option, overwrite)
         return path
 
-    def _existing_table(self, path, option):
-        """Read a table file already there (None for other files)."""
-        if not _is_table(path):
-            return None
-        try:
-            return _read(path)
-        except Exception as exc:  # any reader's error: not a result table
+    def _check_existing(self, path, option):
+        """Refuse a table file already there that is not one (by its first bytes)."""
+        from .metadata_writer import FORMATS
+
+        if _is_table(path) and not _looks_like(path, FORMATS[path.suffix.lower()]):
             raise ValueError(
-                f"{option} {path}: the file exists and is not a result table "
-                f"({type(exc).__name__}); add --overwrite to replace it"
-            ) from None
+                f"{option} {path}: the file exists and is not a result table; "
+                "add --overwrite to replace it"
+            )
 
     def stage(self, path, write):
         """Write one output under a temporary name; check it against the file there.
@@ -273,14 +304,14 @@ class Outputs:
             (the message says how to keep both); nothing is then written.
         """
         path = Path(path)
-        option, overwrite, table = self._expected.get(
-            path.resolve(), ("output", self.overwrite, None)
+        option, overwrite = self._expected.get(
+            path.resolve(), ("output", self.overwrite)
         )
         tmp = Path(new_part(path.parent, suffix=path.suffix))
         try:
             write(tmp)
             if path.exists() and not overwrite:
-                difference = same_result(path, tmp, table=table)
+                difference = same_result(path, tmp)
                 if difference is not None:
                     raise ValueError(
                         f"{option} {path}: the file holds another result "
