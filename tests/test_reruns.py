@@ -324,3 +324,20 @@ def test_a_killed_run_run_again_completes(batch, tmp_path, capsys):
     assert sorted(set(statuses)) == ["cached", "ok"]
     assert leftovers(folder) == [] and MANIFEST_NAME in os.listdir(folder)
     assert not re.search("Traceback", capsys.readouterr().err)
+
+
+def test_ctrl_c_says_what_to_run(cli, tmp_path, monkeypatch):
+    from twomass_vo import ImageTable
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ImageTable, "download", interrupted)
+    argv = ["--archive", "sim", "scan", *SCAN, "--download", tmp_path / "d"]
+    status, _, err = cli(*argv, "--refetch")
+    assert status == 130
+    (line,) = err.splitlines()
+    assert line.endswith(
+        f"to continue, run: twomass-vo --archive sim scan {' '.join(SCAN)} "
+        f"--download {tmp_path / 'd'}"
+    )

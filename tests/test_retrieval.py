@@ -1107,7 +1107,8 @@ def test_cli_ctrl_c_says_how_to_resume(batch, server, tmp_path, capsys, monkeypa
     monkeypatch.setattr(ImageTable, "download", interrupted)
     status, _, err = run_cli(capsys, "download", tmp_path / "t.ecsv", tmp_path / "dl")
     assert status == 130
-    assert err.startswith("twomass-vo: interrupted") and "again to resume" in err
+    assert err.startswith("twomass-vo: interrupted")
+    assert f"to continue, run: twomass-vo download {tmp_path / 't.ecsv'}" in err
 
 
 # ----------------------------------------------------------------- the budget

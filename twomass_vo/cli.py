@@ -37,6 +37,7 @@ from .cli_output import (
     download_rows,
     expect_outputs,
     read_result,
+    rerun_command,
     send_samp,
     stage_pictures,
     stage_result,
@@ -297,8 +298,8 @@ def main(argv=None):
         return _report(exc, args)
     except KeyboardInterrupt:
         print(
-            "twomass-vo: interrupted (the files already written are kept: run the "
-            "same command again to resume)",
+            "twomass-vo: interrupted (the files already written are kept); to "
+            f"continue, run: {rerun_command(args.argv)}",
             file=sys.stderr,
         )
         return 130
