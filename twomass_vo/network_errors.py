@@ -1,7 +1,7 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
 """Network failures in words: which host, and what went wrong.
 
-A failed request reaches the user through several layers (`socket`, `ssl`,
+A failed request reaches the user through several layers (``socket``, `ssl`,
 `urllib3`, `requests`, `pyvo`, astropy's name resolver), each wrapping the
 one below in a longer message (~570 characters of ``MaxRetryError(...
 NewConnectionError(...))`` for one refused connection). `network_failure`

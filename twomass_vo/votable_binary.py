@@ -7,7 +7,7 @@ the same table written as FITS. A BINARY2 stream of fixed-size fields is a
 sequence of records of one layout -- the null flags (one bit per field, the
 first field in the most significant bit), then each field big-endian -- so
 that numpy writes a block of rows with one assignment per column, and
-`base64.encodebytes` encodes it: `write_binary2` does that, block by block
+``base64.encodebytes`` encodes it: `write_binary2` does that, block by block
 (bounded memory), inside the document astropy writes for the same table
 without its rows (every FIELD, PARAM, INFO and DESCRIPTION as astropy
 writes them).
