@@ -200,9 +200,7 @@ def network_failure(exc, *, url=None):
     if cause is None:
         return None
     if cause == "timed out":
-        seconds = next(
-            (m[1] for m in map(_TIMEOUT.search, map(str, links)) if m), None
-        )
+        seconds = next((m[1] for m in map(_TIMEOUT.search, map(str, links)) if m), None)
         if seconds is not None:
             cause = f"timed out after {float(seconds):g} s"
     return NetworkFailure(_host(links, url), cause)
