@@ -94,3 +94,22 @@ def test_cli_writes_fits_from_a_latin1_and_a_unicode_file_name(sim, tmp_path):
                 "utf-8", "surrogateescape"
             ).decode("utf-8", "backslashreplace")
             out.unlink()
+
+
+@pytest.mark.parametrize("suffix", [".fits", ".vot", ".ecsv", ".tbl", ".csv"])
+def test_non_ascii_ids_in_every_format(batch, tmp_path, suffix):
+    # FITS string columns hold bytes: a non-ASCII id failed after the query
+    from astropy.table import Table
+
+    positions = Table(
+        {"id": ["Ségur", "M31 nucleus"], "ra": [10.6847, 10.7], "dec": [41.2689, 41.3]}
+    )
+    table = batch.query_positions(positions, band="J")
+    path = tmp_path / f"t{suffix}"
+    write_table(table, path)
+    back = read_table(path)
+    assert [str(i) for i in back["id"]] == [str(i) for i in table["id"]]
+    assert "Ségur" in set(back["id"])
+    if suffix == ".fits":
+        with fits.open(path) as hdul:
+            hdul.verify("exception")

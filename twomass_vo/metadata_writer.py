@@ -383,11 +383,40 @@ def _ipac_table(table):
     return out
 
 
+def _utf8_columns(table):
+    """Replace the text columns that are not ASCII by their UTF-8 bytes, in place.
+
+    FITS string columns hold bytes, and astropy writes unicode text as ASCII
+    (an error for a non-ASCII ``id``); the UTF-8 bytes are written instead,
+    which astropy reads back as the same text.
+    """
+    from astropy.table import MaskedColumn
+
+    for name in table.colnames:
+        column = table[name]
+        data = np.ma.getdata(column)
+        if data.dtype.kind != "U" or not data.size:
+            continue
+        if np.ascontiguousarray(data).view(np.uint32).max() < 0x80:
+            continue
+        encoded = np.char.encode(data, "utf-8")
+        if isinstance(column, MaskedColumn):
+            encoded = np.ma.MaskedArray(encoded, mask=column.mask)
+        table[name] = column.__class__(
+            encoded,
+            name=name,
+            unit=column.unit,
+            description=column.description,
+            meta=column.meta,
+        )
+
+
 def _write_fits(table, path, overwrite):
     from astropy.io import fits
 
     plain = table.copy(copy_data=False)
     plain.meta = {}
+    _utf8_columns(plain)
     hdu = fits.table_to_hdu(plain)
     hdu.header["EXTNAME"] = "IMAGES"
     for key, value in _ascii_flat(structured_meta(table.meta)).items():
