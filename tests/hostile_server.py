@@ -16,7 +16,9 @@ by `HostileServer.route`:
   that grows by one byte every ``seconds`` and never ends;
 - ``("redirect", location, status)``: a redirect (e.g. 303, as UWS does);
 - ``("redirect_bomb", location, decoded_bytes)``: a 303 whose body is a
-  gzip bomb.
+  gzip bomb;
+- ``("silent",)``: the request is read, and never answered (the connection
+  stays open until the server stops).
 
 Every request is logged (`log`: method and path). Run it as a script to
 serve one behaviour on every path (for ``benchmarks/hostile_vo.py``)::
@@ -145,6 +147,10 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             self.wfile.write(data[i : i + 1])
             self.wfile.flush()
+
+    def _silent(self):
+        self.server.owner.stopping.wait()
+        self.close_connection = True
 
     def _headers_forever(self, seconds):
         # one header line, one byte every ``seconds``: within every limit of

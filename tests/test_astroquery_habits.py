@@ -90,7 +90,7 @@ def test_a_region_object_takes_no_size():
     circle = CircleSkyRegion(SkyCoord(M31), 0.15 * u.deg)
     payload = TwoMassBatch().query_region(circle, get_query_payload=True)
     assert "0.15" in payload[0]["params"]["POS"]
-    with pytest.raises(InvalidQueryError, match="no diameter or radius"):
+    with pytest.raises(InvalidQueryError, match="no diameter, radius or width"):
         TwoMassBatch().query_region(circle, radius=0.1, get_query_payload=True)
 
 
@@ -126,3 +126,101 @@ def test_tab_completion_and_top_level_imports():
     assert twomass_vo.VOArchive is vo.VOArchive
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         twomass_vo.Nope  # noqa: B018
+
+
+# -------------------------------------------- coordinates=, width=, --width
+def test_coordinates_is_astroquerys_name_for_the_centre(batch):
+    from astropy.coordinates import SkyCoord
+
+    expected = batch.query_region(M31, 0.3, band="J")
+    for centre in (M31, SkyCoord(M31)):
+        got = batch.query_region(coordinates=centre, radius=0.15 * u.deg, band="J")
+        assert list(got["coadd_key"]) == list(expected["coadd_key"])
+    payload = TwoMassBatch.query_region(
+        coordinates=SkyCoord(M31), radius="9arcmin", get_query_payload=True
+    )
+    assert payload == TwoMassBatch().query_region(M31, 0.3, get_query_payload=True)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"center": M31, "coordinates": M31, "radius": 1}, "not both"),
+        ({"radius": 1}, "needs a center"),
+        ({"center": M31, "width": 0.3, "radius": 0.1}, "radius or width, not both"),
+        (
+            {"center": M31, "width": 1, "radius": 1, "diameter": 1},
+            "one of diameter, radius and width",
+        ),
+        ({"center": M31, "width": "2 parsec"}, "width='2 parsec' has the unit pc"),
+        ({"center": M31, "width": -1}, "width=-1 must be a positive"),
+    ],
+)
+def test_bad_coordinates_and_widths(kwargs, match):
+    with pytest.raises(InvalidQueryError, match=match):
+        TwoMassBatch().query_region(get_query_payload=True, **kwargs)
+
+
+def test_width_is_a_square_between_its_two_circles(batch):
+    from astropy.coordinates import SkyCoord
+    from regions import PolygonSkyRegion
+
+    square = batch.query_region(coordinates=M31, width=42 * u.arcmin)
+    inside = batch.query_region(M31, diameter=42 * u.arcmin)
+    outside = batch.query_region(M31, diameter=42 * 2**0.5 * u.arcmin)
+    keys = set(square["coadd_key"])
+    assert set(inside["coadd_key"]) <= keys <= set(outside["coadd_key"])
+    assert len(inside) < len(square) < len(outside)  # a square, not either circle
+    # the same as the polygon of its corners (tangent-plane square, north up)
+    region = square.meta["parameters"]["region"].split()[2:]
+    corners = np.array(region, float).reshape(4, 2)
+    centre = SkyCoord(M31)
+    sides = SkyCoord(corners[:, 0], corners[:, 1], unit="deg")
+    diagonal = np.degrees(np.arctan(2**0.5 * np.tan(np.radians(0.35))))
+    assert centre.separation(sides).deg == pytest.approx([diagonal] * 4, abs=1e-6)
+    assert corners[0, 1] == pytest.approx(corners[1, 1])  # the top edge: north
+    polygon = PolygonSkyRegion(sides)
+    assert list(batch.query_region(polygon)["coadd_key"]) == list(square["coadd_key"])
+    assert square.meta["parameters"]["width"] == "0.7"
+    for text in ("0.7deg", "42arcmin"):
+        again = batch.query_region(coordinates=M31, width=text)
+        assert list(again["coadd_key"]) == list(square["coadd_key"])
+
+
+def test_a_width_outside_the_service_range_is_clamped(batch):
+    from twomass_vo.exceptions import DiameterClampedWarning
+
+    with pytest.warns(DiameterClampedWarning, match="width 10.0 deg .* 4.949 deg"):
+        big = batch.query_region(M31, width=10, band="J", intersect="enclosed")
+    assert float(big.meta["parameters"]["width"]) == pytest.approx(4.949, abs=1e-3)
+    with pytest.warns(DiameterClampedWarning, match="clamped to 0.050"):
+        batch.query_region(M31, width=1 * u.arcsec, band="J")
+
+
+def test_cli_radius_and_width(sim, tmp_path, capsys):
+    from twomass_vo.cli import main
+    from twomass_vo.table_metadata import read_table
+
+    def keys(*argv):
+        path = tmp_path / "out.ecsv"
+        status = main(["--archive", "sim", "region", M31, *argv, "-o", str(path)])
+        assert status == 0, capsys.readouterr().err
+        found = list(read_table(path)["coadd_key"])
+        path.unlink()
+        return found
+
+    by_diameter = keys("0.3")
+    assert keys("--radius", "9arcmin") == by_diameter
+    assert keys("--radius", "0.15") == by_diameter
+    assert keys("--width", "18arcmin") == list(
+        TwoMassBatch(archive=sim).query_region(M31, width=0.3)["coadd_key"]
+    )
+    for argv, says in (
+        ((), "give the region's DIAMETER, --radius or --width: none was given"),
+        (("0.3", "--width", "1"), "not DIAMETER and --width"),
+        (("--width", "1pc"), "--width '1pc' is not an angle"),
+    ):
+        capsys.readouterr()
+        assert main(["--archive", "sim", "region", M31, *argv]) == 2
+        (line,) = capsys.readouterr().err.splitlines()
+        assert says in line

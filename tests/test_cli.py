@@ -333,7 +333,7 @@ def test_download_cutouts(cli, batch, data_path, tmp_path):
             assert hdul[0].header["CUTOUT"] is True
 
 
-def test_download_keeps_existing_files_unless_overwrite(cli, tmp_path):
+def test_download_keeps_existing_files_unless_refetch(cli, tmp_path):
     folder = tmp_path / "images"
     argv = ("scan", *SCAN, "--image", "197", "--band", "J", "--download", folder)
     assert cli(*argv)[0] == 0
@@ -343,7 +343,10 @@ def test_download_keeps_existing_files_unless_overwrite(cli, tmp_path):
     os.utime(path, ns=(old, old))
     assert cli(*argv)[0] == 0
     assert path.stat().st_mtime_ns == old
+    # --overwrite is for the output files: a complete file is never fetched again
     assert cli(*argv, "--overwrite")[0] == 0
+    assert path.stat().st_mtime_ns == old
+    assert cli(*argv, "--refetch")[0] == 0
     assert path.stat().st_mtime_ns > old
     assert files_in(folder) == [path.name]  # no .part-* leftovers
 
@@ -545,17 +548,23 @@ def test_console_script_region_to_votable(batch, tmp_path):
 def test_info_describes_the_archive(capsys):
     assert main(["--archive", "sim", "info", "--check"]) == 0
     out = capsys.readouterr().out
-    assert "kind: SimulatedArchive" in out and "image_sets: 1373813" in out
+    assert "archive: sim (SimulatedArchive)" in out and "image_sets: 1373813" in out
     assert "endpoint index:" in out and "endpoint files:" in out
     assert "NOT ANSWERING" not in out
 
 
 def test_info_of_irsa_needs_no_network_without_check(capsys):
     assert main(["info"]) == 0
-    out = capsys.readouterr().out
-    assert "kind: IrsaArchive" in out and "collection: twomass_allsky" in out
+    out = capsys.readouterr().out.splitlines()
+    assert out[:2] == ["archive: irsa (IrsaArchive)", "collection: twomass_allsky"]
     assert "route region: sia https://irsa.ipac.caltech.edu/SIA unchecked" in out
-    assert "route positions: ibe-upload https://irsa.ipac.caltech.edu/ibe/" in out
+    assert any(x.startswith("route positions: ibe-upload https://irsa") for x in out)
+    # the settings with -v only: routes and their state first
+    assert len(out) == 7 and not any(x.startswith("upload_threshold") for x in out)
+    assert main(["info", "-v"]) == 0
+    verbose = capsys.readouterr().out.splitlines()
+    assert "upload_threshold: 100" in verbose and "chunk_size: 20000" in verbose
+    assert set(out) <= set(verbose) and len(verbose) > 20
 
 
 @pytest.mark.parametrize(
@@ -637,10 +646,10 @@ def test_archive_options_after_the_mode(batch, tmp_path, capsys):
     assert urls(read(path)) == urls(batch.query_region(M31, 0.3, band="H"))
     capsys.readouterr()
     assert main(["info", "--archive", "sim"]) == 0
-    assert "kind: SimulatedArchive" in capsys.readouterr().out
+    assert "archive: sim (SimulatedArchive)" in capsys.readouterr().out
     # given before and after the mode: the one after wins
     assert main(["--archive", "irsa", "info", "--archive", "sim"]) == 0
-    assert "kind: SimulatedArchive" in capsys.readouterr().out
+    assert "archive: sim (SimulatedArchive)" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -744,5 +753,7 @@ def test_an_unreachable_archive_is_status_3(capsys):
     status = main([*argv, "coadd-keys", "1590591"])
     err = capsys.readouterr().err
     assert status == 3
-    assert err.startswith("twomass-vo: error: archive unreachable: ")
-    assert len(err.splitlines()) == 1
+    assert err == (
+        "twomass-vo: error: cannot reach the TAP service at "
+        "http://127.0.0.1:9/tap/sync: connection refused\n"
+    )

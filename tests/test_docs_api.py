@@ -23,6 +23,8 @@ def _package_modules():
         if "__pycache__" in path.parts:
             continue
         parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
+        if parts[-1] == "__main__":  # ``python -m twomass_vo``: no API of its own
+            continue
         if parts[-1] == "__init__":
             parts.pop()
         names.add(".".join(parts))

@@ -454,20 +454,34 @@ def same_polygon(a, b, atol=1e-6):
     return False
 
 
-def test_to_regions_match_s_region(batch):
+def test_to_regions_one_per_image_set(batch):
     table = batch.query_region(M31, 0.3)
     regions = table.to_regions()
-    assert len(regions) == len(table) > 3
+    sets = {(r["ordate"], r["hemisphere"], r["scanno"], r["image"]) for r in table}
+    assert len(regions) == len(sets) == len(table) // 3 > 3  # J/H/Ks drawn once
     assert all(isinstance(r, PolygonSkyRegion) for r in regions)
     ds9 = regions.serialize(format="ds9")
     polygons = re.findall(r"^polygon\(([^)]*)\)\s*#\s*text=\{([^}]*)\}", ds9, re.M)
-    assert len(polygons) == len(table)
-    for row, (coords, label) in zip(table, polygons, strict=True):
+    assert len(polygons) == len(sets)
+    for row, (coords, label) in zip(table[::3], polygons, strict=True):
         drawn = vertices(coords.replace(",", " "))
         assert drawn.shape == (4, 2)
         assert same_polygon(drawn, vertices(row["s_region"].split(maxsplit=2)[2]))
-        name = f"{row['band'].lower()}i{row['scanno']:03d}{row['image']:04d}"
-        assert label == f"{name} {row['ordate']}{row['hemisphere']}"
+        name = f"scan {row['scanno']} image {row['image']}"
+        assert label == f"{row['ordate']}{row['hemisphere']} {name}: J/H/Ks"
+
+
+def test_to_regions_labels_say_the_bands_and_hold_no_markup(batch):
+    table = batch.query_scan("971031", "n", 96, image=197)
+    (region,) = table[table["band"] != "H"].to_regions()
+    assert region.meta["text"] == "971031n scan 96 image 197: J/Ks"
+    assert region.meta["label"] == region.meta["text"]  # CRTF's name for it
+    # a value read from a hostile file cannot end the label or the line
+    forged = table.copy()
+    forged["ordate"] = np.array(["97}\npolygon(0,0,1,1,1,0) # text={x"] * 3)
+    text = forged.to_regions().serialize(format="ds9")
+    assert text.count("polygon(") == 1 and text.count("\n") == 4
+    assert "{97??polygon?0?0?1?1?1?0????text??xn scan 96 image 197: J/H/Ks}" in text
 
 
 def test_to_regions_of_an_empty_table():

@@ -14,6 +14,7 @@ from regions import Regions
 from twomass_vo.cli import main
 from twomass_vo.exceptions import NoResultsWarning
 from twomass_vo.geometry import Footprints
+from twomass_vo.moc import REGION_FORMATS
 
 mocpy = pytest.importorskip("mocpy")
 
@@ -81,8 +82,13 @@ def test_cli_writes_a_moc_fits_file(region_table, tmp_path, capsys):
         assert header["MOCORDER"] == 13
     loaded = mocpy.MOC.load(str(path), format="fits")
     assert loaded == region_table.to_moc()
-    assert run("region", M31, "0.3", "-o", path) == 2  # no --overwrite
-    assert "exists" in capsys.readouterr().err
+    # the same result again is written again; another one needs --overwrite
+    assert run("region", M31, "0.3", "-o", path) == 0
+    assert run("region", M31, "0.5", "-o", path) == 2
+    assert "holds another result (other content)" in capsys.readouterr().err
+    assert mocpy.MOC.load(str(path), format="fits") == region_table.to_moc()
+    assert run("region", M31, "0.5", "-o", path, "--overwrite") == 0
+    assert mocpy.MOC.load(str(path), format="fits") != region_table.to_moc()
 
 
 @pytest.mark.parametrize(("suffix", "fmt"), [(".reg", "ds9"), (".crtf", "crtf")])
@@ -90,14 +96,37 @@ def test_cli_writes_footprint_region_files(region_table, tmp_path, suffix, fmt):
     path = tmp_path / f"footprints{suffix}"
     assert run("region", M31, "0.3", "-o", path) == 0
     regions = Regions.read(str(path), format=fmt)
-    assert len(regions) == len(region_table)
+    assert len(regions) == len(region_table) // 3  # one per image set
     ra, dec = Footprints.from_s_region(
-        np.asarray(region_table["s_region"])
+        np.asarray(region_table["s_region"][::3])
     ).corners_radec()
     for i, region in enumerate(regions):
         want = SkyCoord(ra[i], dec[i], unit="deg")
         assert region.vertices.separation(want).max() < 0.01 * u.arcsec
+        assert region.meta["text" if fmt == "ds9" else "label"].endswith(": J/H/Ks")
+    text = path.read_text()
     if fmt == "ds9":
-        text = path.read_text()
         assert text.startswith("# Region file format: DS9")
-        assert "text={ji031" in text.lower()
+        assert "text={971101n scan 31 image 244: J/H/Ks}" in text
+    else:
+        assert "label='971101n scan 31 image 244: J/H/Ks'" in text
+
+
+@pytest.mark.parametrize(
+    ("suffix", "header"),
+    [
+        (".reg", "# Region file format: DS9 astropy/regions\nicrs\n"),
+        (".crtf", "#CRTFv0"),
+    ],
+)
+def test_an_empty_region_file_has_its_header(batch, tmp_path, suffix, header):
+    from twomass_vo.moc import write_footprints
+
+    with pytest.warns(NoResultsWarning):
+        empty = batch.query_scan("970804", "n", 96)
+    path = tmp_path / f"none{suffix}"
+    write_footprints(empty, path)
+    assert path.read_text().startswith(header)
+    assert len(Regions.read(str(path), format=REGION_FORMATS[suffix])) == 0
+    with pytest.raises(OSError, match="exists"):
+        write_footprints(empty, path)

@@ -9,6 +9,7 @@ answers, HTML error pages. Every wait is bounded (request timeouts of a few
 seconds, retry budgets, deadlines on every loop).
 """
 
+import argparse
 import concurrent.futures as cf
 import hashlib
 import io
@@ -16,6 +17,7 @@ import json
 import logging
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -38,6 +40,7 @@ from twomass_vo.manifest import folder_lock
 from twomass_vo.retrieval import (
     MANIFEST_NAME,
     Manifest,
+    byte_count,
     cache_dir,
     cached_path,
     check_fits,
@@ -1012,6 +1015,32 @@ def test_parse_size(text, size):
     assert parse_size(text) == size
 
 
+SIZE_TEXTS = ["1GiB", "500MB", "2G", "1.5 KiB", "123", " 7 bytes", "none", "0", ".5k"]
+BAD_SIZE_TEXTS = ["5iB", "1 iB", "lots", "1 GiBB", "-5", "1e3", "5 Mi B", ""]
+
+
+@pytest.mark.parametrize("text", SIZE_TEXTS + BAD_SIZE_TEXTS)
+def test_one_byte_size_grammar_for_the_cli_and_the_api(text):
+    # --max-bytes and max_bytes= accept and refuse the same texts
+    try:
+        expected = byte_count(text)
+    except ValueError:
+        with pytest.raises(argparse.ArgumentTypeError, match=re.escape(repr(text))):
+            parse_size(text)
+        assert text in BAD_SIZE_TEXTS
+    else:
+        assert parse_size(text) == expected
+        assert text in SIZE_TEXTS
+
+
+def test_cli_refuses_a_size_without_a_prefix(capsys, tmp_path):
+    # "5iB" was 5 bytes on the command line and an error in the API
+    with pytest.raises(SystemExit) as info:
+        main(["download", str(tmp_path / "t.vot"), str(tmp_path), "--max-bytes", "5iB"])
+    assert info.value.code == 2
+    assert "'5iB' is not a size" in capsys.readouterr().err
+
+
 def run_cli(capsys, *argv):
     capsys.readouterr()
     status = main([str(a) for a in argv])
@@ -1078,7 +1107,10 @@ def test_cli_download_failures_are_logged_one_line_each(
     lines = err.splitlines()
     assert len(lines) == 2
     assert all(line.startswith("twomass-vo: ") and "HTTP 404" in line for line in lines)
-    assert "2 failed" in out and "run the same command again" in out
+    assert "2 failed" in out
+    # the line to run to continue: this very command
+    command = f"twomass-vo download {tmp_path / 't.ecsv'} {tmp_path / 'dl'}"
+    assert f"run: {command} --retries 0 --timeout 5" in out
     status, out, err = run_cli(capsys, "download", tmp_path / "t.ecsv", tmp_path / "dl")
     assert (status, err) == (0, "")
 
@@ -1131,7 +1163,8 @@ def test_cli_ctrl_c_says_how_to_resume(batch, server, tmp_path, capsys, monkeypa
     monkeypatch.setattr(ImageTable, "download", interrupted)
     status, _, err = run_cli(capsys, "download", tmp_path / "t.ecsv", tmp_path / "dl")
     assert status == 130
-    assert err.startswith("twomass-vo: interrupted") and "again to resume" in err
+    assert err.startswith("twomass-vo: interrupted")
+    assert f"to continue, run: twomass-vo download {tmp_path / 't.ecsv'}" in err
 
 
 # ----------------------------------------------------------------- the budget

@@ -13,7 +13,7 @@ import contextlib
 import os
 import random
 
-__all__ = ["PART_PREFIX", "atomic_writer", "write_atomic"]
+__all__ = ["PART_PREFIX", "atomic_writer", "new_part", "write_atomic"]
 
 #: Prefix of the temporary files of `atomic_writer` (hidden, never a final name).
 PART_PREFIX = ".part-"
@@ -58,7 +58,32 @@ def atomic_writer(path, *, check=None):
         raise
 
 
-def _create_part(folder):
+def new_part(folder, *, suffix=""):
+    """Create a new hidden temporary file in ``folder``, as `atomic_writer` does.
+
+    For writers that need a file name rather than a file object, and for
+    several files renamed together (`twomass_vo.output_files`).
+
+    Parameters
+    ----------
+    folder : str or `~pathlib.Path`
+        Its folder (made if missing): the target's, so that a rename is atomic.
+    suffix : str, optional
+        Added to the name (``.part-<32 hex digits><suffix>``), for writers
+        that choose a format by extension.
+
+    Returns
+    -------
+    path : str
+        The new, empty file (``0666`` less the umask); the caller removes
+        or renames it.
+    """
+    tmp, fd = _create_part(os.fspath(folder), suffix)
+    os.close(fd)
+    return tmp
+
+
+def _create_part(folder, suffix=""):
     """Create a new temporary file in ``folder`` (made if missing): (path, fd).
 
     The name's 128 random bits need no system call (``random`` is reseeded in
@@ -66,7 +91,8 @@ def _create_part(folder):
     drawn. The folder is made only when the first try finds it missing.
     """
     for attempt in range(16):
-        tmp = os.path.join(folder, f"{PART_PREFIX}{random.getrandbits(128):032x}")
+        name = f"{PART_PREFIX}{random.getrandbits(128):032x}{suffix}"
+        tmp = os.path.join(folder, name)
         try:
             return tmp, os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
         except FileNotFoundError:

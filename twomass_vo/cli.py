@@ -3,9 +3,9 @@
 
 Examples::
 
+    twomass-vo --archive sim sources psc.vot --size 30 --not-found lost.tbl
     twomass-vo --archive sim region "00 42 44.3 +41 16 08" 0.3 -o m31.vot
     twomass-vo --archive sim positions targets.tbl --best --size 60 --download cutouts/
-    twomass-vo --archive sim sources psc.vot --size 30 --not-found lost.tbl
     twomass-vo --archive sim coadd-keys 1590591 1230312 --band J
     twomass-vo --archive sim scan 971031 n 96 --image 197
     twomass-vo --archive sim scans dhs.tbl -o images.tbl
@@ -22,9 +22,11 @@ take units: ``0.3deg``, ``10arcmin``, ``60arcsec`` (a number alone is degrees
 for a diameter, arcsec for a size).
 
 Exit status: 0 done; 1 some rows not retrieved (failed, or deferred by the
-byte budget); 2 usage error or bad input (a one-line error on stderr, before
-any work); 3 the archive is unreachable or failed (``info --check``: an
-endpoint does not answer).
+byte budget: run the line it prints to continue); 2 usage error or bad input
+(a one-line error on stderr, before any work); 3 the archive (or another
+service: the name resolver, the SAMP hub) is unreachable or failed, in one
+line naming the host and the cause (``-v``: the details; ``info --check``:
+an endpoint does not answer).
 """
 
 import logging
@@ -39,14 +41,13 @@ from .cli_frames import (
     write_frame_outputs,
 )
 from .cli_output import (
-    check_folder,
-    check_output,
-    check_picture,
     download_rows,
-    draw_pictures,
+    expect_outputs,
     read_result,
-    save_pictures,
-    write_result,
+    rerun_command,
+    send_samp,
+    stage_pictures,
+    stage_result,
 )
 from .cli_parser import (
     build_parser,
@@ -93,25 +94,49 @@ def _archive(args):
     return open_archive(name)
 
 
-def _info(archive, check):
-    """Print the archive's description; return whether every endpoint answers."""
+#: What ``info`` shows of an archive's settings without ``-v`` (when set).
+_INFO_SUMMARY = ("path", "image_sets", "table", "collection")
+
+
+def _info(archive, check, verbose):
+    """Print the archive's routes and endpoints; return whether every one answers.
+
+    The archive's settings are printed with ``-v`` only (its name, kind and
+    the few of `_INFO_SUMMARY` always); a failure is said in words, its
+    full text with ``-v``.
+    """
     info = archive.describe(check=check)
     endpoints = info.pop("endpoints", {})
     routes = info.pop("routes", {})
+    print(f"archive: {info.get('name')} ({info.get('kind')})")
     for key, value in info.items():
-        if not isinstance(value, dict):
+        if isinstance(value, dict) or key in ("name", "kind"):
+            continue
+        if verbose or (key in _INFO_SUMMARY and value is not None):
             print(f"{key}: {value}")
     answered = True
     for mode, status in routes.items():  # archives with one route per mode
         ok = status["ok"]
         answered &= ok is not False
         state = "unchecked" if ok is None else "ok" if ok else "NOT ANSWERING"
-        print(f"route {mode}: {status['route']} {status['url']} {state}")
+        line = f"route {mode}: {status['route']} {status['url']} {state}"
+        if ok is False:
+            line += f" ({_why(status, verbose)})"
+        print(line)
     for name, status in endpoints.items():
         answered &= bool(status["ok"])
         state = "ok" if status["ok"] else "NOT ANSWERING"
-        print(f"endpoint {name}: {status['url']} {state} ({status['detail']})")
+        detail = status["detail"] if status["ok"] else _why(status, verbose)
+        print(f"endpoint {name}: {status['url']} {state} ({detail})")
     return answered
+
+
+def _why(status, verbose):
+    """Why an endpoint does not answer: in words, or in full with ``-v``."""
+    if verbose or not status.get("cause"):
+        detail = " ".join(str(status["detail"]).split())
+        return detail if verbose or len(detail) <= 160 else detail[:157] + "..."
+    return status["cause"]
 
 
 def _run(args):
@@ -121,7 +146,12 @@ def _run(args):
     common = {"band": args.band, "image_type": args.image_type}
     if args.mode == "region":
         return batch.query_region(
-            args.center, args.diameter, intersect=args.intersect, **common
+            args.center,
+            args.diameter,
+            radius=args.radius,
+            width=args.width,
+            intersect=args.intersect,
+            **common,
         )
     if args.mode in ("positions", "sources"):
         from .dask_queries import frame_input
@@ -164,17 +194,34 @@ def _message(exc, mode):
     return str(exc)
 
 
-def _unreachable(exc):
-    """Whether an error comes from a network failure (anywhere in its chain)."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        seen.add(id(exc))
-        if isinstance(exc, (ConnectionError, TimeoutError)):
-            return True
-        if type(exc).__name__ in ("ConnectionError", "ConnectTimeout", "Timeout"):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False
+def _report(exc, args):
+    """Print an error on one line (its details with ``-v``); return the exit status.
+
+    Network failures (anywhere under the error, a failed name resolution
+    included) and archive errors are status 3, in at most about 200
+    characters naming the host and the cause; the rest is bad input (2).
+    """
+    from .exceptions import ArchiveError
+    from .network_errors import network_failure, wrapped_exceptions
+
+    failure = network_failure(exc)
+    if failure is None and not isinstance(exc, ArchiveError):
+        print(f"twomass-vo: error: {_message(exc, args.mode)}", file=sys.stderr)
+        status = EXIT_BAD_INPUT
+    else:
+        text = " ".join(str(exc).split())
+        if failure is not None and len(text) > 200:
+            text = f"{failure.line} (details: twomass-vo -v)"
+        print(f"twomass-vo: error: {text}", file=sys.stderr)
+        status = EXIT_ARCHIVE
+    if getattr(args, "verbose", False):
+        shown = set()
+        for link in wrapped_exceptions(exc):
+            detail = getattr(link, "detail", None) or f"{type(link).__name__}: {link}"
+            if detail not in shown:
+                shown.add(detail)
+                print(f"twomass-vo: details: {detail}", file=sys.stderr)
+    return status
 
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None):
@@ -196,10 +243,13 @@ def main(argv=None):
         archive is unreachable or failed (``info --check``: an endpoint does
         not answer).
     """
-    from .exceptions import ArchiveError, ArchiveUnreachableError, InvalidQueryError
+    from .exceptions import ArchiveError, InvalidQueryError
+    from .output_files import Outputs
 
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     args = parser.parse_args(argv)
+    args.argv = argv  # to say exactly what to run to continue
     shown = warnings.showwarning
     warnings.showwarning = _one_line_warning
     logger = logging.getLogger("twomass_vo")
@@ -212,19 +262,14 @@ def main(argv=None):
     try:
         # the arguments, and the places to write, are checked before any work
         check_arguments(args)
-        overwrite = getattr(args, "overwrite", False)
-        check_output(getattr(args, "output", None), overwrite, "-o/--output")
-        check_output(getattr(args, "rest", None), True, "--rest")
-        check_output(getattr(args, "not_found", None), overwrite, "--not-found")
-        check_folder(getattr(args, "download", None), "--download")
-        check_folder(getattr(args, "folder", None), "FOLDER")
-        for option in ("plot", "preview"):
-            check_picture(getattr(args, option, None), overwrite, f"--{option}")
+        outputs = Outputs(overwrite=getattr(args, "overwrite", False))
+        expect_outputs(args, outputs)
         if getattr(args, "preview", None) is not None and args.mode != "positions":
             raise ValueError("--preview is for the positions mode")
         frames = check_frame_arguments(args)
         if args.mode == "info":
-            return EXIT_OK if _info(_archive(args), args.check) else EXIT_ARCHIVE
+            answered = _info(_archive(args), args.check, args.verbose)
+            return EXIT_OK if answered else EXIT_ARCHIVE
         if args.mode == "download" and args.table.suffix.lower() == ".parquet":
             archive = _archive(args) if args.archive or args.tap_url else None
             with scheduler(args):
@@ -236,54 +281,51 @@ def main(argv=None):
                 table.archive = _archive(args)
             result = download_rows(table, args.folder, args)
             if args.output is not None:
-                write_result(result, args.output, args.overwrite)
+                with outputs:
+                    stage_result(
+                        outputs, result, args.output, votable_format=args.votable_format
+                    )
+                    outputs.commit()
             return EXIT_OK if _all_done(result) else EXIT_NOT_RETRIEVED
         if frames:  # Parquet / CSV files: a dask DataFrame, partition by partition
             with scheduler(args):
                 done = write_frame_outputs(_run(args), args)
             return EXIT_OK if done else EXIT_NOT_RETRIEVED
         table = _run(args)
-        pictures = draw_pictures(table, args)  # before any output is written
+        # every output is written whole, or none is (a failure leaves nothing)
+        with outputs:
+            if args.output is not None:
+                stage_result(
+                    outputs, table, args.output, votable_format=args.votable_format
+                )
+            if getattr(args, "not_found", None) is not None:
+                stage_result(outputs, table.not_found, args.not_found)
+            stage_pictures(outputs, table, args)
+            outputs.commit()
         if getattr(args, "not_found", None) is not None:
-            write_result(table.not_found, args.not_found, args.overwrite)
             print(f"{len(table.not_found)} source(s) not found -> {args.not_found}")
         if args.output is not None:
-            write_result(table, args.output, args.overwrite)
             print(f"{len(table)} image file(s) -> {args.output}")
         else:
-            table[
-                [
-                    "scntr",
-                    "id",
-                    "coadd_key",
-                    "ordate",
-                    "hemisphere",
-                    "scanno",
-                    "image",
-                    "band",
-                    "dist_edge",
-                    "best",
-                    "access_url",
-                ]
-            ].pprint(max_width=-1)
-        save_pictures(table, args, pictures)
-        if args.download is not None:
+            from .image_columns import DISPLAY_FIRST
+
+            columns = [*DISPLAY_FIRST, "dist_edge", "best", "access_url"]
+            table[columns].pprint(max_width=-1)
+        if args.plot is not None:
+            print(f"footprints -> {args.plot}")
+        if args.preview is not None:
+            print(f"colour previews -> {args.preview}")
+        samp_failed = args.samp and not send_samp(table, args.timeout)
+        if args.download is not None:  # after a failed --samp too
             complete = _all_done(download_rows(table, args.download, args))
-    except ArchiveError as exc:
-        unreachable = (
-            "archive unreachable: "
-            if _unreachable(exc) and not isinstance(exc, ArchiveUnreachableError)
-            else ""
-        )
-        print(f"twomass-vo: error: {unreachable}{exc}", file=sys.stderr)
-        return EXIT_ARCHIVE
-    except (InvalidQueryError, OSError, ValueError, ImportError) as exc:
-        print(f"twomass-vo: error: {_message(exc, args.mode)}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        if samp_failed:
+            return EXIT_ARCHIVE
+    except (ArchiveError, InvalidQueryError, OSError, ValueError, ImportError) as exc:
+        return _report(exc, args)
     except KeyboardInterrupt:
         print(
-            "twomass-vo: interrupted (the files already written are kept: run the "
-            "same command again to resume)",
+            "twomass-vo: interrupted (the files already written are kept); to "
+            f"continue, run: {rerun_command(args.argv)}",
             file=sys.stderr,
         )
         return 130

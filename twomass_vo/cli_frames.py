@@ -171,7 +171,7 @@ def _download(frame, folder, args, archive):
         f"{len(done.rest)} not retrieved"
     )
     if args.rest is not None:
-        write_result(done.rest, args.rest, True)
+        write_result(done.rest, args.rest)
         print(f"{len(done.rest)} row(s) not retrieved -> {args.rest}")
     elif len(done.rest):
         print("run the same command again to continue (files already there are kept)")

@@ -3,24 +3,37 @@
 
 The output side of `twomass_vo.cli`: reading an ImageTable file
 (`read_result`), downloading its rows with a summary (`download_rows`),
-writing the table or its footprints (`write_result`), drawing ``--plot`` and
-``--preview`` pictures before any output (`draw_pictures`) and writing them
-(`save_pictures`), and checking output paths before any work
-(`check_output`, `check_picture`, `check_folder`).
+and the output files, all through `~twomass_vo.output_files.Outputs`
+(checked before any work, written under temporary names, renamed together
+once all are written): `expect_outputs` checks the paths of the options,
+`stage_result` writes the table (or its footprints, or its coverage),
+`stage_pictures` draws the ``--plot`` and ``--preview`` pictures;
+`send_samp` sends the table over SAMP.
 """
+
+import sys
 
 __all__ = [
     "check_folder",
-    "check_output",
-    "check_picture",
     "download_options",
     "download_rows",
-    "draw_pictures",
+    "expect_outputs",
+    "output_formats",
     "read_result",
-    "save_figure",
-    "save_pictures",
+    "rerun_command",
+    "send_samp",
+    "stage_pictures",
+    "stage_result",
     "write_result",
 ]
+
+
+def output_formats():
+    """Return the extensions of ``-o``: tables, region files, MOC, Parquet."""
+    from .metadata_writer import FORMATS
+    from .moc import REGION_FORMATS
+
+    return (*FORMATS, *REGION_FORMATS, ".moc.fits", ".parquet")
 
 
 def read_result(path):
@@ -28,6 +41,32 @@ def read_result(path):
     from .table_metadata import read_table
 
     return read_table(path)
+
+
+def rerun_command(argv):
+    """Return the command line that continues a run: the same, less the replacing.
+
+    Parameters
+    ----------
+    argv : list of str
+        The arguments of the run.
+
+    Returns
+    -------
+    command : str
+        ``twomass-vo`` and ``argv`` quoted for a POSIX shell, without
+        ``--overwrite`` and ``--refetch`` (or their abbreviations): run
+        again, the same result is written again without them, and the
+        files already complete are kept.
+    """
+    import shlex
+
+    def replacing(arg):
+        return len(arg) > 3 and any(
+            option.startswith(arg) for option in ("--overwrite", "--refetch")
+        )
+
+    return shlex.join(["twomass-vo", *(a for a in argv if not replacing(a))])
 
 
 def download_options(args):
@@ -38,7 +77,7 @@ def download_options(args):
         "progress": not args.no_progress,
         "retries": args.retries,
         "timeout": args.timeout,
-        "overwrite": args.overwrite,
+        "overwrite": args.refetch,
         "decompress": not args.no_decompress,
     }
 
@@ -46,6 +85,8 @@ def download_options(args):
 def download_rows(table, folder, args):
     """Download the rows; print a summary; return the table with status."""
     import numpy as np
+
+    from .output_files import Outputs
 
     result = table.download(folder, **download_options(args))
     status = np.asarray(result["status"])
@@ -62,125 +103,134 @@ def download_rows(table, folder, args):
         print(f"{files} file(s) in {folder}")
     rest = result[np.isin(status, ["deferred", "failed"])]
     if args.rest is not None:
-        write_result(rest, args.rest, True)
+        with Outputs(overwrite=True) as outputs:
+            stage_result(outputs, rest, args.rest, votable_format=args.votable_format)
+            outputs.commit()
         print(f"{len(rest)} row(s) not retrieved -> {args.rest}")
-    elif len(rest):
-        print("run the same command again to continue (files already there are kept)")
+    if len(rest):
+        print(
+            "to continue (the files already complete are kept, and not counted "
+            f"in the budget), run: {rerun_command(args.argv)}"
+        )
     return result
 
 
-def write_result(table, path, overwrite):
-    """Write the table, its MOC (``.moc.fits``) or its footprints (region file)."""
-    from .moc import REGION_FORMATS, write_footprints
+def stage_result(outputs, table, path, *, votable_format="auto"):
+    """Write the table, its MOC (``.moc.fits``) or its footprints (region file).
+
+    ``votable_format`` is that of `~twomass_vo.table_metadata.write_table`.
+    """
+    from .moc import REGION_FORMATS, footprint_file
     from .table_metadata import write_table
 
-    if path.name.lower().endswith(".moc.fits"):
-        if path.exists() and not overwrite:
-            raise OSError(f"{path} exists (use --overwrite)")
-        table.to_moc().save(
-            str(path), format="fits", overwrite=overwrite, v1_compatible=True
-        )
-    elif path.suffix.lower() == ".parquet":
-        from .parquet_results import write_parquet
+    def write(tmp):
+        if path.name.lower().endswith(".moc.fits"):
+            table.to_moc().save(
+                str(tmp), format="fits", overwrite=True, v1_compatible=True
+            )
+        elif path.suffix.lower() == ".parquet":
+            from .parquet_results import write_parquet
 
-        write_parquet(table, path, overwrite=overwrite)
-    elif path.suffix.lower() in REGION_FORMATS:
-        write_footprints(table, path, overwrite=overwrite)
-    else:
-        write_table(table, path, overwrite=overwrite)
+            write_parquet(table, tmp, overwrite=True)
+        elif path.suffix.lower() in REGION_FORMATS:
+            text = footprint_file(table, REGION_FORMATS[path.suffix.lower()])
+            tmp.write_text(text, encoding="utf-8")
+        else:
+            write_table(table, tmp, overwrite=True, votable_format=votable_format)
+
+    outputs.stage(path, write)
 
 
-def draw_pictures(table, args):
-    """Draw the --plot and --preview pictures, before any output is written.
+def write_result(table, path, *, overwrite=True):
+    """Write one table now, whole or not at all (`stage_result`, then renamed).
 
-    A picture that cannot be drawn is an error before ``-o`` exists; an
-    empty result draws empty pictures (with a warning). The figures are
-    released from pyplot at once (nothing is left open on any path);
-    `save_pictures` writes them.
+    For outputs written after the others (the rows not retrieved of a
+    download, ``--rest``).
     """
-    figures = []
+    from .output_files import Outputs
+
+    with Outputs(overwrite=overwrite) as outputs:
+        path = outputs.expect(path, "output", formats=output_formats())
+        stage_result(outputs, table, path)
+        outputs.commit()
+
+
+def stage_pictures(outputs, table, args):
+    """Draw the --plot and --preview pictures and stage them (see `Outputs`)."""
+    if args.plot is not None:
+        outputs.stage(args.plot, _figure_writer(table.plot().figure))
+    if args.preview is not None:
+        from .preview import plot_previews
+
+        figure = plot_previews(table, max_panels=args.preview_max)
+        outputs.stage(args.preview, _figure_writer(figure))
+
+
+#: savefig metadata that keeps dates out of pictures, so that the same picture
+#: is the same file (a run again writes it again; see `Outputs.stage`)
+_NO_DATES = {"pdf": {"CreationDate": None}, "svg": {"Date": None}}
+
+
+def _figure_writer(figure):
+    """Return ``write(tmp)``: save a figure in the format of the extension, close it."""
+
+    def write(tmp):
+        import matplotlib.pyplot as plt
+
+        fmt = tmp.suffix[1:].lower()
+        try:
+            figure.savefig(tmp, format=fmt, dpi=100, metadata=_NO_DATES.get(fmt))
+        finally:
+            plt.close(figure)
+
+    return write
+
+
+def send_samp(table, timeout=None):
+    """Send the table over SAMP (``--samp``); return whether it was sent.
+
+    Each call to the hub, and each client, has ``timeout`` seconds (the
+    ``--timeout`` option; default 30). Prints to how many clients, or the
+    error on one line of the standard error (the command goes on, and exits
+    with status 3).
+    """
+    from .samp import SAMPError, broadcast
+
     try:
-        if getattr(args, "plot", None) is not None:
-            figures.append(("footprints", table.plot().figure, args.plot))
-        if getattr(args, "preview", None) is not None:
-            from .preview import plot_previews
-
-            figure = plot_previews(table, max_panels=args.preview_max)
-            figures.append(("colour previews", figure, args.preview))
-    finally:
-        if figures:
-            import matplotlib.pyplot as plt
-
-            for _, figure, _ in figures:
-                plt.close(figure)  # still drawable and savable
-    return figures
+        sent = broadcast(table, timeout=30 if timeout is None else timeout)
+    except SAMPError as exc:
+        print(f"twomass-vo: error: {exc}", file=sys.stderr)
+        return False
+    print(f"table sent over SAMP to {len(sent['table.load.votable'])} client(s)")
+    return True
 
 
-def save_pictures(table, args, figures=()):
-    """Write the pictures of `draw_pictures`; send the table with --samp."""
-    for what, figure, path in figures:
-        save_figure(figure, path, args.overwrite)
-        print(f"{what} -> {path}")
-    if args.samp:
-        from .samp import broadcast
+def expect_outputs(args, outputs):
+    """Check the output options before any work; pictures get the names written.
 
-        sent = broadcast(table)
-        print(f"table sent over SAMP to {len(sent)} client(s)")
+    ``--plot p`` becomes ``p.png`` (as matplotlib writes it), and so on.
+    """
+    from .metadata_writer import FORMATS
 
-
-def save_figure(figure, path, overwrite):
-    """Save a matplotlib figure to ``path`` and close it."""
-    import matplotlib.pyplot as plt
-
-    try:
-        if path.exists() and not overwrite:
-            raise OSError(f"{path} exists (use --overwrite)")
-        figure.savefig(path, dpi=100)
-    finally:
-        plt.close(figure)
-
-
-def check_output(path, overwrite, option):
-    """Check a table to write before any work: format, folder, existing file."""
-    if path is None:
-        return
-    from .moc import REGION_FORMATS
-    from .table_metadata import FORMATS
-
-    known = (*FORMATS, *REGION_FORMATS, ".moc.fits", ".parquet")
-    suffix = path.suffix.lower()
-    if suffix not in FORMATS and suffix not in REGION_FORMATS and suffix != ".parquet":
-        raise ValueError(
-            f"{option} {path}: unknown table format {path.suffix or '(none)'!r}: "
-            f"end the name with one of {', '.join(known)}"
-        )
-    folder = path.parent
-    if not folder.is_dir():
-        raise ValueError(f"{option} {path}: the folder {folder} does not exist")
-    if path.is_dir() and suffix != ".parquet":  # Parquet: a folder of partitions
-        raise ValueError(f"{option} {path}: is a folder, not a file name")
-    if path.exists() and not overwrite:
-        raise ValueError(
-            f"{option} {path}: the file exists (add --overwrite to replace it)"
-        )
-
-
-def check_picture(path, overwrite, option):
-    """Check a picture to write before any work: folder and existing file."""
-    if path is None:
-        return
-    if not path.parent.is_dir():
-        raise ValueError(f"{option} {path}: the folder {path.parent} does not exist")
-    if path.exists() and not overwrite:
-        raise ValueError(
-            f"{option} {path}: the file exists (add --overwrite to replace it)"
-        )
+    outputs.expect(
+        getattr(args, "output", None), "-o/--output", formats=output_formats()
+    )
+    outputs.expect(
+        getattr(args, "not_found", None), "--not-found", formats=output_formats()
+    )
+    for option in ("plot", "preview"):
+        path = getattr(args, option, None)
+        if path is not None:
+            setattr(args, option, outputs.expect(path, f"--{option}", picture=True))
+    # the rows not retrieved: replaced by every run (written after the download)
+    outputs.expect(
+        getattr(args, "rest", None), "--rest", formats=FORMATS, overwrite=True
+    )
+    check_folder(getattr(args, "download", None), "--download")
+    check_folder(getattr(args, "folder", None), "FOLDER")
 
 
 def check_folder(path, option):
     """Refuse a folder option that names an existing file."""
     if path is not None and path.exists() and not path.is_dir():
         raise ValueError(f"{option} {path}: is a file, not a folder")
-
-
-#: Arguments of the Python API -> their names on the command line, per mode.

@@ -9,17 +9,16 @@ leaves as text (bands, angles) so a bad one is a one-line error;
 
 import argparse
 import math
-import re
 from pathlib import Path
 
 __all__ = ["build_parser", "check_arguments", "parse_size"]
 
 
-_UNITS = {"": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
-
-
 def parse_size(text):
     """Parse a byte count: ``1GiB``, ``500MB``, ``2G``, ``1000000`` or ``none``.
+
+    The grammar is the API's (`~twomass_vo.download_plan.byte_count`), so
+    that ``--max-bytes`` and ``max_bytes=`` accept and refuse the same texts.
 
     Parameters
     ----------
@@ -38,17 +37,14 @@ def parse_size(text):
     argparse.ArgumentTypeError
         If the text is not a size.
     """
-    if text.strip().lower() in ("none", "unlimited", "inf"):
-        return None
-    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*([kKmMgGtT]?)(i?)[bB]?\s*", text)
-    if match is None:
+    from .download_plan import byte_count
+
+    try:
+        return byte_count(text)
+    except ValueError:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a size such as 1GiB or 500MB"
-        )
-    number, prefix, binary = match.groups()
-    power = "kmgt".find(prefix.lower()) + 1
-    factor = (1024**power) if binary else _UNITS[prefix.lower()]
-    return int(float(number) * factor)
+            f"{text!r} is not a size such as 1GiB, 500MB or none"
+        ) from None
 
 
 def _angle(text, unit_name, option):
@@ -89,6 +85,10 @@ def _band(text):
     return bands
 
 
+#: The sizes of a region on the command line: option -> attribute.
+_REGION_SIZES = (("DIAMETER", "diameter"), ("--radius", "radius"), ("--width", "width"))
+
+
 def check_arguments(args):
     """Check and convert the values argparse leaves as text, in place.
 
@@ -97,8 +97,16 @@ def check_arguments(args):
     """
     if hasattr(args, "band"):
         args.band = _band(args.band)
-    if getattr(args, "diameter", None) is not None:
-        args.diameter = _angle(args.diameter, "deg", "DIAMETER")
+    if args.mode == "region":
+        sizes = [(o, n) for o, n in _REGION_SIZES if getattr(args, n) is not None]
+        if len(sizes) != 1:
+            given = " and ".join(option for option, _ in sizes)
+            raise ValueError(
+                "give the region's DIAMETER, --radius or --width: "
+                + (f"not {given}" if sizes else "none was given")
+            )
+        ((option, name),) = sizes
+        setattr(args, name, _angle(getattr(args, name), "deg", option))
     if getattr(args, "size", None) is not None:
         args.size = _angle(args.size, "arcsec", "--size")
 
@@ -139,7 +147,13 @@ def _download_options(parser):
         "--timeout",
         type=float,
         metavar="SECONDS",
-        help="seconds per request (default 60)",
+        help="seconds per request (default 60; --samp: 30)",
+    )
+    group.add_argument(
+        "--refetch",
+        action="store_true",
+        help="fetch again the files already complete in the folder (by default "
+        "they are kept, and not counted in the budget)",
     )
     group.add_argument(
         "--no-progress", action="store_true", help="no progress bar on a terminal"
@@ -159,6 +173,16 @@ def _download_options(parser):
         metavar="FILE",
         help="write the rows not retrieved (deferred or failed) to FILE, to "
         "download them later with 'twomass-vo download FILE FOLDER'",
+    )
+
+
+def _votable_option(parser):
+    parser.add_argument(
+        "--votable-format",
+        choices=("auto", "tabledata", "binary2"),
+        default="auto",
+        help="how a VOTable output holds its rows: binary2 (fast, compact), "
+        "tabledata (XML text), or auto (default): binary2 above 1000 rows",
     )
 
 
@@ -194,6 +218,13 @@ def _archive_options(parser, *, after_mode=False):
     undo a value given before it.
     """
     default = argparse.SUPPRESS if after_mode else None
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS if after_mode else False,
+        help="the details of an error (and every setting, with info)",
+    )
     parser.add_argument(
         "--archive",
         default=default,
@@ -261,6 +292,7 @@ def build_parser():
         help="write the result table here (or the footprints: .reg DS9, .crtf "
         "CRTF; or the coverage: .moc.fits)",
     )
+    _votable_option(common)
     common.add_argument(
         "--download",
         type=Path,
@@ -270,7 +302,8 @@ def build_parser():
     common.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace existing output and downloaded files",
+        help="replace output files that hold another result (the same result "
+        "is written again without it)",
     )
     _download_options(common)
     _picture_options(common)
@@ -290,8 +323,20 @@ def build_parser():
     p.add_argument("center", help="coordinates (any help-page format) or object name")
     p.add_argument(
         "diameter",
+        nargs="?",
         help="0.3, 0.3deg, 10arcmin or 600arcsec (a number alone is degrees); "
-        "clamped to [0.05, 7] deg",
+        "clamped to [0.05, 7] deg; or give --radius or --width",
+    )
+    p.add_argument(
+        "--radius",
+        metavar="ANGLE",
+        help="the circle's radius instead of its diameter (astroquery's name)",
+    )
+    p.add_argument(
+        "--width",
+        metavar="ANGLE",
+        help="a square of this side (north up) instead of a circle; clamped to "
+        "[0.05, 4.95] deg",
     )
     p.add_argument(
         "--intersect",
@@ -379,7 +424,8 @@ def build_parser():
     p.add_argument(
         "--overwrite",
         action="store_true",
-        help="fetch again and replace files already in FOLDER (and --output)",
+        help="replace --output if it holds another result",
     )
+    _votable_option(p)
     _download_options(p)
     return parser

@@ -104,6 +104,52 @@ def _source_text(source):
     return None
 
 
+#: The widths of a square region: its diagonal is at most the service's 7 deg.
+MIN_WIDTH, MAX_WIDTH = planner.MIN_DIAMETER, planner.MAX_DIAMETER / 2**0.5 - 1e-3
+
+
+def _square(center, width, *, resolver):
+    """Return the square of side ``width`` (deg) at ``center``: (polygon, width).
+
+    Its corners are those of the square of half-side ``tan(width / 2)`` in the
+    gnomonic (TAN) plane at the centre, east and north: its edges are great
+    circles whose midpoints lie ``width / 2`` from the centre. The width is
+    clamped into [`MIN_WIDTH`, `MAX_WIDTH`] deg, with a warning, and
+    returned with the `~regions.PolygonSkyRegion`.
+    """
+    import warnings
+
+    import numpy as np
+    from astropy.coordinates import SkyCoord
+    from regions import PolygonSkyRegion
+
+    from .coords import parse_coordinates
+    from .exceptions import DiameterClampedWarning
+    from .geometry import radec_to_xyz, xyz_to_radec
+
+    if not MIN_WIDTH <= width <= MAX_WIDTH:
+        clamped = min(max(width, MIN_WIDTH), MAX_WIDTH)
+        warnings.warn(
+            f"width {width} deg is outside [{MIN_WIDTH}, {MAX_WIDTH:.3f}] deg (a "
+            f"square inside the service's largest region): clamped to "
+            f"{clamped:.3f} deg.",
+            DiameterClampedWarning,
+            stacklevel=4,
+        )
+        width = clamped
+    centre = parse_coordinates(center, resolver=resolver)
+    ra = np.radians(centre.ra.deg)
+    middle = radec_to_xyz(centre.ra.deg, centre.dec.deg)
+    east = np.array([-np.sin(ra), np.cos(ra), 0.0])
+    north = np.cross(middle, east)
+    half = np.tan(np.radians(width) / 2)  # in the TAN plane
+    signs = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]])[:, :, None]
+    corners = middle + half * (signs[:, 0] * east + signs[:, 1] * north)
+    ra_c, dec_c = xyz_to_radec(corners)  # normalised there
+    square = PolygonSkyRegion(SkyCoord(ra_c, dec_c, unit="deg", frame="icrs"))
+    return square, width
+
+
 def _size_text(size):
     if size is None:
         return None
@@ -183,10 +229,12 @@ class TwoMassBatch:
 
     def query_region(
         self,
-        center,
+        center=None,
         diameter=None,
         *,
+        coordinates=None,
         radius=None,
+        width=None,
         intersect="overlaps",
         band="all",
         image_type="atlas",
@@ -203,11 +251,21 @@ class TwoMassBatch:
         diameter : float, `~astropy.units.Quantity` or str, optional
             Diameter of the circle: degrees, an angle (``0.3 * u.deg``,
             ``10 * u.arcmin``) or a str such as ``'10arcmin'``; with a
-            centre, give it or ``radius``. Values outside [0.05, 7] deg are
-            clamped, with a `~twomass_vo.exceptions.DiameterClampedWarning`.
+            centre, give it, ``radius`` or ``width``. Values outside [0.05, 7]
+            deg are clamped, with a
+            `~twomass_vo.exceptions.DiameterClampedWarning`.
+        coordinates : str or `~astropy.coordinates.SkyCoord`, optional
+            astroquery's name for ``center``.
         radius : float, `~astropy.units.Quantity` or str, optional
             Radius of the circle instead of its diameter (as astroquery's
             ``query_region``): ``radius=r`` is ``diameter=2 * r``.
+        width : float, `~astropy.units.Quantity` or str, optional
+            A square region instead of a circle (as astroquery's ``width``):
+            its side, aligned with north and east at the centre; its edges
+            are great circles whose midpoints lie ``width / 2`` from the
+            centre. Clamped into [0.05, 4.95] deg (a square inside the
+            service's largest region, 7 deg across), with a
+            `~twomass_vo.exceptions.DiameterClampedWarning`.
         intersect : {'overlaps', 'covers', 'enclosed'}, optional
             ``overlaps``: some point lies in both the image and the region;
             ``covers``: the image contains the whole region; ``enclosed``:
@@ -217,21 +275,33 @@ class TwoMassBatch:
         """
         from regions import SkyRegion
 
-        from .inputs import region_diameter
+        from .inputs import region_size
 
-        diameter = region_diameter(diameter, radius)
-        if isinstance(center, SkyRegion) and diameter is not None:
+        if coordinates is not None:
+            if center is not None:
+                raise InvalidQueryError(
+                    "give center or coordinates (astroquery's name for it), not both"
+                )
+            center = coordinates
+        if center is None:
+            raise InvalidQueryError("query_region needs a center (or coordinates=)")
+        kind, size = region_size(diameter=diameter, radius=radius, width=width)
+        if isinstance(center, SkyRegion) and kind is not None:
             raise InvalidQueryError(
                 f"a {type(center).__name__} is the whole region: give no "
-                "diameter or radius with it"
+                "diameter, radius or width with it"
             )
-        if diameter is None and not isinstance(center, SkyRegion):
+        if kind is None and not isinstance(center, SkyRegion):
             raise InvalidQueryError(
-                "diameter is required with a centre position (or give radius=)"
+                "diameter is required with a centre position (or give radius= "
+                "or width=)"
             )
         intersect = planner.check_intersect(intersect)
         bands = self._bands(band)
         image_type = planner.check_image_type(image_type)
+        if kind == "square":
+            center, size = _square(center, size, resolver=self.resolver)
+        diameter = size if kind == "circle" else None
         shape = planner.region_shape(center, diameter, resolver=self.resolver)
         if get_query_payload:
             return self._payload(
@@ -249,6 +319,7 @@ class TwoMassBatch:
             region=_region_text(shape),
             center=f"{shape.ra:.7f} {shape.dec:+.7f}",
             diameter=None if shape.polygon is not None else 2 * shape.radius,
+            width=size if kind == "square" else None,
             intersect=intersect,
             band=band,
             image_type=image_type,

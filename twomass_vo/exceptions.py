@@ -70,9 +70,30 @@ class ArchiveError(RuntimeError):
 class ArchiveUnreachableError(ArchiveError):
     """An archive's services cannot be reached (no connection, no answer in time).
 
-    Its message names the URL and what to do instead; the command line exits
-    with status 3.
+    Its message is one line naming the URL, the host and the cause; the
+    command line exits with status 3.
+
+    Parameters
+    ----------
+    message : str
+        The one-line message.
+    url : str, optional
+        The URL that was asked.
+    host : str, optional
+        The host that could not be reached.
+    why : str, optional
+        What went wrong, in words: ``cannot resolve host``, ``connection
+        refused``, ``timed out after 60 s``, ...
+    detail : str, optional
+        What the network layers said, in full (``twomass-vo -v`` prints it).
     """
+
+    def __init__(self, message, *, url=None, host=None, why=None, detail=None):
+        super().__init__(message)
+        self.url = url
+        self.host = host
+        self.why = why
+        self.detail = detail
 
 
 class ServiceStatusError(ArchiveError):

@@ -51,6 +51,7 @@ from urllib3.exceptions import HTTPError, LocationValueError, SSLError
 
 from .download_session import RedirectError, body_reader, open_url
 from .http_deadline import watching
+from .network_errors import network_failure
 from .retry_policy import (  # noqa: F401 - retry_policy: still importable here
     RetryPolicy,
     hold_host,
@@ -352,7 +353,9 @@ def _request(url, body, timeout, max_size, cancel, on_bytes, limit):
     except LocationValueError as exc:
         raise FetchError(f"{type(exc).__name__}: {exc}") from None
     except (HTTPError, OSError, http.client.HTTPException) as exc:
-        raise FetchError(f"{type(exc).__name__}: {exc}", retryable=True) from None
+        failure = network_failure(exc, url=url)  # in words: host and cause
+        text = failure.line if failure else f"{type(exc).__name__}: {exc}"
+        raise FetchError(text, retryable=True) from None
     except ValueError as exc:  # a bad URL; a SOCKS proxy without PySocks
         raise FetchError(f"{type(exc).__name__}: {exc}") from None
     try:

@@ -532,7 +532,8 @@ class Footprints:
         ----------
         labels : sequence of str, optional
             One label per footprint, stored as ``meta['text']`` (written by
-            the ds9 format as ``text={...}``).
+            the ds9 format as ``text={...}``) and ``meta['label']`` (the
+            CRTF format's ``label='...'``).
 
         Returns
         -------
@@ -550,6 +551,7 @@ class Footprints:
         coords = SkyCoord(ra.ravel(), dec.ravel(), unit="deg", frame="icrs")
         out = []
         for i in range(len(self)):
-            meta = None if labels is None else RegionMeta({"text": str(labels[i])})
+            text = None if labels is None else str(labels[i])
+            meta = None if text is None else RegionMeta({"text": text, "label": text})
             out.append(PolygonSkyRegion(coords[4 * i : 4 * i + 4], meta=meta))
         return out

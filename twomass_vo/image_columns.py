@@ -2,7 +2,8 @@
 """The column contract of `~twomass_vo.ImageTable`: names, types, units, UCDs.
 
 `COLUMNS` lists every column of a result (name, dtype, unit, UCD,
-description -- the data contract of the design); `make_column` builds one
+description -- the data contract of the design); `DISPLAY_FIRST` the
+columns a printed table shows first; `make_column` builds one
 with its metadata (and ObsCore utype where there is one) and `column_data`
 converts the values given for it, keeping ASCII bytes as they are.
 """
@@ -10,7 +11,15 @@ converts the values given for it, keeping ASCII bytes as they are.
 import numpy as np
 from astropy.table import Column
 
-__all__ = ["COLUMNS", "COLUMN_NAMES", "OBSCORE_UTYPES", "column_data", "make_column"]
+__all__ = [
+    "COLUMNS",
+    "COLUMN_NAMES",
+    "DISPLAY_FIRST",
+    "OBSCORE_UTYPES",
+    "column_data",
+    "display_order",
+    "make_column",
+]
 
 # name, dtype, unit, UCD, description -- the data contract of DESIGN.md.
 COLUMNS = (
@@ -137,6 +146,19 @@ COLUMNS = (
 
 #: Names of the contract columns, in table order.
 COLUMN_NAMES = tuple(c[0] for c in COLUMNS)
+#: The columns a printed table shows first: what names the image file (band,
+#: date, hemisphere, scan, image; its image set), then the input row. The
+#: other columns follow in table order (the files keep the contract's order).
+DISPLAY_FIRST = (
+    "band",
+    "ordate",
+    "hemisphere",
+    "scanno",
+    "image",
+    "coadd_key",
+    "id",
+    "scntr",
+)
 #: ObsCore utypes of the columns that have one.
 OBSCORE_UTYPES = {
     "access_url": "obscore:Access.Reference",
@@ -146,6 +168,23 @@ OBSCORE_UTYPES = {
     "ra": "obscore:Char.SpatialAxis.Coverage.Location.Coord.Position2D.Value2.C1",
     "dec": "obscore:Char.SpatialAxis.Coverage.Location.Coord.Position2D.Value2.C2",
 }
+
+
+def display_order(names):
+    """Return column names in display order: `DISPLAY_FIRST` first, then the rest.
+
+    Parameters
+    ----------
+    names : sequence of str
+        The table's column names.
+
+    Returns
+    -------
+    names : list of str
+        The same names, those of `DISPLAY_FIRST` (that are present) first.
+    """
+    first = [name for name in DISPLAY_FIRST if name in names]
+    return first + [name for name in names if name not in DISPLAY_FIRST]
 
 
 def make_column(name, unit, ucd, description, data):

@@ -11,11 +11,17 @@ Nothing is fetched until one of them is called. The column contract
 
 import warnings
 
-import numpy as np
 from astropy.table import Column, Row, Table
+from astropy.table.pprint import TableFormatter
 
 from .exceptions import NoResultsWarning
-from .image_columns import COLUMN_NAMES, COLUMNS, column_data, make_column
+from .image_columns import (
+    COLUMN_NAMES,
+    COLUMNS,
+    column_data,
+    display_order,
+    make_column,
+)
 
 __all__ = ["COLUMNS", "ImageRow", "ImageTable", "empty_image_table"]
 
@@ -148,6 +154,26 @@ class ImageRow(Row):
         return plot_preview(self, ax, size=size, center=center, **kwargs)
 
 
+class _DisplayFormatter(TableFormatter):
+    """Prints (``print``, ``repr``, ``pprint``, HTML) a result identity first.
+
+    The columns that name the image file (`~twomass_vo.image_columns.DISPLAY_FIRST`)
+    come first, so that a terminal too narrow for every column still shows
+    them; the table itself keeps its column order. A selection of columns
+    (``images["coadd_key", "band"]``) shows in the order it was made.
+    """
+
+    def _pformat_table(self, table, *args, **kwargs):
+        names = display_order(table.colnames)
+        # whole results only: a selection of columns shows in its own order
+        whole = set(COLUMN_NAMES) <= set(table.colnames)
+        if whole and names != table.colnames:  # a view: no data copied
+            table = Table(
+                [table.columns[name] for name in names], meta=table.meta, copy=False
+            )
+        return super()._pformat_table(table, *args, **kwargs)
+
+
 class ImageTable(Table):
     """Table of 2MASS image files found by a `~twomass_vo.TwoMassBatch` query.
 
@@ -190,6 +216,7 @@ class ImageTable(Table):
 
     Row = ImageRow
     not_found = None
+    TableFormatter = _DisplayFormatter
 
     def __init__(self, *args, archive=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -353,33 +380,21 @@ class ImageTable(Table):
         )
 
     def to_regions(self):
-        """Footprints of the rows as `regions` shapes, for DS9 or CRTF files.
+        """Footprints of the image sets as `regions` shapes, for DS9 or CRTF files.
+
+        See `twomass_vo.moc.footprint_regions`.
 
         Returns
         -------
         regions : `~regions.Regions`
-            One `~regions.PolygonSkyRegion` per row, labelled with the band,
-            date, hemisphere, scan and image.
+            One `~regions.PolygonSkyRegion` per image set (J, H and Ks share
+            a footprint), in the order of the rows, labelled with its date,
+            hemisphere, scan, image and bands (e.g. ``971031n scan 96 image
+            197: J/H/Ks``).
         """
-        from regions import Regions
+        from .moc import footprint_regions
 
-        from .geometry import Footprints
-
-        if len(self) == 0:
-            return Regions([])
-        labels = [
-            f"{b}i{s:03d}{i:04d} {d}{h}"
-            for b, s, i, d, h in zip(
-                np.char.lower(self["band"].astype(str)),
-                self["scanno"],
-                self["image"],
-                self["ordate"],
-                self["hemisphere"],
-                strict=True,
-            )
-        ]
-        footprints = Footprints.from_s_region(np.asarray(self["s_region"]))
-        return Regions(footprints.to_regions(labels=labels))
+        return footprint_regions(self)
 
     def broadcast(
         self, hub=None, *, client=None, images=False, footprints=False, **kwargs

@@ -3,9 +3,9 @@
 
 `parse_band` reads the ``band`` argument (``'J'``, ``'H'``, ``'Ks'``, ``'all'``
 or a list of them), `parse_angle` an angle given as a number, a string with a
-unit or a `~astropy.units.Quantity`, and `region_diameter` the
-``diameter`` / ``radius`` of the region mode.  Bad values raise
-`~twomass_vo.exceptions.InvalidQueryError` (or
+unit or a `~astropy.units.Quantity`, and `region_size` the ``diameter`` /
+``radius`` / ``width`` of the region mode (`region_diameter` the first
+two).  Bad values raise `~twomass_vo.exceptions.InvalidQueryError` (or
 `~twomass_vo.exceptions.InputError` with the row of a table).
 """
 
@@ -22,6 +22,7 @@ __all__ = [
     "parse_angle",
     "parse_band",
     "region_diameter",
+    "region_size",
 ]
 
 #: Band words of the ``band`` argument and column (lower case) -> band code:
@@ -179,6 +180,60 @@ def parse_angle(value, *, argument, unit):
     return number
 
 
+def region_size(*, diameter=None, radius=None, width=None):
+    """Validate the size of a region: a circle's diameter or radius, a square's width.
+
+    Parameters
+    ----------
+    diameter, radius, width : float, `~astropy.units.Quantity`, str or None
+        At most one of them (see `parse_angle`; numbers are degrees):
+        ``radius`` is astroquery's name (``diameter = 2 * radius``), and
+        ``width`` the side of a square, as in astroquery.
+
+    Returns
+    -------
+    shape : {'circle', 'square'} or None
+        What the size is of (None if none is given).
+    degrees : float or None
+        The circle's diameter or the square's width, in degrees (positive
+        and finite; the service's range is applied later).
+
+    Raises
+    ------
+    InvalidQueryError
+        If more than one is given, or the one given is not a positive angle.
+    """
+    given = {
+        name: value
+        for name, value in (
+            ("diameter", diameter),
+            ("radius", radius),
+            ("width", width),
+        )
+        if value is not None
+    }
+    if len(given) > 1:
+        names = list(given)
+        said = ", ".join(f"{k}={v!r}" for k, v in given.items())
+        which = (
+            f"{names[0]} or {names[1]}, not both"
+            if len(names) == 2
+            else ("one of diameter, radius and width")
+        )
+        raise InvalidQueryError(f"give {which} ({said})")
+    if not given:
+        return None, None
+    ((argument, value),) = given.items()
+    degrees = parse_angle(value, argument=argument, unit=u.deg)
+    if not (np.isfinite(degrees) and degrees > 0):
+        raise InvalidQueryError(
+            f"{argument}={value!r} must be a positive, finite angle"
+        )
+    if argument == "width":
+        return "square", degrees
+    return "circle", 2 * degrees if argument == "radius" else degrees
+
+
 def region_diameter(diameter=None, radius=None):
     """Validate the size of a circular region: a diameter or a radius.
 
@@ -198,17 +253,4 @@ def region_diameter(diameter=None, radius=None):
     InvalidQueryError
         If both are given, or the one given is not a positive angle.
     """
-    if diameter is not None and radius is not None:
-        raise InvalidQueryError(
-            f"give diameter or radius, not both (diameter={diameter!r}, "
-            f"radius={radius!r})"
-        )
-    if diameter is None and radius is None:
-        return None
-    argument, value = ("radius", radius) if diameter is None else ("diameter", diameter)
-    degrees = parse_angle(value, argument=argument, unit=u.deg)
-    if not (np.isfinite(degrees) and degrees > 0):
-        raise InvalidQueryError(
-            f"{argument}={value!r} must be a positive, finite angle"
-        )
-    return 2 * degrees if argument == "radius" else degrees
+    return region_size(diameter=diameter, radius=radius)[1]

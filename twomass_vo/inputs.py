@@ -35,7 +35,7 @@ references after the look-up.  An empty table is a valid input (no rows).
 
 from .input_columns import COLUMN_SYNONYMS, find_column
 from .input_requests import KeyRequest, PositionRequest, ScanRequest
-from .input_values import parse_angle, parse_band, region_diameter
+from .input_values import parse_angle, parse_band, region_diameter, region_size
 from .key_inputs import coadd_keys_request
 from .position_inputs import positions_request
 from .scan_inputs import scan_request, scans_request
@@ -53,6 +53,7 @@ __all__ = [
     "positions_request",
     "read_table",
     "region_diameter",
+    "region_size",
     "scan_request",
     "scans_request",
 ]

@@ -70,7 +70,12 @@ def resolve_name(name):
 
 
 def _resolution_message(name, err):
-    """Message of a failed name resolution."""
+    """Message of a failed name resolution (one short line for a network failure)."""
+    from .network_errors import network_failure
+
+    failure = network_failure(err)
+    if failure is not None:
+        return f"could not resolve {name!r}: {failure.line} (offline?)"
     network = isinstance(err, (OSError, urllib.error.URLError)) or (
         "queries failed" in str(err)
     )

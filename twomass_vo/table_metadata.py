@@ -32,15 +32,17 @@ __all__ = [
 ]
 
 
-def _metadata_from_votable(path):
+def _read_votable(path):
+    """Read a VOTable once: its first table's rows, and its query metadata."""
     from astropy.io.votable import parse
 
     votable = parse(str(path), verify="ignore")
+    first = votable.get_first_table()
     flat = {info.name: info.value for info in votable.resources[0].infos}
-    for param in votable.get_first_table().params:
+    for param in first.params:
         value = param.value
         flat[param.name] = value.decode() if isinstance(value, bytes) else str(value)
-    return structured_meta(flat)
+    return first.to_table(), structured_meta(flat)
 
 
 def read_table(path):
@@ -76,10 +78,11 @@ def read_table(path):
         raise OSError(f"{path}: no such file")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # e.g. VOTable or FITS unit dialects
-        table = ImageTable.read(path, format=fmt)
-        if fmt == "votable":
-            table.meta = _metadata_from_votable(path)
+        if fmt == "votable":  # parsed once, for the rows and the metadata
+            rows, meta = _read_votable(path)
+            table = ImageTable(rows, meta=meta, copy=False)
         else:
+            table = ImageTable.read(path, format=fmt)
             table.meta = structured_meta(dict(table.meta))
     _apply_contract(table)
     return table

@@ -23,13 +23,28 @@ __all__ = ["ArchiveDiagnostics", "EndpointStatus", "RouteDiagnostics"]
 class EndpointStatus(dict):
     """What `VOArchive.check` found at one endpoint: true if it answers.
 
-    A `dict` with ``url`` (str), ``ok`` (bool) and ``detail`` (str: what the
-    endpoint answered, or the error); its truth value is ``ok``, so
+    A `dict` with ``url`` (str), ``ok`` (bool), ``detail`` (str: what the
+    endpoint answered, or the error) and, for an endpoint that cannot be
+    reached, ``cause`` (the failure in words, e.g. ``cannot reach
+    127.0.0.1: connection refused``); its truth value is ``ok``, so
     ``all(archive.check().values())`` says whether every endpoint answers.
     """
 
     def __bool__(self):
         return bool(self.get("ok"))
+
+
+def _failed(url, exc):
+    """Return the `EndpointStatus` of an endpoint whose request raised ``exc``."""
+    from ..network_errors import network_failure
+
+    failure = network_failure(exc, url=url)
+    return EndpointStatus(
+        url=url,
+        ok=False,
+        detail=f"{type(exc).__name__}: {exc}",
+        cause=None if failure is None else failure.line,
+    )
 
 
 class ArchiveDiagnostics:
@@ -114,9 +129,7 @@ class ArchiveDiagnostics:
                     detail = call()
                 results[name] = EndpointStatus(url=url, ok=True, detail=detail)
             except (DALAccessError, requests.RequestException, ArchiveError) as exc:
-                results[name] = EndpointStatus(
-                    url=url, ok=False, detail=f"{type(exc).__name__}: {exc}"
-                )
+                results[name] = _failed(url, exc)
 
         def sia():
             proxy = TimeoutProxy(self.session, timeout)
@@ -206,6 +219,7 @@ class RouteDiagnostics:
                 url=url,
                 ok=None if status is None else bool(status["ok"]),
                 detail="not checked" if status is None else status["detail"],
+                cause=None if status is None else status.get("cause"),
             )
         info["routes"] = routes
         if endpoints is not None:
@@ -246,9 +260,7 @@ class RouteDiagnostics:
                 detail = call()
                 results[name] = EndpointStatus(url=url, ok=True, detail=detail)
             except (requests.RequestException, ArchiveError) as exc:
-                results[name] = EndpointStatus(
-                    url=url, ok=False, detail=f"{type(exc).__name__}: {exc}"
-                )
+                results[name] = _failed(url, exc)
 
         def sia():
             from pyvo.dal import SIA2Query

@@ -454,10 +454,17 @@ class IrsaArchive(RouteDiagnostics, IrsaRoutes, VOArchive):
         )
 
     def _unreachable(self, url, exc):
+        from ..network_errors import network_failure
+
+        failure = network_failure(exc, url=url)
+        cause = failure.cause if failure is not None else type(exc).__name__
         return IrsaUnreachableError(
-            f"IRSA cannot be reached at {url} ({type(exc).__name__}: {exc}). Check "
-            "the network connection, or work offline with the simulated survey: "
-            "--archive sim (TwoMassBatch(archive='sim'))"
+            f"IRSA cannot be reached at {url.split('?', 1)[0]} ({cause}); offline? "
+            "--archive sim works without a network",
+            url=url,
+            host=None if failure is None else failure.host,
+            why=None if failure is None else failure.cause,
+            detail=f"{type(exc).__name__}: {exc}",
         )
 
     def _needs_discovery(self, mode):

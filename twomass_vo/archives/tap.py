@@ -287,9 +287,9 @@ class TapExecution:
         except DALAccessError as exc:
             if isinstance(getattr(exc, "cause", None), ArchiveError):
                 raise exc.cause from exc  # a limit of the session: says it all
-            raise ArchiveError(self._error_message(kind, url, exc)) from exc
+            raise self._failure(kind, url, exc) from exc
         except requests.RequestException as exc:
-            raise ArchiveError(f"{kind} request to {url} failed: {exc}") from exc
+            raise self._failure(kind, url, exc) from exc
         status = str(results.status[0]).lower()
         if status == "overflow" or len(table) >= maxrec:
             raise ArchiveError(
@@ -392,9 +392,27 @@ class TapExecution:
         except DALAccessError as exc:
             if isinstance(getattr(exc, "cause", None), ArchiveError):
                 raise exc.cause from exc  # a limit of the session: says it all
-            raise ArchiveError(self._error_message("TAP", url, exc)) from exc
+            raise self._failure("TAP", url, exc) from exc
         except requests.RequestException as exc:
-            raise ArchiveError(f"TAP request to {url} failed: {exc}") from exc
+            raise self._failure("TAP", url, exc) from exc
+
+    @classmethod
+    def _failure(cls, kind, url, exc):
+        """Return the error of a failed request: unreachable (one line), or not.
+
+        A network failure (pyvo reports a refused connection as a
+        ``DALFormatError``) is an `~twomass_vo.exceptions.ArchiveUnreachableError`
+        naming the host and the cause; anything else keeps the service's text.
+        """
+        from ..network_errors import unreachable_error
+
+        where = getattr(exc, "url", None) or url
+        unreachable = unreachable_error(f"{kind} service", where, exc)
+        if unreachable is not None:
+            return unreachable
+        if isinstance(exc, requests.RequestException):
+            return ArchiveError(f"{kind} request to {url} failed: {exc}")
+        return ArchiveError(cls._error_message(kind, url, exc))
 
     @staticmethod
     def _error_message(kind, url, exc):

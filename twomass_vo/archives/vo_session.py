@@ -33,7 +33,7 @@ import requests
 import urllib3
 
 from .. import conf
-from ..exceptions import ArchiveError, ServiceStatusError
+from ..exceptions import ArchiveError, ArchiveUnreachableError, ServiceStatusError
 from ..http_deadline import (
     DeadlineAdapter,
     current_deadline,
@@ -54,8 +54,15 @@ _CHUNK = 1 << 16
 
 
 def _expired_error(url, seconds, why):
-    """Return the error of a request whose overall deadline passed."""
-    return ArchiveError(f"{url} gave no complete answer within {seconds:g} s ({why})")
+    """Return the error of a request whose overall deadline passed (unreachable)."""
+    from urllib.parse import urlsplit
+
+    return ArchiveUnreachableError(
+        f"{url} gave no complete answer within {seconds:g} s ({why})",
+        url=url,
+        host=urlsplit(url).hostname,
+        why=f"timed out after {seconds:g} s",
+    )
 
 
 class _BufferedRaw(io.BytesIO):
