@@ -560,7 +560,8 @@ def test_info_of_irsa_needs_no_network_without_check(capsys):
     assert "route region: sia https://irsa.ipac.caltech.edu/SIA unchecked" in out
     assert any(x.startswith("route positions: ibe-upload https://irsa") for x in out)
     # the settings with -v only: routes and their state first
-    assert len(out) == 7 and not any(x.startswith("upload_threshold") for x in out)
+    assert any(x.startswith("route quicklook: sia1-box https://irsa") for x in out)
+    assert len(out) == 8 and not any(x.startswith("upload_threshold") for x in out)
     assert main(["info", "-v"]) == 0
     verbose = capsys.readouterr().out.splitlines()
     assert "upload_threshold: 100" in verbose and "chunk_size: 20000" in verbose
