@@ -72,3 +72,12 @@ def batch(sim):
     from twomass_vo import TwoMassBatch
 
     return TwoMassBatch(archive=sim)
+
+
+@pytest.fixture(scope="session")
+def hostile_cases(tmp_path_factory):
+    """Runs hostile cases, each in its own capped child process (`hostile_child`)."""
+    from hostile_child import CaseRunner
+
+    with CaseRunner(tmp_path_factory.mktemp("hostile_cases")) as runner:
+        yield runner
