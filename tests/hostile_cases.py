@@ -13,6 +13,7 @@ The child's code starts with `PRELUDE` (imports, the stand-in's URLs, and
 ``logged``: the warnings of the ``twomass_vo`` logger).
 """
 
+import itertools
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -296,5 +297,166 @@ DISCOVERY = [
     ),
 ]
 
+
+# --------------------------------------------------------------------- IBE
+def _ibe_answer(services):
+    """IBE's answer (IPAC text) for the case's coadd_key: header and rows as cells."""
+    import urllib.parse
+    import urllib.request
+
+    from twomass_vo.archives.ibe import IBE_COLUMNS
+
+    query = urllib.parse.urlencode(
+        {"where": f"coadd_key IN ({services.key})", "columns": ",".join(IBE_COLUMNS)}
+    )
+    with urllib.request.urlopen(f"{services.standin.ibe_url}?{query}") as answer:
+        lines = answer.read().decode("ascii").splitlines()
+    bars = [k for k, c in enumerate(lines[0]) if c == "|"]
+
+    def cells(line):
+        return [line[a + 1 : b].strip() for a, b in itertools.pairwise(bars)]
+
+    return [cells(line) for line in lines[:4]], [cells(line) for line in lines[4:]]
+
+
+def _ipac_text(header, rows):
+    """Fixed-width IPAC text of header lines and rows of cells (str)."""
+    widths = [max(len(r[k]) for r in header + rows) for k in range(len(header[0]))]
+    lines = ["|" + "|".join(c.rjust(w) for c, w in zip(h, widths, strict=True)) + "|"
+             for h in header]  # fmt: skip
+    lines += [" " + " ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) + " "
+              for r in rows]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def _edited(column, value, row=1):
+    """An edit of IBE's answer: ``column`` of ``row`` set to ``value``."""
+
+    def edit(header, rows):
+        rows[row][header[0].index(column)] = value
+        return _ipac_text(header, rows)
+
+    return edit
+
+
+def _ibe_case(name, edit, *needles, charset="utf-8", ctype="text/plain", status=200):
+    """An IBE answer edited by ``edit(header, rows) -> text`` (or a fixed text)."""
+    ctype = f"{ctype}; charset={charset}"
+
+    def prepare(services):
+        body = edit(*_ibe_answer(services)) if callable(edit) else edit
+        data = body.encode(charset)
+        answer = ("status", status, data, {"Content-Type": ctype})
+        services.hostile.route("/ibe", answer)
+        return """
+        archive = irsa(ibe_url=HOSTILE + "/ibe", discover=False)
+        table = TwoMassBatch(archive=archive).query_coadd_keys([KEY])
+        result = dict(rows=len(table), urls=list(table["access_url"]))
+        """
+
+    def check(out, services):
+        problems = archive_error(out, services.hostile.url("/ibe"), *needles)
+        if "\n" in out.get("message", ""):
+            problems.append("the message has more than one line")
+        return problems
+
+    return Case("ibe", name, prepare, check)
+
+
+def _shifted(header, rows):
+    text = _ipac_text(header, rows).split("\n")
+    text[5] = " " + text[5]  # the second row, one character to the right
+    return "\n".join(text)
+
+
+def _longer(header, rows):
+    text = _ipac_text(header, rows).split("\n")
+    text[4] += "   more"
+    return "\n".join(text)
+
+
+def _separated(character):
+    def edit(header, rows):
+        text = _ipac_text(header, rows).split("\n")
+        text[4] = text[4][:30] + character + text[4][31:]
+        return "\n".join(text)
+
+    return edit
+
+
+def _duplicate_by_case(header, rows):
+    for line in header:
+        line.append(line[header[0].index("ordate")])
+    header[0][-1] = "ORDATE"
+    for row in rows:
+        row.append(row[header[0].index("ordate")])
+    return _ipac_text(header, rows)
+
+
+def _empty_with(names):
+    def edit(header, rows):
+        return _ipac_text([names, ["char"] * len(names)], [])
+
+    return edit
+
+
+def _with_month(month):
+    def edit(header, rows):
+        k = header[0].index("ordate")
+        rows[1][k] = rows[1][k][:2] + month + rows[1][k][4:]
+        return _ipac_text(header, rows)
+
+    return edit
+
+
+_WIDE_HEADER = "|" + "|".join(f"c{i}" for i in range(100_000)) + "|\n"
+
+IBE = [
+    _ibe_case("html-starting-with-bar", "| <html><body>Error</body></html>\n"),
+    _ibe_case(
+        "empty-with-other-columns",
+        _empty_with(["name", "description"]),
+        "lacks the column",
+    ),
+    _ibe_case("duplicate-names-by-case", _duplicate_by_case, "ORDATE"),
+    _ibe_case("ordate-month-13", _with_month("13"), "ordate", "is not a date"),
+    _ibe_case("ordate-day-32", _edited("ordate", "991132"), "ordate", "991132"),
+    _ibe_case("unicode-digit-ordate", _edited("ordate", "99110\u0666"), "ordate"),
+    _ibe_case("unicode-digit-scanno", _edited("scanno", "\u0665\u0664"), "scanno"),
+    _ibe_case(
+        "unicode-digit-fname", _edited("fname", "hi05402\u0665\u0666.fits.gz"), "fname"
+    ),
+    _ibe_case("nul-byte", _edited("filter", "h\x00"), "filter"),
+    _ibe_case("tab", _edited("hemisphere", "\tn"), "hemisphere"),
+    _ibe_case("row-shifted", _shifted, "row 1", "out of line"),
+    _ibe_case("row-too-long", _longer, "row 0", "out of line"),
+    _ibe_case("form-feed-in-a-row", _separated("\x0c"), "row 0"),
+    _ibe_case("record-separator-in-a-row", _separated("\x1e"), "row 0"),
+    _ibe_case(
+        "coadd_key-beyond-64-bits",
+        _edited("coadd_key", str(2**70)),
+        "coadd_key",
+        str(2**70)[:6],
+    ),
+    _ibe_case("ns-beyond-64-bits", _edited("ns", "9" * 25), "ns"),
+    _ibe_case("coadd_key-with-underscore", _edited("coadd_key", "1_000"), "coadd_key"),
+    _ibe_case("huge-footprint", _edited("cdelt1", "-1.0"), "cdelt1", "degrees wide"),
+    _ibe_case("nan-pixel-size", _edited("cdelt2", "nan"), "cdelt2"),
+    _ibe_case("100000-columns", _WIDE_HEADER, "100000 columns"),
+    _ibe_case(
+        "http-500-html-page",
+        "<html>\n<body>\n<h1>Internal error</h1>\n</body>\n</html>\n",
+        "HTTP 500",
+        ctype="text/html",
+        status=500,
+    ),
+    _ibe_case(
+        "latin-1-answer",
+        _edited("fname", "hi0540256.fits.g\xe9"),
+        "fname",
+        charset="iso-8859-1",
+    ),
+]
+
 #: Every case, by surface.
-CASES = {"discovery": DISCOVERY}
+CASES = {"discovery": DISCOVERY, "ibe": IBE}

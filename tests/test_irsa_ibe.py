@@ -98,7 +98,10 @@ def test_missing_column(answer):
         ("coaddno", "12.5", "is not a number"),
         ("filter", "k_s", "is not a 2MASS band"),
         ("hemisphere", "e", "is not n or s"),
-        ("ordate", "97103", "is not yymmdd"),
+        ("ordate", "97103", "is not a date yymmdd"),
+        ("ordate", "971331", "is not a date yymmdd"),  # month 13
+        ("ordate", "971000", "is not a date yymmdd"),  # day 0
+        ("scanno", "5_4", "is not a number"),  # int('5_4') would read 54
         ("fname", "ji9990001.fits.gz", "is not the Atlas file"),
         ("fname", "../../etc/passwd", "is not the Atlas file"),
         ("crval2", "95", "is not a number in"),
