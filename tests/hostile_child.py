@@ -54,6 +54,8 @@ class CaseRunner:
     """
 
     def __init__(self, home, *, code=ROOT):
+        for folder in ("cache", "config"):
+            (Path(home) / folder).mkdir(parents=True, exist_ok=True)
         env = {
             **os.environ,
             "PYTHONPATH": str(code),
