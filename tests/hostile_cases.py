@@ -458,5 +458,81 @@ IBE = [
     ),
 ]
 
+
+# -------------------------------------------------------------------- time
+#: The low-speed window of the time cases (the default is 30 s).
+_SLOW_WINDOW = 3.0
+
+
+def _slow_query(route, answer):
+    """A query whose service answers with the hostile ``answer`` behaviour."""
+
+    def prepare(services):
+        services.hostile.route(route, answer)
+        return f"""
+        twomass_vo.conf.low_speed_time = {_SLOW_WINDOW}
+        from twomass_vo.archives.vo import VOArchive
+        if {route!r} == "/ibe":
+            archive = irsa(ibe_url=HOSTILE + "/ibe", discover=False)
+            TwoMassBatch(archive=archive).query_coadd_keys([KEY])
+        else:
+            archive = VOArchive(tap_url=HOSTILE + "/tap", table="twomass.images")
+            TwoMassBatch(archive=archive).query_region("10.68 41.27", 0.1)
+        """
+
+    def check(out, services):
+        problems = archive_error(out, services.hostile.url(route), "low-speed limit")
+        if out.get("seconds", 0) > 4 * _SLOW_WINDOW:
+            problems.append(f"gave up after {out['seconds']:.0f} s")
+        return problems
+
+    return prepare, check
+
+
+def _slow_download(answer):
+    def prepare(services):
+        services.hostile.route("/file.fits", answer)
+        return f"""
+        twomass_vo.conf.low_speed_time = {_SLOW_WINDOW}
+        archive = irsa(discover=False)
+        table = TwoMassBatch(archive=archive).query_coadd_keys([KEY])[:1]
+        table["access_url"] = [HOSTILE + "/file.fits"]
+        done = table.download(os.path.join(TMP, "files"), retries=1)
+        result = dict(status=str(done["status"][0]), error=str(done["error"][0]))
+        """
+
+    def check(out, services):
+        problems = returned(out)
+        if problems:
+            return problems
+        if out["result"]["status"] != "failed":
+            problems.append(f"status {out['result']['status']!r}")
+        if "low-speed limit" not in out["result"]["error"]:
+            problems.append(f"error {out['result']['error']!r}")
+        if out["seconds"] > 8 * _SLOW_WINDOW:
+            problems.append(f"gave up after {out['seconds']:.0f} s")
+        return problems
+
+    return prepare, check
+
+
+_DRIP = ("drip", b"<" * 100_000, 0.2)  # 5 bytes/s
+
+TIME = [
+    Case("time", "tap-answer-5-bytes-per-s", *_slow_query("/tap/sync", _DRIP)),
+    Case("time", "ibe-answer-5-bytes-per-s", *_slow_query("/ibe", _DRIP)),
+    Case(
+        "time",
+        "tap-headers-5-bytes-per-s",
+        *_slow_query("/tap/sync", ("headers_forever", 0.2)),
+    ),
+    Case("time", "file-5-bytes-per-s", *_slow_download(_DRIP)),
+    Case(
+        "time",
+        "file-headers-5-bytes-per-s",
+        *_slow_download(("headers_forever", 0.2)),
+    ),
+]
+
 #: Every case, by surface.
-CASES = {"discovery": DISCOVERY, "ibe": IBE}
+CASES = {"discovery": DISCOVERY, "ibe": IBE, "time": TIME}

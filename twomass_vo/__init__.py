@@ -79,6 +79,18 @@ class Conf(_config.ConfigNamespace):
         "Overall time limit in seconds of one request to a VO service, answer "
         "included (the timeout settings bound each socket read only).",
     )
+    low_speed_limit = _config.ConfigItem(
+        1000.0,
+        "Low-speed limit in bytes per second, as curl's --speed-limit: an "
+        "answer (a VO query's or a file's) that delivers fewer bytes than this "
+        "per second for low_speed_time seconds, counted from its first byte, is "
+        "given up on (a file is then retried). 0: no limit.",
+    )
+    low_speed_time = _config.ConfigItem(
+        30.0,
+        "Seconds an answer may stay under low_speed_limit, as curl's "
+        "--speed-time. 0: no limit.",
+    )
     chunk_size = _config.ConfigItem(
         100_000,
         "Number of input positions handled per chunk in query_positions; bounds "

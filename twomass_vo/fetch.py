@@ -22,10 +22,13 @@ within a total time budget per file (``budget``), attempts included. A
 a host back for the rest of the process.
 
 Time is bounded, not only per socket read: every attempt has an overall
-deadline (``attempt_timeout``, and never past the budget), kept
-by `twomass_vo.http_deadline`: the watchdog thread shuts the connection of
-an attempt that passes it, so a server that sends one byte a second, or
-headers that never end, is given up on in time. Other 4xx answers,
+deadline (``attempt_timeout``, and never past the budget) and a low-speed
+limit (``low_speed_limit`` bytes per second over ``low_speed_time``
+seconds), kept by `twomass_vo.http_deadline`: the watchdog thread shuts the
+connection of an attempt that passes its deadline or is too slow, so a
+server that sends one byte a second is given up on after
+``low_speed_time`` seconds (and retried), and headers that never end by
+the deadline. Other 4xx answers,
 TLS errors, bad URLs and files over the size ceiling are not retried. Every
 failure ends in a `FetchError` whose message says what happened and how many
 attempts were made.
@@ -309,6 +312,8 @@ def _seconds(value):
 
 
 def _too_slow(limit, received):
+    if limit.too_slow:
+        return FetchError(f"given up: {limit.why()}", retryable=True)
     return FetchError(
         f"no complete answer within {limit.seconds:.1f} s ({received} bytes "
         "received): the attempt's deadline passed",
@@ -316,12 +321,14 @@ def _too_slow(limit, received):
     )
 
 
-def _attempt(url, body, *, timeout, max_size, cancel, on_bytes, deadline):
+def _attempt(url, body, *, timeout, max_size, cancel, on_bytes, deadline, speed):
     """One request, stopped at ``deadline`` (`time.monotonic`) at the latest.
 
-    Raises `FetchError` (retryable or not) unless the body is complete.
+    Stopped as well when its answer is slower than ``speed`` (a low-speed
+    limit, or None). Raises `FetchError` (retryable or not) unless the body
+    is complete.
     """
-    with watching(deadline) as limit:
+    with watching(deadline, speed=speed) as limit:
         try:
             _request(url, body, timeout, max_size, cancel, on_bytes, limit)
             if limit.expired:  # cut by the watchdog: what looked like an end was not
@@ -428,8 +435,8 @@ def fetch(
     timeout : float, optional
         Seconds to connect, and seconds without a byte before a read gives up.
     policy : `~twomass_vo.retry_policy.RetryPolicy`, optional
-        Retries, backoff, time budget, per-attempt deadline and the cap of
-        ``Retry-After`` (default ``RetryPolicy()``).
+        Retries, backoff, time budget, per-attempt deadline, low-speed limit
+        and the cap of ``Retry-After`` (default ``RetryPolicy()``).
     max_size : int, optional
         Per-file ceiling in bytes: a larger file fails at once.
     cancel : `threading.Event`, optional
@@ -487,6 +494,7 @@ def fetch(
                 cancel=cancel,
                 on_bytes=on_bytes,
                 deadline=min(now + policy.attempt_timeout, max(deadline, now)),
+                speed=policy.speed,
             )
         except FetchError as exc:
             tries = f"{attempt} attempt{'s' if attempt > 1 else ''}"
