@@ -235,3 +235,26 @@ def test_an_answer_above_the_low_speed_limit_is_not_cut(endless):
         pytest.raises(ArchiveError, match=r"no complete answer within 2 s"),
     ):
         bounded(session.get, endless.url("sync"), deadline=2)
+
+
+# ---------------------------------------------------------------- timeouts
+@pytest.mark.parametrize("value", [float("nan"), 0, -1.5, float("inf"), "x", True])
+def test_time_limits_are_positive_finite_numbers(value, endless):
+    from twomass_vo.archives.vo import VOArchive
+    from twomass_vo.exceptions import InvalidQueryError
+    from twomass_vo.http_deadline import positive_seconds
+
+    match = r"timeout=.* must be a positive finite number of seconds"
+    with pytest.raises(InvalidQueryError, match=match):
+        positive_seconds(value, "timeout")
+    with pytest.raises(InvalidQueryError, match=match):
+        fetch(endless.url(), io.BytesIO(), timeout=value)
+    with pytest.raises(InvalidQueryError, match=match):
+        VOArchive(tap_url=endless.url("tap"), table="t.images", timeout=value)
+    with pytest.raises(InvalidQueryError, match="async_" + match):
+        VOArchive(tap_url=endless.url("tap"), table="t.images", async_timeout=value)
+    archive = VOArchive(tap_url=endless.url("tap"), table="t.images")
+    with pytest.raises(InvalidQueryError, match=match):
+        archive.describe(check=True, timeout=value)
+    assert endless.first_lines == []  # refused before any request
+    assert positive_seconds("2.5", "timeout") == 2.5

@@ -51,7 +51,7 @@ from urllib.parse import urlparse
 from urllib3.exceptions import HTTPError, LocationValueError, SSLError
 
 from .download_session import RedirectError, body_reader, open_url
-from .http_deadline import watching
+from .http_deadline import positive_seconds, watching
 from .retry_policy import (  # noqa: F401 - retry_policy: still importable here
     RetryPolicy,
     hold_host,
@@ -456,9 +456,12 @@ def fetch(
     FetchError
         When the file could not be fetched: a non-retryable answer, or the
         retries or the time budget are used up.
+    twomass_vo.exceptions.InvalidQueryError
+        If ``timeout`` is not a positive finite number.
     Cancelled
         When ``cancel`` was set.
     """
+    timeout = positive_seconds(timeout, "timeout")
     policy = RetryPolicy() if policy is None else policy
     rng = random if rng is None else rng
     parsed = urlparse(url)

@@ -49,6 +49,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from .exceptions import InvalidQueryError
+
 __all__ = [
     "WATCHED_POOL_CLASSES",
     "CountedResponse",
@@ -58,6 +60,7 @@ __all__ = [
     "WatchedDirectConnection",
     "current_deadline",
     "low_speed",
+    "positive_seconds",
     "time_limit",
     "time_limit_end",
     "watching",
@@ -66,6 +69,44 @@ __all__ = [
 #: The deadline of the request under way in this thread (``deadline``) and
 #: the end (monotonic time) of the `time_limit` it runs in (``end``).
 _local = threading.local()
+
+
+def _number(value):
+    """``float(value)``, or NaN for what is not a number."""
+    if isinstance(value, bool):
+        return math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return math.nan
+
+
+def positive_seconds(value, name):
+    """Return a time limit in seconds, checked: a positive finite number.
+
+    Parameters
+    ----------
+    value : float or str
+        The time limit.
+    name : str
+        What it is (``timeout``), for the message.
+
+    Returns
+    -------
+    seconds : float
+
+    Raises
+    ------
+    twomass_vo.exceptions.InvalidQueryError
+        (a `ValueError`) for NaN, an infinity, zero, a negative number, or
+        what is not a number.
+    """
+    seconds = _number(value)
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise InvalidQueryError(
+            f"{name}={value!r} must be a positive finite number of seconds"
+        )
+    return seconds
 
 
 def low_speed(rate, seconds):
@@ -85,13 +126,10 @@ def low_speed(rate, seconds):
     """
     values = []
     for name, value in (("low_speed_limit", rate), ("low_speed_time", seconds)):
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            value = math.nan
-        if not (math.isfinite(value) and value >= 0):
+        number = _number(value)
+        if not (math.isfinite(number) and number >= 0):
             raise ValueError(f"{name}={value!r} must be a finite number >= 0")
-        values.append(value)
+        values.append(number)
     return tuple(values) if all(values) else None
 
 

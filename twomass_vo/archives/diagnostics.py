@@ -15,6 +15,7 @@ from astropy.io.votable.exceptions import VOWarning
 from astropy.units import UnitsWarning
 
 from ..exceptions import ArchiveError
+from ..http_deadline import positive_seconds
 from .vo_session import TimeoutProxy
 
 __all__ = ["ArchiveDiagnostics", "EndpointStatus", "RouteDiagnostics"]
@@ -104,6 +105,7 @@ class ArchiveDiagnostics:
         from pyvo.dal import SIA2Query, TAPService
         from pyvo.dal.exceptions import DALAccessError, DALOverflowWarning
 
+        timeout = positive_seconds(timeout, "timeout")
         results = {}
 
         def record(name, url, call):
@@ -227,6 +229,7 @@ class RouteDiagnostics:
         """
         from .ibe import IBE_COLUMNS, parse_ipac
 
+        timeout = positive_seconds(timeout, "timeout")
         results = {}
         proxy = TimeoutProxy(self.session, timeout)
 
