@@ -35,6 +35,7 @@ class Services:
         """Forget what the last case set up; give the next one ``tmp``."""
         self.standin.__dict__.pop("tap_schema", None)
         self.standin.__dict__["tap_queries"] = []
+        self.standin.requests.clear()
         self.hostile.routes.clear()
         self.hostile.log.clear()
         self.tmp = Path(tmp)
@@ -534,5 +535,106 @@ TIME = [
     ),
 ]
 
+
+# ---------------------------------------------------------------- messages
+def _cli(*argv):
+    """A command line run in the child, the name resolver recorded."""
+
+    def prepare(services):
+        return f"""
+        from twomass_vo.cli import main
+        from twomass_vo.coords import use_resolver
+        sent = []
+        def resolver(name):
+            sent.append(name)
+            raise KeyError(name)
+        with use_resolver(resolver):
+            try:
+                status = main({["--archive", "irsa", *argv]!r})
+            except SystemExit as exc:  # argparse: a usage error
+                status = exc.code
+        result = dict(status=status, sent=sent)
+        """
+
+    return prepare
+
+
+def _refused_offline(out, services):
+    """Exit 2 (bad input), nothing sent to the resolver nor to a service."""
+    problems = returned(out)
+    if problems:
+        return problems
+    if out["result"]["sent"]:
+        problems.append(f"sent to the name resolver: {out['result']['sent']!r}")
+    if out["result"]["status"] != 2:
+        problems.append(f"exit status {out['result']['status']} instead of 2")
+    asked = [r.path for r in services.standin.requests if r.path != "/tap/sync"]
+    if asked:
+        problems.append(f"requests sent: {asked[:3]}")
+    return problems
+
+
+def _download_timeout(value):
+    def prepare(services):
+        return f"""
+        archive = irsa(discover=False)
+        table = TwoMassBatch(archive=archive).query_coadd_keys([KEY])
+        done = table.download(os.path.join(TMP, "files"), timeout={value})
+        result = dict(status=[str(s) for s in done["status"]],
+                      error=str(done["error"][0]))
+        """
+
+    return prepare
+
+
+def _timeout_refused(out, services):
+    """An InvalidQueryError naming the timeout, before any file was asked for."""
+    problems = []
+    if out["ended"] != "raised" or "ValueError" not in out["bases"]:
+        problems.append(f"not refused: {out.get('result') or out.get('message')}")
+    elif "timeout" not in out["message"]:
+        problems.append(f"the message does not name the timeout: {out['message']}")
+    files = [r.path for r in services.standin.requests if "/ibe/data/" in r.path]
+    if files:
+        problems.append(f"{len(files)} file(s) requested")
+    return problems
+
+
+def _archive_timeout(value):
+    def prepare(services):
+        return f"""
+        archive = irsa(timeout={value}, discover=False)
+        result = len(TwoMassBatch(archive=archive).query_coadd_keys([KEY]))
+        """
+
+    return prepare
+
+
+MESSAGES = [
+    Case("messages", "semicolon-coordinates", _cli("region", "10.68;41.27", "0.1"),
+         _refused_offline),
+    Case("messages", "semicolon-sexagesimal",
+         _cli("region", "00:42:44.3;+41:16:08", "0.1"), _refused_offline),
+    Case("messages", "truncated-designation",
+         _cli("region", "2MASS J00424433+41160", "0.1"), _refused_offline),
+    Case("messages", "short-designation", _cli("region", "2MASS J0042+41", "0.1"),
+         _refused_offline),
+    Case("messages", "cli-timeout-nan",
+         _cli("coadd-keys", "1", "--download", "/nonexistent-folder", "--timeout",
+              "nan"), _refused_offline),
+    Case("messages", "download-timeout-nan", _download_timeout("float('nan')"),
+         _timeout_refused),
+    Case("messages", "download-timeout-zero", _download_timeout("0"),
+         _timeout_refused),
+    Case("messages", "download-timeout-negative", _download_timeout("-5"),
+         _timeout_refused),
+    Case("messages", "download-timeout-inf", _download_timeout("float('inf')"),
+         _timeout_refused),
+    Case("messages", "archive-timeout-nan", _archive_timeout("float('nan')"),
+         _timeout_refused),
+    Case("messages", "archive-timeout-negative", _archive_timeout("-1"),
+         _timeout_refused),
+]  # fmt: skip
+
 #: Every case, by surface.
-CASES = {"discovery": DISCOVERY, "ibe": IBE, "time": TIME}
+CASES = {"discovery": DISCOVERY, "ibe": IBE, "time": TIME, "messages": MESSAGES}
