@@ -636,5 +636,88 @@ MESSAGES = [
          _timeout_refused),
 ]  # fmt: skip
 
+
+# ------------------------------------------------------------------ files
+_OUTSIDE = """
+folder = os.path.join(TMP, "files")
+os.makedirs(folder)
+outside = os.path.join(TMP, "outside.fits")
+from astropy.io import fits
+fits.PrimaryHDU(np.zeros((4, 4), "f4")).writeto(outside)
+before = open(outside, "rb").read()
+table = TwoMassBatch(archive=irsa(discover=False)).query_coadd_keys([KEY])
+"""
+
+
+def _planted(make):
+    """A download into a folder where ``make`` planted something."""
+
+    def prepare(services):
+        return _OUTSIDE + textwrap.dedent(make) + """
+entries = set(os.listdir(TMP)) | {"cache"}
+try:
+    done = table.download(folder, max_workers=1)
+    result = dict(status=[str(s) for s in done["status"]],
+                  links=[os.path.islink(p) for p in done["local_path"]])
+finally:
+    new = set(os.listdir(TMP)) - entries
+    intact = open(outside, "rb").read() == before and not new
+    logged.append(f"outside intact: {intact}")
+"""
+
+    return prepare
+
+
+def _outside_intact(out):
+    if not any(m == "outside intact: True" for m in out.get("logged", ())):
+        return ["a file outside the folder was written"]
+    return []
+
+
+def _manifest_refused(out, services):
+    """The planted manifest is refused with an OSError naming it."""
+    problems = []
+    if out["ended"] != "raised" or "OSError" not in out["bases"]:
+        problems.append(f"not refused: {out.get('result') or out.get('message')}")
+    elif "twomass_vo-manifest.jsonl" not in out["message"]:
+        problems.append(f"the message does not name the manifest: {out['message']}")
+    return problems + _outside_intact(out)
+
+
+def _replaced(out, services):
+    """The planted link is replaced by the file downloaded (not taken as done)."""
+    problems = returned(out)
+    if not problems:
+        if out["result"]["status"] != ["ok"] * 3:
+            problems.append(f"status {out['result']['status']} instead of ok")
+        if any(out["result"]["links"]):
+            problems.append("a result is still a symbolic link")
+    return problems + _outside_intact(out)
+
+
+_MANIFEST = 'os.path.join(folder, "twomass_vo-manifest.jsonl")'
+_TARGET = 'os.path.join(folder, str(table[0]["ordate"]) + "n_ji0540256.fits")'
+
+FILES = [
+    Case("files", "manifest-symlink", _planted(f"os.symlink(outside, {_MANIFEST})"),
+         lambda out, services: _manifest_refused(out, services)),
+    Case("files", "manifest-dangling-symlink",
+         _planted(f"os.symlink(outside + '.new', {_MANIFEST})"),
+         lambda out, services: _manifest_refused(out, services)),
+    Case("files", "manifest-fifo", _planted(f"os.mkfifo({_MANIFEST})"),
+         _manifest_refused, seconds=30),
+    Case("files", "target-symlink-to-a-fits-file",
+         _planted(f"os.symlink(outside, {_TARGET})"), _replaced),
+    Case("files", "part-file-symlink",
+         _planted("os.symlink(outside, os.path.join(folder, '.part-' + '0' * 32))"),
+         _replaced),
+]  # fmt: skip
+
 #: Every case, by surface.
-CASES = {"discovery": DISCOVERY, "ibe": IBE, "time": TIME, "messages": MESSAGES}
+CASES = {
+    "discovery": DISCOVERY,
+    "ibe": IBE,
+    "time": TIME,
+    "messages": MESSAGES,
+    "files": FILES,
+}

@@ -9,14 +9,16 @@ second); every case is then a fork of it (milliseconds), which
   and the files it writes at ``file_size`` bytes (``RLIMIT_FSIZE``; a write
   past it fails with ``EFBIG``);
 * runs a snippet of Python (``exec``), which may set ``result`` (anything
-  JSON can hold) and may raise;
+  JSON can hold) and ``logged`` (a list of messages, reported however the
+  snippet ends) and may raise;
 * is killed after ``seconds`` (a hang is a result, not a stuck suite).
 
 `CaseRunner.run` returns how the case ended, a dict::
 
     {"ended": "returned" | "raised" | "killed" | "died",
      "error": "ArchiveError", "bases": ["ArchiveError", "RuntimeError", ...],
-     "message": "...", "result": ..., "seconds": 1.2, "peak_mb": 180.0}
+     "message": "...", "result": ..., "logged": [...], "seconds": 1.2,
+     "peak_mb": 180.0}
 
 The services the cases talk to run in the calling process (on 127.0.0.1);
 ``PYTHONPATH`` says which twomass_vo the children import (the checkout, or
@@ -142,6 +144,7 @@ def _child(request, channel):
             message=str(exc)[:4000],
             traceback=traceback.format_exc()[-4000:],
         )
+    out["logged"] = [str(m)[:500] for m in namespace.get("logged") or ()]
     out["seconds"] = time.monotonic() - start
     out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     try:
