@@ -91,6 +91,13 @@ class Conf(_config.ConfigNamespace):
         "Seconds an answer may stay under low_speed_limit, as curl's "
         "--speed-time. 0: no limit.",
     )
+    max_input_size = _config.ConfigItem(
+        512 << 20,
+        "Largest input table file read (positions, coadd_keys, scans, a result "
+        "table read back), in bytes, and largest size it may decompress to "
+        "(gzip, bzip2, xz): a larger one is refused. Only regular files are "
+        "read (not a FIFO or a device).",
+    )
     chunk_size = _config.ConfigItem(
         100_000,
         "Number of input positions handled per chunk in query_positions; bounds "

@@ -32,10 +32,10 @@ __all__ = [
 ]
 
 
-def _metadata_from_votable(path):
+def _metadata_from_votable(source):
     from astropy.io.votable import parse
 
-    votable = parse(str(path), verify="ignore")
+    votable = parse(source, verify="ignore")
     flat = {info.name: info.value for info in votable.resources[0].infos}
     for param in votable.get_first_table().params:
         value = param.value
@@ -60,25 +60,32 @@ def read_table(path):
     Raises
     ------
     ValueError
-        For an unknown extension.
+        For an unknown extension, a path that is not a regular file (a FIFO,
+        a device), or a file larger than ``twomass_vo.conf.max_input_size``.
     OSError
         If there is no such file.
     """
+    import io
     import warnings
 
+    from . import conf
     from .image_table import ImageTable
+    from .local_files import read_regular
 
     path = Path(path)
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise ValueError(f"unknown table format for {path} (use {', '.join(FORMATS)})")
-    if not path.is_file():
+    if not path.exists():
         raise OSError(f"{path}: no such file")
+    data = read_regular(
+        path, max_size=int(conf.max_input_size), limit="twomass_vo.conf.max_input_size"
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # e.g. VOTable or FITS unit dialects
-        table = ImageTable.read(path, format=fmt)
+        table = ImageTable.read(io.BytesIO(data), format=fmt)
         if fmt == "votable":
-            table.meta = _metadata_from_votable(path)
+            table.meta = _metadata_from_votable(io.BytesIO(data))
         else:
             table.meta = structured_meta(dict(table.meta))
     _apply_contract(table)
