@@ -14,6 +14,7 @@ The child's code starts with `PRELUDE` (imports, the stand-in's URLs, and
 """
 
 import itertools
+import os
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -713,6 +714,113 @@ FILES = [
          _replaced),
 ]  # fmt: skip
 
+
+# ----------------------------------------------------------------- inputs
+_BOMBS = {}
+
+
+def _gzip_bomb(decoded):
+    """A .csv.gz of a header, a row, then ``decoded`` bytes of zeros (made once)."""
+    import gzip
+
+    from hostile_server import gzip_of_zeros
+
+    if decoded not in _BOMBS:
+        _BOMBS[decoded] = gzip.compress(b"ra,dec\n10.68,41.27\n") + gzip_of_zeros(
+            decoded
+        )
+    return _BOMBS[decoded]
+
+
+def _input(make, call):
+    """An input table planted by ``make(tmp) -> name``, then read by ``call``."""
+
+    def prepare(services):
+        name = make(services.tmp)
+        return f"""
+        twomass_vo.conf.max_input_size = 64 << 20
+        path = os.path.join(TMP, {name!r})
+        batch = TwoMassBatch(archive=irsa(discover=False))
+        {call}
+        """
+
+    def check(out, services):
+        problems = []
+        if out["ended"] != "raised" or "ValueError" not in out["bases"]:
+            problems.append(
+                f"not refused: {out.get('error')}: "
+                f"{(out.get('message') or repr(out.get('result')))[:200]}"
+            )
+        elif "refused" not in out["message"] or str(services.tmp) not in out["message"]:
+            problems.append(f"the message does not say why: {out['message'][:300]}")
+        asked = [r.path for r in services.standin.requests]
+        if asked:
+            problems.append(f"requests sent: {asked[:3]}")
+        return problems
+
+    return prepare, check
+
+
+def _fifo(name):
+    def make(tmp):
+        os.mkfifo(tmp / name)
+        return name
+
+    return make
+
+
+def _link(target, name):
+    def make(tmp):
+        (tmp / name).symlink_to(target)
+        return name
+
+    return make
+
+
+def _sparse(name, size):
+    def make(tmp):
+        with open(tmp / name, "wb") as fh:
+            fh.truncate(size)
+        return name
+
+    return make
+
+
+def _bomb(name):
+    def make(tmp):
+        (tmp / name).write_bytes(_gzip_bomb(2 << 30))
+        return name
+
+    return make
+
+
+_POSITIONS = "batch.query_positions(path)"
+_KEYS = "batch.query_coadd_keys(path)"
+
+INPUTS = [
+    Case("inputs", "positions-fifo", *_input(_fifo("pos.csv"), _POSITIONS),
+         seconds=30),
+    Case("inputs", "positions-ipac-fifo", *_input(_fifo("pos.tbl"), _POSITIONS),
+         seconds=30),
+    Case("inputs", "positions-dev-zero", *_input(_link("/dev/zero", "pos.csv"),
+                                                 _POSITIONS), seconds=60),
+    Case("inputs", "keys-dev-zero", *_input(_link("/dev/zero", "keys.tbl"), _KEYS),
+         seconds=60),
+    Case("inputs", "positions-csv-gz-bomb", *_input(_bomb("pos.csv.gz"), _POSITIONS),
+         seconds=120, memory=1 << 30),
+    Case("inputs", "positions-8-GiB-sparse", *_input(_sparse("pos.csv", 8 << 30),
+                                                     _POSITIONS), seconds=120),
+    Case("inputs", "result-table-fifo", *_input(
+        _fifo("result.vot"),
+        "from twomass_vo.table_metadata import read_table\n"
+        "        read_table(path)  # what 'twomass-vo download FILE' reads"),
+         seconds=30),
+    Case("inputs", "result-table-8-GiB-sparse", *_input(
+        _sparse("result.csv", 8 << 30),
+        "from twomass_vo.table_metadata import read_table\n"
+        "        read_table(path)"), seconds=120),
+]  # fmt: skip
+
 #: Every case, by surface.
 CASES = {
     "discovery": DISCOVERY,
@@ -720,4 +828,5 @@ CASES = {
     "time": TIME,
     "messages": MESSAGES,
     "files": FILES,
+    "inputs": INPUTS,
 }
