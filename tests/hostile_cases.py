@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["CASES", "PRELUDE", "Case", "Services", "archive_error"]
+__all__ = ["CASES", "PRELUDE", "Case", "Services", "archive_error", "refused"]
 
 
 @dataclass
@@ -121,15 +121,26 @@ def irsa(**kwargs):
 
 
 # ------------------------------------------------------------------- checks
-def archive_error(out, *needles):
-    """Problems unless the child raised ArchiveError naming each of ``needles``."""
+def refused(out, kind, *needles):
+    """Problems unless the child raised a ``kind`` naming each of ``needles``.
+
+    ``kind`` is the name of the exception class or of one of its bases.
+    """
     if out["ended"] != "raised":
         return [f"no error: it returned {out.get('result')!r}"]
-    if "ArchiveError" not in out["bases"]:
-        return [f"{out['error']} instead of ArchiveError: {out['message'][:300]}"]
+    if kind not in out["bases"]:
+        return [f"{out['error']} instead of {kind}: {out['message'][:300]}"]
+    message = out["message"]
     return [
-        f"the message does not name {n!r}" for n in needles if n not in out["message"]
+        f"the message does not name {n!r}: {message[:300]}"
+        for n in needles
+        if n not in message
     ]
+
+
+def archive_error(out, *needles):
+    """Problems unless the child raised ArchiveError naming each of ``needles``."""
+    return refused(out, "ArchiveError", *needles)
 
 
 def returned(out):
@@ -569,10 +580,13 @@ def _refused_offline(out, services):
         problems.append(f"sent to the name resolver: {out['result']['sent']!r}")
     if out["result"]["status"] != 2:
         problems.append(f"exit status {out['result']['status']} instead of 2")
-    asked = [r.path for r in services.standin.requests if r.path != "/tap/sync"]
-    if asked:
-        problems.append(f"requests sent: {asked[:3]}")
-    return problems
+    return problems + _sent(services, "/ibe/")
+
+
+def _sent(services, where):
+    """A problem if the stand-in was asked for a path containing ``where``."""
+    asked = [r.path for r in services.standin.requests if where in r.path]
+    return [f"{len(asked)} request(s) sent: {asked[:3]}"] if asked else []
 
 
 def _download_timeout(value):
@@ -590,15 +604,7 @@ def _download_timeout(value):
 
 def _timeout_refused(out, services):
     """An InvalidQueryError naming the timeout, before any file was asked for."""
-    problems = []
-    if out["ended"] != "raised" or "ValueError" not in out["bases"]:
-        problems.append(f"not refused: {out.get('result') or out.get('message')}")
-    elif "timeout" not in out["message"]:
-        problems.append(f"the message does not name the timeout: {out['message']}")
-    files = [r.path for r in services.standin.requests if "/ibe/data/" in r.path]
-    if files:
-        problems.append(f"{len(files)} file(s) requested")
-    return problems
+    return refused(out, "ValueError", "timeout") + _sent(services, "/ibe/data/")
 
 
 def _archive_timeout(value):
@@ -610,6 +616,13 @@ def _archive_timeout(value):
 
     return prepare
 
+
+_TIMEOUTS = {
+    "nan": "float('nan')",
+    "zero": "0",
+    "negative": "-5",
+    "inf": "float('inf')",
+}
 
 MESSAGES = [
     Case("messages", "semicolon-coordinates", _cli("region", "10.68;41.27", "0.1"),
@@ -623,18 +636,11 @@ MESSAGES = [
     Case("messages", "cli-timeout-nan",
          _cli("coadd-keys", "1", "--download", "/nonexistent-folder", "--timeout",
               "nan"), _refused_offline),
-    Case("messages", "download-timeout-nan", _download_timeout("float('nan')"),
-         _timeout_refused),
-    Case("messages", "download-timeout-zero", _download_timeout("0"),
-         _timeout_refused),
-    Case("messages", "download-timeout-negative", _download_timeout("-5"),
-         _timeout_refused),
-    Case("messages", "download-timeout-inf", _download_timeout("float('inf')"),
-         _timeout_refused),
-    Case("messages", "archive-timeout-nan", _archive_timeout("float('nan')"),
-         _timeout_refused),
-    Case("messages", "archive-timeout-negative", _archive_timeout("-1"),
-         _timeout_refused),
+    *(Case("messages", f"{where}-timeout-{label}", make(value), _timeout_refused)
+      for where, make, values in (
+          ("download", _download_timeout, ("nan", "zero", "negative", "inf")),
+          ("archive", _archive_timeout, ("nan", "negative")))
+      for label, value in ((v, _TIMEOUTS[v]) for v in values)),
 ]  # fmt: skip
 
 
@@ -654,7 +660,10 @@ def _planted(make):
     """A download into a folder where ``make`` planted something."""
 
     def prepare(services):
-        return _OUTSIDE + textwrap.dedent(make) + """
+        return (
+            _OUTSIDE
+            + textwrap.dedent(make)
+            + """
 entries = set(os.listdir(TMP)) | {"cache"}
 try:
     done = table.download(folder, max_workers=1)
@@ -665,6 +674,7 @@ finally:
     intact = open(outside, "rb").read() == before and not new
     logged.append(f"outside intact: {intact}")
 """
+        )
 
     return prepare
 
@@ -677,12 +687,8 @@ def _outside_intact(out):
 
 def _manifest_refused(out, services):
     """The planted manifest is refused with an OSError naming it."""
-    problems = []
-    if out["ended"] != "raised" or "OSError" not in out["bases"]:
-        problems.append(f"not refused: {out.get('result') or out.get('message')}")
-    elif "twomass_vo-manifest.jsonl" not in out["message"]:
-        problems.append(f"the message does not name the manifest: {out['message']}")
-    return problems + _outside_intact(out)
+    manifest = refused(out, "OSError", "twomass_vo-manifest.jsonl", "refused")
+    return manifest + _outside_intact(out)
 
 
 def _replaced(out, services):
@@ -745,18 +751,8 @@ def _input(make, call):
         """
 
     def check(out, services):
-        problems = []
-        if out["ended"] != "raised" or "ValueError" not in out["bases"]:
-            problems.append(
-                f"not refused: {out.get('error')}: "
-                f"{(out.get('message') or repr(out.get('result')))[:200]}"
-            )
-        elif "refused" not in out["message"] or str(services.tmp) not in out["message"]:
-            problems.append(f"the message does not say why: {out['message'][:300]}")
-        asked = [r.path for r in services.standin.requests]
-        if asked:
-            problems.append(f"requests sent: {asked[:3]}")
-        return problems
+        why = refused(out, "ValueError", "refused", str(services.tmp))
+        return why + _sent(services, "/")
 
     return prepare, check
 

@@ -688,21 +688,20 @@ def _schema_tokens(text):
     return tokens[::-1]  # popped from the end
 
 
-def _schema_where(tokens, known):
-    """Compile ``a OR b ...`` (of ``AND`` terms): a function of a row."""
-    terms = [_schema_and(tokens, known)]
-    while tokens and tokens[-1][0] == "word" and tokens[-1][1].upper() == "OR":
-        tokens.pop()
-        terms.append(_schema_and(tokens, known))
-    return lambda row: any(term(row) for term in terms)
+def _schema_where(tokens, known, word="OR"):
+    """Compile ``a OR b ...`` of ``AND`` terms (``word="AND"``: of terms).
 
-
-def _schema_and(tokens, known):
-    terms = [_schema_term(tokens, known)]
-    while tokens and tokens[-1][0] == "word" and tokens[-1][1].upper() == "AND":
+    Returns a function of a row; the tokens read are consumed.
+    """
+    if word == "OR":
+        part, combine = (lambda: _schema_where(tokens, known, "AND")), any
+    else:
+        part, combine = (lambda: _schema_term(tokens, known)), all
+    terms = [part()]
+    while tokens and tokens[-1][0] == "word" and tokens[-1][1].upper() == word:
         tokens.pop()
-        terms.append(_schema_term(tokens, known))
-    return lambda row: all(term(row) for term in terms)
+        terms.append(part())
+    return lambda row: combine(term(row) for term in terms)
 
 
 def _schema_term(tokens, known):

@@ -94,11 +94,7 @@ def is_column_name(name):
         with an ASCII letter or ``_``; False for anything else (a look-alike
         letter such as the Kelvin sign, a blank, a quote, a comment...).
     """
-    return (
-        isinstance(name, str)
-        and len(name) <= MAX_NAME_LENGTH
-        and _IDENTIFIER.match(name) is not None
-    )
+    return _matches(_IDENTIFIER, name)
 
 
 def is_table_name(name):
@@ -116,10 +112,14 @@ def is_table_name(name):
         joined by dots (``[catalog.][schema.]table``), at most
         `MAX_NAME_LENGTH` characters in all.
     """
+    return _matches(_TABLE_NAME, name)
+
+
+def _matches(pattern, name):
     return (
         isinstance(name, str)
         and len(name) <= MAX_NAME_LENGTH
-        and _TABLE_NAME.match(name) is not None
+        and pattern.match(name) is not None
     )
 
 
