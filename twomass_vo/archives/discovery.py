@@ -17,7 +17,7 @@ configured come first. A table is found
    exactly one such table must have the needed columns (two are ambiguous:
    none is taken).
 
-`TAP_SCHEMA` is a service's answer, so it is not trusted: a table or column
+``TAP_SCHEMA`` is a service's answer, so it is not trusted: a table or column
 name that is not a regular ADQL identifier (`~twomass_vo.archives.adql.is_table_name`,
 `~twomass_vo.archives.adql.is_column_name`: a quote, a comment, a blank, a
 look-alike letter such as the Kelvin sign) is skipped and logged, never
