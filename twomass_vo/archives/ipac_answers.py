@@ -34,7 +34,13 @@ import numpy as np
 
 from ..exceptions import ArchiveError
 
-__all__ = ["MAX_COLUMNS", "integer_text", "parse_ipac", "require_columns"]
+__all__ = [
+    "MAX_COLUMNS",
+    "answer_text",
+    "integer_text",
+    "parse_ipac",
+    "require_columns",
+]
 
 #: Most columns an IPAC answer may have (IBE's 2MASS table has about 50).
 MAX_COLUMNS = 1000
@@ -47,6 +53,22 @@ _NOT_PRINTABLE = re.compile(r"[^\x20-\x7e]")
 
 def _error(url, what):
     return ArchiveError(f"IBE answer from {url} is not a valid IPAC table: {what}")
+
+
+def answer_text(body):
+    """Return an answer's body as text: UTF-8 if it is, else one character a byte.
+
+    Parameters
+    ----------
+    body : bytes or str
+        The body (a str is returned as it is).
+    """
+    if not isinstance(body, bytes):
+        return str(body)
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        return body.decode("latin-1")
 
 
 def integer_text(values):
@@ -96,13 +118,7 @@ def parse_ipac(answer, url, *, max_columns=MAX_COLUMNS):
         If the answer is not such a table, naming the row, the column and the
         character or value at fault.
     """
-    if isinstance(answer, bytes):  # UTF-8 if it is (to name a character), else bytes
-        try:
-            text = answer.decode("utf-8")
-        except UnicodeDecodeError:
-            text = answer.decode("latin-1")
-    else:
-        text = str(answer)
+    text = answer_text(answer)  # UTF-8 if it is: an error names its character
     # lines end at LF (CRLF) only: another separator is a bad character
     lines = [line.removesuffix("\r") for line in text.split("\n")]
     i = 0
