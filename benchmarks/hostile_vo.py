@@ -17,10 +17,16 @@ fails instead of eating the machine:
 * ``drip``: the answer's headers come at once, then one byte per second of a
   10 kB body (every read well within the socket timeout); printed: the time
   until the query gave up (or ``--drip-limit`` seconds, default 120, after
-  which the child is killed: "not given up").
+  which the child is killed: "not given up");
+* ``drip-file``: the same server, as the source of one file of a download
+  (``twomass_vo.fetch.fetch`` with the download's retry policy from
+  ``twomass_vo.conf``: retries included); printed: the time until the file
+  was given up (``--drip-file-limit``, default 400 s).
 
-The settings of the run (``conf.request_deadline``, ``conf.max_answer_size``)
-are the package defaults unless ``--deadline`` / ``--max-answer`` are given.
+The settings of the run (``conf.request_deadline``, ``conf.max_answer_size``,
+the low-speed limit ``conf.low_speed_limit`` / ``low_speed_time``, the
+retries) are the package defaults unless ``--deadline`` / ``--max-answer``
+are given.
 """
 
 import argparse
@@ -48,7 +54,14 @@ if sys.argv[4] != "-":
 archive = VOArchive(tap_url=sys.argv[1], table="twomass.images", upload=False)
 start = time.perf_counter()
 try:
-    archive.find_circle(10.0, 10.0, 0.1)
+    if sys.argv[5] == "file":
+        import io
+        from twomass_vo.fetch import fetch
+        from twomass_vo.retry_policy import retry_policy
+        fetch(sys.argv[1] + "/a.fits", io.BytesIO(), timeout=twomass_vo.conf.timeout,
+              policy=retry_policy())
+    else:
+        archive.find_circle(10.0, 10.0, 0.1)
     outcome = "answered"
 except BaseException as exc:
     outcome = f"{type(exc).__name__}: {str(exc)[:160]}"
@@ -57,7 +70,7 @@ print(f"{time.perf_counter() - start:.1f} s, peak RSS {peak:.0f} MB, {outcome}")
 """
 
 
-def run_child(code, tap_url, args, wait):
+def run_child(code, tap_url, args, wait, mode="query"):
     env = {**os.environ, "PYTHONPATH": str(code)}
     limit = int(args.limit_gb * (1 << 30))
     command = [
@@ -68,6 +81,7 @@ def run_child(code, tap_url, args, wait):
         str(limit),
         "-" if args.deadline is None else str(args.deadline),
         "-" if args.max_answer is None else str(args.max_answer),
+        mode,
     ]
     start = time.perf_counter()
     child = subprocess.Popen(
@@ -88,9 +102,10 @@ def main():
     parser.add_argument("--bomb-mb", type=float, default=1.0)
     parser.add_argument("--limit-gb", type=float, default=6.0)
     parser.add_argument("--drip-limit", type=float, default=120.0)
+    parser.add_argument("--drip-file-limit", type=float, default=400.0)
     parser.add_argument("--deadline", type=float)
     parser.add_argument("--max-answer", type=int)
-    parser.add_argument("--cases", default="bomb,drip")
+    parser.add_argument("--cases", default="bomb,drip,drip-file")
     args = parser.parse_args()
     print(f"code: {args.code}")
     cases = args.cases.split(",")
@@ -105,6 +120,13 @@ def main():
         with HostileServer(default=behaviour) as server:
             out = run_child(args.code, server.url("/tap"), args, args.drip_limit)
         print(f"drip (1 byte/s): {out}")
+    if "drip-file" in cases:
+        behaviour = ("drip", b"<" * 10_000, 1.0)
+        with HostileServer(default=behaviour) as server:
+            out = run_child(
+                args.code, server.url("/files"), args, args.drip_file_limit, "file"
+            )
+        print(f"drip-file (1 byte/s, a download with its retries): {out}")
 
 
 if __name__ == "__main__":

@@ -93,3 +93,12 @@ def irsa_server(m31_patch):
     server = IrsaStandIn(m31_patch).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def hostile_cases(tmp_path_factory):
+    """Runs hostile cases, each in its own capped child process (`hostile_child`)."""
+    from hostile_child import CaseRunner
+
+    with CaseRunner(tmp_path_factory.mktemp("hostile_cases")) as runner:
+        yield runner

@@ -6,6 +6,7 @@ to a path (any method, query string ignored) with the behaviour set for it
 by `HostileServer.route`:
 
 - ``("body", data, headers)``: a normal answer (``Content-Length``);
+- ``("status", code, data, headers)``: the same with another HTTP status;
 - ``("gzip_bomb", decoded_bytes)``: a small gzip body (``Content-Encoding:
   gzip``) that decodes to ``decoded_bytes`` zero bytes;
 - ``("huge", size)``: ``size`` bytes sent as fast as the client reads them,
@@ -104,6 +105,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _body(self, data, headers=None):
         self._send(200, data, {"Content-Type": "text/xml", **(headers or {})})
+
+    def _status(self, code, data, headers=None):
+        self._send(code, data, {"Content-Type": "text/xml", **(headers or {})})
 
     def _redirect(self, location, status=303):
         self._send(status, b"", {"Location": location})

@@ -969,54 +969,170 @@ class IrsaStandIn:
 
     # -------------------------------------------------------------------- TAP
     def _tap(self, params):
+        """A synchronous TAP: ``TAP_SCHEMA.tables`` / ``.columns``, else "not found".
+
+        The schema is `TAP_SCHEMA_TABLES` (no 2MASS All-Sky table), or the
+        ``tap_schema`` attribute when a test sets one (table name -> column
+        names). ``TAP_SCHEMA`` queries are answered as a TAP service does
+        (`_schema_answer`): their ``WHERE`` (``=``, ``LIKE``, ``IN``, ``AND``,
+        ``OR``, parentheses; anything else is an error document) and
+        ``MAXREC`` (a longer answer is cut, with ``QUERY_STATUS`` OVERFLOW).
+        Every query is kept in ``tap_queries``.
+        """
         query = params.get("QUERY", "")
-        tables = {
-            "fp_psc": ["ra", "dec", "j_m", "h_m", "k_m", "coadd_key"],
-            "twomass.full_images": [
-                "fname",
-                "ordate",
-                "hemisphere",
-                "scanno",
-                "coaddno",
-                "coadd_key",
-                "filter",
-                "crval1",
-                "crval2",
-                "poly",
-            ],
-        }
-        if re.search(r"FROM\s+TAP_SCHEMA\.tables", query, re.I):
-            names = list(tables)
-            like = re.search(r"table_name\s+LIKE\s+'([^']*)'", query, re.I)
-            equal = re.search(r"table_name\s*=\s*'([^']*)'", query, re.I)
-            if like:
-                pattern = re.escape(like[1]).replace("%", ".*").replace("_", ".")
-                names = [n for n in names if re.fullmatch(pattern, n)]
-            elif equal:
-                names = [n for n in names if n == equal[1]]
-            return (
-                200,
-                "application/x-votable+xml",
-                _votable(Table({"table_name": names})),
-            )
-        if re.search(r"FROM\s+TAP_SCHEMA\.columns", query, re.I):
-            wanted = re.findall(r"'([^']*)'", query)
-            owner, column = [], []
-            for name in wanted:
-                for c in tables.get(name, []):
-                    owner.append(name)
-                    column.append(c)
-            table = Table(
-                {"table_name": owner, "column_name": column}, dtype=[str, str]
-            )
-            return 200, "application/x-votable+xml", _votable(table)
+        self.__dict__.setdefault("tap_queries", []).append(query)
+        tables = getattr(self, "tap_schema", None) or TAP_SCHEMA_TABLES
+        votable = "application/x-votable+xml"
+        if re.search(r"FROM\s+TAP_SCHEMA\.(tables|columns)\b", query, re.I):
+            try:
+                return 200, votable, _schema_answer(query, tables, params)
+            except BadRequest as exc:
+                return 400, votable, _votable_error(str(exc))
         match = re.search(r"FROM\s+([A-Za-z_.]+)", query, re.I)
         missing = match[1] if match else "?"
-        return (
-            400,
-            "application/x-votable+xml",
-            _votable_error(f"Table '{missing}' not found"),
+        return 400, votable, _votable_error(f"Table '{missing}' not found")
+
+
+#: The stand-in TAP's schema: table -> columns (no 2MASS All-Sky image table:
+#: ``twomass.full_images`` is another release).
+TAP_SCHEMA_TABLES = {
+    "fp_psc": ["ra", "dec", "j_m", "h_m", "k_m", "coadd_key"],
+    "twomass.full_images": [
+        "fname",
+        "ordate",
+        "hemisphere",
+        "scanno",
+        "coaddno",
+        "coadd_key",
+        "filter",
+        "crval1",
+        "crval2",
+        "poly",
+    ],
+}
+
+_SCHEMA_QUERY = re.compile(
+    r"\s*SELECT\s+(?P<select>.+?)\s+FROM\s+TAP_SCHEMA\.(?P<table>tables|columns)"
+    r"(?:\s+WHERE\s+(?P<where>.*?))?\s*\Z",
+    re.I | re.S,
+)
+_SCHEMA_TOKEN = re.compile(
+    r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<word>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>[=(),]))"
+)
+
+
+def _schema_answer(query, tables, params):
+    """The VOTable answer of a ``TAP_SCHEMA.tables`` or ``.columns`` query."""
+    match = _SCHEMA_QUERY.match(query)
+    if match is None:
+        raise BadRequest(f"cannot parse {query[:200]!r}")
+    if match["table"].lower() == "tables":
+        known = ("table_name",)
+        rows = [{"table_name": name} for name in tables]
+    else:
+        known = ("table_name", "column_name")
+        rows = [
+            {"table_name": name, "column_name": column}
+            for name, columns in tables.items()
+            for column in columns
+        ]
+    select = [c.strip().lower() for c in match["select"].split(",")]
+    if not set(select) <= set(known):
+        raise BadRequest(f"unknown column in {match['select']!r}")
+    if match["where"]:
+        tokens = _schema_tokens(match["where"])
+        keep = _schema_where(tokens, known)
+        if tokens:
+            raise BadRequest(f"cannot parse the WHERE clause at {tokens[-1][1]!r}")
+        rows = [row for row in rows if keep(row)]
+    maxrec = int(params.get("MAXREC", 10**9))
+    overflow = len(rows) > maxrec
+    table = Table(
+        {c: [row[c] for row in rows[:maxrec]] for c in select},
+        dtype=[str] * len(select),
+    )
+    answer = _votable(table)
+    if overflow:  # after the table, as DaCHS writes it
+        answer = answer.replace(
+            b"</RESOURCE>",
+            b'<INFO name="QUERY_STATUS" value="OVERFLOW"/>\n</RESOURCE>',
         )
+    return answer
+
+
+def _schema_tokens(text):
+    tokens, pos = [], 0
+    while text[pos:].strip():
+        match = _SCHEMA_TOKEN.match(text, pos)
+        if match is None:
+            raise BadRequest(f"cannot parse the WHERE clause at {text[pos:][:80]!r}")
+        kind = match.lastgroup
+        value = match[kind]
+        if kind == "str":
+            value = value[1:-1].replace("''", "'")
+        tokens.append((kind, value))
+        pos = match.end()
+    return tokens[::-1]  # popped from the end
+
+
+def _schema_where(tokens, known, word="OR"):
+    """Compile ``a OR b ...`` of ``AND`` terms (``word="AND"``: of terms).
+
+    Returns a function of a row; the tokens read are consumed.
+    """
+    if word == "OR":
+        part, combine = (lambda: _schema_where(tokens, known, "AND")), any
+    else:
+        part, combine = (lambda: _schema_term(tokens, known)), all
+    terms = [part()]
+    while tokens and tokens[-1][0] == "word" and tokens[-1][1].upper() == word:
+        tokens.pop()
+        terms.append(part())
+    return lambda row: combine(term(row) for term in terms)
+
+
+def _schema_term(tokens, known):
+    if not tokens:
+        raise BadRequest("the WHERE clause ends too early")
+    kind, value = tokens.pop()
+    if (kind, value) == ("op", "("):
+        inner = _schema_where(tokens, known)
+        if not tokens or tokens.pop() != ("op", ")"):
+            raise BadRequest("a parenthesis is not closed")
+        return inner
+    if kind != "word" or value.lower() not in known:
+        raise BadRequest(f"unknown column {value!r}")
+    column = value.lower()
+    op = tokens.pop() if tokens else (None, None)
+    if op == ("op", "="):
+        wanted = _schema_string(tokens)
+        return lambda row: row[column] == wanted
+    if op[0] == "word" and op[1].upper() == "LIKE":
+        pattern = _schema_string(tokens)
+        regex = re.compile(
+            "".join(
+                ".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern
+            ),
+            re.S,
+        )
+        return lambda row: regex.fullmatch(row[column]) is not None
+    if op[0] == "word" and op[1].upper() == "IN":
+        if not tokens or tokens.pop() != ("op", "("):
+            raise BadRequest("IN needs a list")
+        values = {_schema_string(tokens)}
+        while tokens and tokens[-1] == ("op", ","):
+            tokens.pop()
+            values.add(_schema_string(tokens))
+        if not tokens or tokens.pop() != ("op", ")"):
+            raise BadRequest("IN list not closed")
+        return lambda row: row[column] in values
+    raise BadRequest(f"unsupported operator {op[1]!r}")
+
+
+def _schema_string(tokens):
+    if not tokens or tokens[-1][0] != "str":
+        raise BadRequest("a string literal is expected")
+    return tokens.pop()[1]
 
 
 _CGI_UPPER = ("POS", "SIZE", "INTERSECT", "FORMAT")

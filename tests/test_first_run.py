@@ -159,15 +159,9 @@ def test_two_processes_build_the_simulated_index_once(tmp_path):
     assert other == "" or other.startswith("twomass_vo: waiting for another process")
 
 
-@pytest.mark.parametrize("existing", [False, True])
-def test_an_existing_empty_folder_is_built_into(tmp_path, existing):
-    """The lock file lives next to the folder: an empty folder still builds."""
+def small_sim(calls):
+    """A SimulatedArchive whose build makes a one-set archive (and records it)."""
     from twomass_vo.archives import LocalArchive, SimulatedArchive
-
-    path = tmp_path / "sim"
-    if existing:
-        path.mkdir()
-    calls = []
 
     class Small(SimulatedArchive):
         @staticmethod
@@ -194,6 +188,29 @@ def test_an_existing_empty_folder_is_built_into(tmp_path, existing):
                 name="sim",
             )
 
+    return Small
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_an_existing_empty_folder_is_built_into(tmp_path, existing):
+    """The lock file lives next to the folder: an empty folder still builds."""
+    path = tmp_path / "sim"
+    if existing:
+        path.mkdir()
+    calls = []
+    Small = small_sim(calls)
     assert len(Small(path)) == 1 and len(Small(path)) == 1
     assert calls == [path]
     assert (tmp_path / ".sim.lock").exists()
+
+
+def test_a_lock_planted_as_a_symbolic_link_is_refused(tmp_path):
+    """The lock is never opened through a link (it would append to its target)."""
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep me\n")
+    (tmp_path / ".sim.lock").symlink_to(outside)
+    calls = []
+    with pytest.raises(OSError, match=r"\.sim\.lock is a symbolic link: refused"):
+        small_sim(calls)(tmp_path / "sim")
+    assert calls == []
+    assert outside.read_text() == "keep me\n"

@@ -448,3 +448,38 @@ def test_unknown_content_encoding_is_an_archive_error(server, data_path):
     server.route("/tap/sync", ("body", _answer(data_path), {"Content-Encoding": "xz"}))
     with pytest.raises(ArchiveError, match="content encoding 'xz'"):
         _tap(server).find_circle(10.68, 41.27, 0.1)
+
+
+def test_columns_the_same_in_any_case_are_refused(server, data_path):
+    # ORDATE beside ordate, with another valid date: which is meant cannot be
+    # told (the last one found used to win)
+    import io
+    import warnings
+
+    from astropy.io.votable import from_table, parse
+    from astropy.io.votable.tree import Info
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = parse(data_path / "vo" / "dachs_tap_circle.xml").get_first_table()
+        table = table.to_table()
+    table["ORDATE"] = np.full(len(table), "000101")
+    votable = from_table(table)
+    votable.resources[0].type = "results"
+    votable.resources[0].infos.append(Info(name="QUERY_STATUS", value="OK"))
+    out = io.BytesIO()
+    votable.to_xml(out)
+    server.route("/tap/sync", ("body", out.getvalue()))
+    with pytest.raises(ArchiveError, match="the same name in any case") as info:
+        TwoMassBatch(archive=_tap(server)).query_region("10.68 41.27", 0.1)
+    assert "'ordate' and 'ORDATE'" in str(info.value)
+    assert server.url("/tap") in str(info.value)
+
+
+def test_an_html_error_page_is_reported_on_one_line(server):
+    page = b"<html>\n<head><title>Oops</title></head>\n<body>\n<h1>Down</h1>\n</body>\n"
+    server.route("/tap/sync", ("status", 502, page, {"Content-Type": "text/html"}))
+    with pytest.raises(ArchiveError, match="502") as info:
+        _tap(server).find_circle(10.68, 41.27, 0.1)
+    assert "\n" not in str(info.value)
+    assert "<h1>Down</h1>" in str(info.value)

@@ -5,8 +5,9 @@
 download session (`twomass_vo.fetch`) and the VO session
 (`~twomass_vo.archives.vo_session.TimeoutSession`). The server here sends
 headers that never end, one byte every 50 ms, so only an overall deadline
-ends a request. A call that could hang runs in a thread joined with a
-generous limit; no test asserts a speed.
+ends a request (or the low-speed limit: 20 bytes a second is slow). A call
+that could hang runs in a thread joined with a generous limit; no test
+asserts a speed.
 """
 
 import io
@@ -16,10 +17,17 @@ import time
 
 import pytest
 
+from twomass_vo import conf
 from twomass_vo.archives.vo_session import make_session
 from twomass_vo.exceptions import ArchiveError
 from twomass_vo.fetch import FetchError, fetch
-from twomass_vo.http_deadline import current_deadline, time_limit, watching
+from twomass_vo.http_deadline import (
+    Deadline,
+    current_deadline,
+    low_speed,
+    time_limit,
+    watching,
+)
 from twomass_vo.retry_policy import RetryPolicy
 
 from .test_hostile_downloads import HANG, bounded
@@ -159,3 +167,94 @@ def test_one_watchdog_thread_serves_every_request(endless):
         worker.join(HANG)
         assert not worker.is_alive()
     assert len(errors) == len(workers)  # every one was cut by its deadline
+
+
+# ---------------------------------------------------------- low-speed limit
+def test_low_speed_windows_start_at_the_first_byte():
+    limit = Deadline(time.monotonic() + 3600, speed=(100.0, 10.0))
+    t0 = time.monotonic()
+    assert not limit.slowed(t0 + 1000)  # nothing received yet: the socket's wait
+    limit.count(5)
+    first = limit._first
+    assert not limit.slowed(first + 9.9)  # the first window is not over
+    limit.count(995)  # 1000 bytes in 10 s: 100 bytes/s, not less
+    assert not limit.slowed(first + 10)
+    limit.count(999)  # the next window: 999 bytes in 10 s, too few
+    assert not limit.slowed(first + 19.9)
+    assert limit.slowed(first + 20)
+    assert limit.too_slow
+    assert "fewer than 100 bytes/s for 10 s (1999 bytes received" in limit.why()
+
+
+@pytest.mark.parametrize(
+    ("rate", "seconds", "expected"),
+    [(1000, 30, (1000.0, 30.0)), (0, 30, None), (1000, 0, None), ("5", "1", (5, 1))],
+)
+def test_low_speed_limits(rate, seconds, expected):
+    assert low_speed(rate, seconds) == expected
+
+
+@pytest.mark.parametrize(
+    ("rate", "seconds"), [(-1, 30), (1000, float("nan")), (float("inf"), 1), ("x", 1)]
+)
+def test_low_speed_limits_are_checked(rate, seconds):
+    with pytest.raises(ValueError, match="must be a finite number >= 0"):
+        low_speed(rate, seconds)
+
+
+def test_a_slow_vo_answer_is_given_up_on_before_its_deadline(endless):
+    # 20 bytes/s of headers, a limit of 1000 bytes/s over 1 s; deadline 600 s
+    session = make_session(5)
+    start = time.monotonic()
+    with (
+        conf.set_temp("low_speed_time", 1.0),
+        pytest.raises(ArchiveError, match="low-speed limit") as info,
+    ):
+        bounded(session.get, endless.url("sync"))
+    assert time.monotonic() - start < HANG / 2
+    assert "fewer than 1000 bytes/s for 1 s" in str(info.value)
+    assert endless.url("sync") in str(info.value)
+
+
+def test_a_slow_download_is_given_up_on_and_retried(endless):
+    policy = RetryPolicy(
+        retries=1, backoff=0.01, budget=HANG, attempt_timeout=HANG, low_speed_time=1
+    )
+    with pytest.raises(FetchError, match="low-speed limit") as info:
+        bounded(fetch, endless.url(), io.BytesIO(), timeout=5, policy=policy)
+    assert "gave up after 2 attempts" in str(info.value)
+    assert len(endless.first_lines) == 2
+
+
+def test_an_answer_above_the_low_speed_limit_is_not_cut(endless):
+    # 20 bytes/s against 5 bytes/s over 0.5 s: only the deadline ends it
+    session = make_session(5)
+    with (
+        conf.set_temp("low_speed_limit", 5.0),
+        conf.set_temp("low_speed_time", 0.5),
+        pytest.raises(ArchiveError, match=r"no complete answer within 2 s"),
+    ):
+        bounded(session.get, endless.url("sync"), deadline=2)
+
+
+# ---------------------------------------------------------------- timeouts
+@pytest.mark.parametrize("value", [float("nan"), 0, -1.5, float("inf"), "x", True])
+def test_time_limits_are_positive_finite_numbers(value, endless):
+    from twomass_vo.archives.vo import VOArchive
+    from twomass_vo.exceptions import InvalidQueryError
+    from twomass_vo.http_deadline import positive_seconds
+
+    match = r"timeout=.* must be a positive finite number of seconds"
+    with pytest.raises(InvalidQueryError, match=match):
+        positive_seconds(value, "timeout")
+    with pytest.raises(InvalidQueryError, match=match):
+        fetch(endless.url(), io.BytesIO(), timeout=value)
+    with pytest.raises(InvalidQueryError, match=match):
+        VOArchive(tap_url=endless.url("tap"), table="t.images", timeout=value)
+    with pytest.raises(InvalidQueryError, match="async_" + match):
+        VOArchive(tap_url=endless.url("tap"), table="t.images", async_timeout=value)
+    archive = VOArchive(tap_url=endless.url("tap"), table="t.images")
+    with pytest.raises(InvalidQueryError, match=match):
+        archive.describe(check=True, timeout=value)
+    assert endless.first_lines == []  # refused before any request
+    assert positive_seconds("2.5", "timeout") == 2.5

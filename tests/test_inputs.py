@@ -411,6 +411,58 @@ def test_gzipped_ipac_table(tmp_path):
     assert_request(coadd_keys_request(path), EXPECTED["help_coadd_keys_ids.tbl"])
 
 
+@pytest.mark.parametrize("how", ["gzip", "gzip, two members", "bz2", "xz"])
+def test_compressed_tables_are_read_whatever_their_name(tmp_path, how):
+    import bz2
+    import lzma
+
+    text = (DATA / "help_coadd_keys_ids.tbl").read_bytes()
+    if how == "gzip":
+        data = gzip.compress(text)
+    elif how == "gzip, two members":
+        data = gzip.compress(text[:100]) + gzip.compress(text[100:])
+    else:
+        data = bz2.compress(text) if how == "bz2" else lzma.compress(text)
+    path = tmp_path / "keys.tbl"  # recognised by its first bytes
+    path.write_bytes(data)
+    assert_request(coadd_keys_request(path), EXPECTED["help_coadd_keys_ids.tbl"])
+
+
+def test_input_files_are_bounded(tmp_path):
+    from twomass_vo import conf
+
+    text = b"ra,dec\n" + b"10.68,41.27\n" * 1000
+    plain, packed = tmp_path / "big.csv", tmp_path / "bomb.csv.gz"
+    plain.write_bytes(text)
+    packed.write_bytes(gzip.compress(text))
+    with conf.set_temp("max_input_size", 5000):
+        for path, why in ((plain, "is larger than 5000 bytes"), (packed, "gzip")):
+            with pytest.raises(InputError, match=why) as info:
+                read_table(path)
+            assert "twomass_vo.conf.max_input_size" in str(info.value)
+            assert str(path) in str(info.value)
+    assert len(read_table(packed)) == 1000
+    broken = tmp_path / "cut.csv.gz"
+    broken.write_bytes(gzip.compress(text)[:-20])
+    with pytest.raises(InputError, match="gzip data end too early"):
+        read_table(broken)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "link to a device"])
+def test_input_files_are_regular_files(tmp_path, kind):
+    import os
+
+    path = tmp_path / "pos.csv"
+    if kind == "fifo":
+        os.mkfifo(path)  # reading it would wait for a writer for ever
+    elif kind == "device":
+        path = Path("/dev/zero")
+    else:
+        path.symlink_to("/dev/zero")  # reading it would never end
+    with pytest.raises(InputError, match="not a regular file: refused"):
+        read_table(path)
+
+
 def test_read_table_format_option(tmp_path):
     path = tmp_path / "keys.data"
     shutil.copy(DATA / "help_coadd_keys_bands.tbl", path)

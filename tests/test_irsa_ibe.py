@@ -98,7 +98,10 @@ def test_missing_column(answer):
         ("coaddno", "12.5", "is not a number"),
         ("filter", "k_s", "is not a 2MASS band"),
         ("hemisphere", "e", "is not n or s"),
-        ("ordate", "97103", "is not yymmdd"),
+        ("ordate", "97103", "is not a date yymmdd"),
+        ("ordate", "971331", "is not a date yymmdd"),  # month 13
+        ("ordate", "971000", "is not a date yymmdd"),  # day 0
+        ("scanno", "5_4", "is not a number"),  # int('5_4') would read 54
         ("fname", "ji9990001.fits.gz", "is not the Atlas file"),
         ("fname", "../../etc/passwd", "is not the Atlas file"),
         ("crval2", "95", "is not a number in"),
@@ -207,3 +210,32 @@ def test_fixed_width_reader_matches_astropy(answer):
     assert table["scanno"].dtype.kind == "U"
     with pytest.raises(ArchiveError, match=r"row 1, column 'scanno': value 'x96'"):
         ibe_file_rows(table, URL, ROOT)
+
+
+def test_the_metadata_check_reads_names_beside_non_ascii_descriptions():
+    # IBE's FORMAT=METADATA describes its columns: a description may have a
+    # degree sign; the check needs the names only
+    from hostile_server import HostileServer
+
+    from twomass_vo.archives.ibe import IBE_COLUMNS
+
+    names = list(IBE_COLUMNS)
+    width = max(map(len, names)) + 2
+    lines = [
+        f"|{'name':>{width}}|{'description':>14}|",
+        f"|{'char':>{width}}|{'char':>14}|",
+    ]
+    angle = "angle (\u00b0)"
+    lines += [f" {n:>{width}} {angle:>14} " for n in names]
+    answer = ("\n".join(lines) + "\n").encode("utf-8")
+    with HostileServer() as server:
+        server.route("/ibe", ("body", answer, {"Content-Type": "text/plain"}))
+        archive = IrsaArchive(
+            sia_url="",
+            tap_url=server.url("/tap"),
+            ibe_url=server.url("/ibe"),
+            data_url_root=server.url("/data/"),
+        )
+        status = archive.check(timeout=10)["ibe"]
+    assert status["ok"], status["detail"]
+    assert f"{len(names)} columns" in status["detail"]

@@ -90,6 +90,25 @@ class Conf(_config.ConfigNamespace):
         "one VO service (IRSA, a mirror) at the same time: cluster-wide under "
         "dask.distributed (a distributed Semaphore), per process otherwise.",
     )
+    low_speed_limit = _config.ConfigItem(
+        1000.0,
+        "Low-speed limit in bytes per second, as curl's --speed-limit: an "
+        "answer (a VO query's or a file's) that delivers fewer bytes than this "
+        "per second for low_speed_time seconds, counted from its first byte, is "
+        "given up on (a file is then retried). 0: no limit.",
+    )
+    low_speed_time = _config.ConfigItem(
+        30.0,
+        "Seconds an answer may stay under low_speed_limit, as curl's "
+        "--speed-time. 0: no limit.",
+    )
+    max_input_size = _config.ConfigItem(
+        512 << 20,
+        "Largest input table file read (positions, coadd_keys, scans, a result "
+        "table read back), in bytes, and largest size it may decompress to "
+        "(gzip, bzip2, xz): a larger one is refused. Only regular files are "
+        "read (not a FIFO or a device).",
+    )
     chunk_size = _config.ConfigItem(
         100_000,
         "Number of input positions handled per chunk in query_positions; bounds "

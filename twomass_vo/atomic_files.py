@@ -6,14 +6,84 @@
 file only once it is complete (and, optionally, checked). The download engine
 (`twomass_vo.retrieval`), the file cache (`twomass_vo.file_cache`), the row
 loaders (`twomass_vo.loaders`) and the simulated archive's file maker all
-write through them. This module imports nothing else of the package.
+write through them. `open_own` opens the other files the package writes in
+its folders (a download folder's manifest, which is also its lock; the
+simulated archive's lock) without ever following a symbolic link: a link
+planted under such a name (in a shared folder) would make the package write
+wherever it points. This module imports nothing else of the package.
 """
 
 import contextlib
 import os
 import random
+import stat
 
-__all__ = ["PART_PREFIX", "atomic_writer", "new_part", "write_atomic"]
+__all__ = ["PART_PREFIX", "atomic_writer", "new_part", "open_own", "write_atomic"]
+
+#: Flags of every file the package opens in its folders: never through a
+#: symbolic link (the last part of the path), never left to a child process,
+#: never blocking on a FIFO.
+_OWN_FLAGS = (
+    getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+    | getattr(os, "O_NONBLOCK", 0)
+)
+
+
+def open_own(path, flags, mode=0o666):
+    """Open a file the package keeps in one of its folders; return the descriptor.
+
+    The file is opened with ``O_NOFOLLOW`` (a symbolic link under its name is
+    refused, not followed) and ``O_NONBLOCK``, then checked with `os.fstat`:
+    it must be a regular file (not a FIFO, a device or a folder).
+
+    Parameters
+    ----------
+    path : str or `~pathlib.Path`
+        The file.
+    flags : int
+        `os.open` flags (``os.O_RDONLY``, ``os.O_WRONLY | os.O_APPEND |
+        os.O_CREAT``, ...).
+    mode : int, optional
+        Permissions of a file created (less the umask).
+
+    Returns
+    -------
+    fd : int
+        The open file descriptor (blocking).
+
+    Raises
+    ------
+    OSError
+        If the name is a symbolic link or not a regular file (the message
+        names the path), or the file cannot be opened.
+    """
+    try:
+        fd = os.open(path, flags | _OWN_FLAGS, mode)
+    except OSError as exc:
+        try:
+            kind = os.lstat(path).st_mode
+        except OSError:
+            raise exc from None
+        if stat.S_ISLNK(kind):
+            why = (
+                "is a symbolic link: refused (twomass_vo never writes through a "
+                "link in its folders; remove it)"
+            )
+        elif not stat.S_ISREG(kind):
+            why = "is not a regular file: refused"
+        else:
+            raise
+        raise OSError(exc.errno, f"{os.fspath(path)} {why}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{os.fspath(path)} is not a regular file: refused")
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
 
 #: Prefix of the temporary files of `atomic_writer` (hidden, never a final name).
 PART_PREFIX = ".part-"
@@ -94,7 +164,7 @@ def _create_part(folder, suffix=""):
         name = f"{PART_PREFIX}{random.getrandbits(128):032x}{suffix}"
         tmp = os.path.join(folder, name)
         try:
-            return tmp, os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+            return tmp, open_own(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL)
         except FileNotFoundError:
             if attempt:
                 raise

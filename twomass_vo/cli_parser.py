@@ -121,6 +121,15 @@ def _positive_int(text):
     return value
 
 
+def _seconds(text):
+    from .http_deadline import positive_seconds
+
+    try:
+        return positive_seconds(text, "--timeout")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _download_options(parser):
     group = parser.add_argument_group("download options")
     group.add_argument(
@@ -145,7 +154,7 @@ def _download_options(parser):
     )
     group.add_argument(
         "--timeout",
-        type=float,
+        type=_seconds,
         metavar="SECONDS",
         help="seconds per request (default 60; --samp: 30)",
     )

@@ -82,9 +82,10 @@ number.  So ``'10.68 41.27 extra'``, ``'nan nan'`` and ``'0x10 0x20'`` are
 coordinate errors, while ``'47 Tuc'``, ``'3C 273'``, ``'1ES 1959+650'`` and
 ``'M 31'`` are object names.  A 2MASS designation followed by anything but a
 component suffix (``2MASS J07464256+2000321 AB``, ``... b``) is an error too,
-and so is a string with a control or invisible character (NUL, a zero-width
-space): they are reported, never sent on.  Every other string is an object
-name.
+so is one cut short (``2MASS J004244``), coordinates separated by ``;``
+(``10.68;41.27``: use a blank or a comma), and a string with a control or
+invisible character (NUL, a zero-width space): they are reported, never
+sent on.  Every other string is an object name.
 
 2MASS designations
 ------------------
@@ -508,4 +509,9 @@ def parse_coordinates(value, *, resolver=None):
         raise InvalidQueryError(f"invalid coordinates {value!r}: {err}") from None
     if coord is not None:
         return coord
+    if ";" in text and _looks_like_coordinates(_split_frame(text.replace(";", " "))[0]):
+        raise InvalidQueryError(
+            f"invalid coordinates {value!r}: ';' does not separate coordinates "
+            "(use a blank or a comma, e.g. '10.68 41.27')"
+        )
     return resolve(text, resolver)

@@ -5,7 +5,7 @@
 and ``2MASX J23045666+1219223`` (Extended Source Catalog) encode the J2000
 position of the source; `decode_designation` reads it from the name itself,
 with no network.  `check_designation_suffix` rejects a designation followed
-by anything but a component suffix.  `twomass_vo.coords` re-exports
+by anything but a component suffix, and one cut short.  `twomass_vo.coords` re-exports
 `decode_designation`.
 """
 
@@ -33,6 +33,9 @@ _DESIGNATION_RE = re.compile(
     r"(?P<sign>[+-])(?P<d>\d{2})(?P<dm>\d{2})(?P<ds>\d{2})(?P<dsf>\d{0,3})",
     re.IGNORECASE,
 )
+# The start of a designation: a 2MASS prefix, then the digits or sign of the
+# position (a text that starts so and is no designation is one cut short).
+_DESIGNATION_START_RE = re.compile(r"2MAS(?:S[IW]?|X)\s*J?\s*[0-9+-]", re.IGNORECASE)
 # What may follow a designation in an object name: a component of a multiple
 # system ("AB", " B", "Aab") or, after a space, a companion ("b").
 _COMPONENT_RE = re.compile(r"\s*[A-D](?:[A-D]|[a-d]{1,2})?|\s+[a-i]")
@@ -107,11 +110,14 @@ def decode_designation(name):
 
 
 def check_designation_suffix(text, *, value):
-    """Reject a 2MASS designation followed by more than a component suffix.
+    """Reject a 2MASS designation cut short, or followed by more than a suffix.
 
     ``2MASS J07464256+2000321 AB`` (a component of a multiple system) and
     ``... b`` (a companion) are object names; any other text after the
-    position of a designation is an error, never sent to a name resolver.
+    position of a designation is an error, never sent to a name resolver;
+    so is a designation cut short (``2MASS J004244``, ``2MASS
+    J00424433+41160``): a 2MASS prefix followed by digits or a sign that do
+    not make a whole position.
 
     Parameters
     ----------
@@ -123,11 +129,18 @@ def check_designation_suffix(text, *, value):
     Raises
     ------
     `~twomass_vo.exceptions.InvalidQueryError`
-        If ``text`` starts with a designation followed by other text.
+        If ``text`` starts with a designation followed by other text, or
+        with the start of one that is cut short.
     """
     start = _DESIGNATION_RE.match(text)
     if start is not None and not _COMPONENT_RE.fullmatch(text[start.end() :]):
         raise InvalidQueryError(
             f"invalid 2MASS designation {value!r}: {text[start.end() :]!r} follows "
             "the position (a designation is '2MASS Jhhmmssss+ddmmsss')"
+        )
+    if start is None and _DESIGNATION_START_RE.match(text):
+        raise InvalidQueryError(
+            f"invalid 2MASS designation {value!r}: the position is cut short or "
+            "malformed (a designation is '2MASS Jhhmmssss+ddmmsss', e.g. "
+            "'2MASS J00424433+4116074'); it is not sent to a name resolver"
         )

@@ -11,6 +11,7 @@ folder is the one wanted. Nothing here touches the network.
 import hashlib
 import math
 import re
+import stat
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -277,14 +278,17 @@ def already_complete(target, task, manifest):
     -------
     complete : bool
         True if the manifest records it for the same source and size (or
-        does not know it) and its FITS structure is complete.
+        does not know it) and its FITS structure is complete. Never for a
+        symbolic link or anything but a regular file under its name (not
+        followed: it is replaced by the file downloaded).
     """
     try:
-        size = target.stat().st_size
+        info = target.lstat()
     except OSError:
         return False
-    if not target.is_file():
+    if not stat.S_ISREG(info.st_mode):
         return False
+    size = info.st_size
     entry = manifest.get(task.name)
     if entry is not None:
         recorded = {k: entry.get(k) for k in task.identity()}

@@ -24,10 +24,13 @@ within a total time budget per file (``budget``), attempts included. A
 a host back for the rest of the process.
 
 Time is bounded, not only per socket read: every attempt has an overall
-deadline (``attempt_timeout``, and never past the budget), kept
-by `twomass_vo.http_deadline`: the watchdog thread shuts the connection of
-an attempt that passes it, so a server that sends one byte a second, or
-headers that never end, is given up on in time. Other 4xx answers,
+deadline (``attempt_timeout``, and never past the budget) and a low-speed
+limit (``low_speed_limit`` bytes per second over ``low_speed_time``
+seconds), kept by `twomass_vo.http_deadline`: the watchdog thread shuts the
+connection of an attempt that passes its deadline or is too slow, so a
+server that sends one byte a second is given up on after
+``low_speed_time`` seconds (and retried), and headers that never end by
+the deadline. Other 4xx answers,
 TLS errors, bad URLs and files over the size ceiling are not retried. Every
 failure ends in a `FetchError` whose message says what happened and how many
 attempts were made.
@@ -50,7 +53,7 @@ from urllib.parse import urlparse
 from urllib3.exceptions import HTTPError, LocationValueError, SSLError
 
 from .download_session import RedirectError, body_reader, open_url
-from .http_deadline import watching
+from .http_deadline import positive_seconds, watching
 from .network_errors import network_failure
 from .retry_policy import (  # noqa: F401 - retry_policy: still importable here
     RetryPolicy,
@@ -314,6 +317,8 @@ def _seconds(value):
 
 
 def _too_slow(limit, received):
+    if limit.too_slow:
+        return FetchError(f"given up: {limit.why()}", retryable=True)
     return FetchError(
         f"no complete answer within {limit.seconds:.1f} s ({received} bytes "
         "received): the attempt's deadline passed",
@@ -321,12 +326,14 @@ def _too_slow(limit, received):
     )
 
 
-def _attempt(url, body, *, timeout, max_size, cancel, on_bytes, deadline):
+def _attempt(url, body, *, timeout, max_size, cancel, on_bytes, deadline, speed):
     """One request, stopped at ``deadline`` (`time.monotonic`) at the latest.
 
-    Raises `FetchError` (retryable or not) unless the body is complete.
+    Stopped as well when its answer is slower than ``speed`` (a low-speed
+    limit, or None). Raises `FetchError` (retryable or not) unless the body
+    is complete.
     """
-    with watching(deadline) as limit:
+    with watching(deadline, speed=speed) as limit:
         try:
             _request(url, body, timeout, max_size, cancel, on_bytes, limit)
             if limit.expired:  # cut by the watchdog: what looked like an end was not
@@ -461,8 +468,8 @@ def fetch(
     timeout : float, optional
         Seconds to connect, and seconds without a byte before a read gives up.
     policy : `~twomass_vo.retry_policy.RetryPolicy`, optional
-        Retries, backoff, time budget, per-attempt deadline and the cap of
-        ``Retry-After`` (default ``RetryPolicy()``).
+        Retries, backoff, time budget, per-attempt deadline, low-speed limit
+        and the cap of ``Retry-After`` (default ``RetryPolicy()``).
     max_size : int, optional
         Per-file ceiling in bytes: a larger file fails at once.
     cancel : `threading.Event`, optional
@@ -482,11 +489,14 @@ def fetch(
     FetchError
         When the file could not be fetched: a non-retryable answer, or the
         retries or the time budget are used up.
+    twomass_vo.exceptions.InvalidQueryError
+        If ``timeout`` is not a positive finite number.
     Cancelled
         When ``cancel`` was set.
     """
     from . import conf
 
+    timeout = positive_seconds(timeout, "timeout")
     policy = RetryPolicy() if policy is None else policy
     rng = random if rng is None else rng
     per_host = int(conf.max_per_host)
@@ -524,6 +534,7 @@ def fetch(
                     cancel=cancel,
                     on_bytes=on_bytes,
                     deadline=min(now + policy.attempt_timeout, max(deadline, now)),
+                    speed=policy.speed,
                 )
         except InterruptedError:  # cancelled while waiting for a slot
             raise Cancelled() from None

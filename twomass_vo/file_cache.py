@@ -22,6 +22,7 @@ from .atomic_files import atomic_writer, write_atomic
 from .compressed_fits import plain_fits
 from .fetch import fetch
 from .fits_check import check_fits
+from .http_deadline import positive_seconds
 from .retry_policy import retry_policy
 
 __all__ = ["cache_dir", "cache_shards", "cached_copy", "cached_path", "clear_cache"]
@@ -167,11 +168,13 @@ def cached_path(
     twomass_vo.fetch.FetchError
         If the file could not be fetched.
     ValueError
-        If what was fetched is not a complete FITS file.
+        If what was fetched is not a complete FITS file, or ``timeout`` is
+        not a positive finite number.
     """
     from . import conf
 
     url = str(url)
+    seconds = positive_seconds(conf.timeout if timeout is None else timeout, "timeout")
     hit = cached_copy(url)
     if hit is not None:
         return hit
@@ -185,7 +188,7 @@ def cached_path(
             result = fetch(
                 url,
                 fh,
-                timeout=float(conf.timeout if timeout is None else timeout),
+                timeout=seconds,
                 policy=retry_policy(retries),
                 max_size=ceiling,
                 cancel=cancel,

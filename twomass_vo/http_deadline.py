@@ -23,10 +23,23 @@ The caller checks ``Deadline.expired`` after the block: when the watchdog
 cut a request, what looked like the end of its body was not. `time_limit`
 bounds a whole ``with`` block (several requests, e.g. one VO look-up) for
 the sessions that consult `time_limit_end`.
+
+A deadline may also have a **low-speed limit**, as curl's ``--speed-limit``
+/ ``--speed-time``: an answer that delivers fewer than ``rate`` bytes per
+second over ``seconds`` seconds is cut too, long before its deadline (a
+server trickling one byte a second). The watched connections read their
+answers through `CountedResponse`, which counts every byte received
+(status line and headers included) for the deadline of its thread; the
+watchdog compares the count with the limit every tick, over consecutive
+windows of ``seconds`` from the first byte of the answer (the wait for that
+first byte is the socket timeout's to bound). ``Deadline.too_slow`` then
+says why the request was cut, and ``Deadline.why`` says it in words.
 """
 
 import contextlib
 import http.client
+import io
+import math
 import os
 import socket
 import threading
@@ -36,13 +49,18 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from .exceptions import InvalidQueryError
+
 __all__ = [
     "WATCHED_POOL_CLASSES",
+    "CountedResponse",
     "Deadline",
     "DeadlineAdapter",
     "Watchdog",
     "WatchedDirectConnection",
     "current_deadline",
+    "low_speed",
+    "positive_seconds",
     "time_limit",
     "time_limit_end",
     "watching",
@@ -53,6 +71,68 @@ __all__ = [
 _local = threading.local()
 
 
+def _number(value):
+    """``float(value)``, or NaN for what is not a number."""
+    if isinstance(value, bool):
+        return math.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return math.nan
+
+
+def positive_seconds(value, name):
+    """Return a time limit in seconds, checked: a positive finite number.
+
+    Parameters
+    ----------
+    value : float or str
+        The time limit.
+    name : str
+        What it is (``timeout``), for the message.
+
+    Returns
+    -------
+    seconds : float
+
+    Raises
+    ------
+    twomass_vo.exceptions.InvalidQueryError
+        (a `ValueError`) for NaN, an infinity, zero, a negative number, or
+        what is not a number.
+    """
+    seconds = _number(value)
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise InvalidQueryError(
+            f"{name}={value!r} must be a positive finite number of seconds"
+        )
+    return seconds
+
+
+def low_speed(rate, seconds):
+    """Return a low-speed limit ``(rate, seconds)``, or None for none.
+
+    Parameters
+    ----------
+    rate : float
+        Bytes per second below which an answer is too slow (0: no limit).
+    seconds : float
+        How long it may stay below (0: no limit).
+
+    Raises
+    ------
+    ValueError
+        If either is negative or not a finite number.
+    """
+    values = []
+    for name, value in (("low_speed_limit", rate), ("low_speed_time", seconds)):
+        number = _number(value)
+        if not (math.isfinite(number) and number >= 0):
+            raise ValueError(f"{name}={value!r} must be a finite number >= 0")
+        values.append(number)
+    return tuple(values) if all(values) else None
+
+
 class Deadline:
     """The overall deadline of a request: its sockets are shut when it passes.
 
@@ -60,6 +140,10 @@ class Deadline:
     ----------
     deadline : float
         ``time.monotonic`` time by which the request must be over.
+    speed : tuple of float, optional
+        A low-speed limit ``(rate, seconds)`` (see `low_speed`): the request
+        is cut as well when its answer delivers fewer than ``rate`` bytes per
+        second over ``seconds`` seconds.
 
     Attributes
     ----------
@@ -68,14 +152,24 @@ class Deadline:
     seconds : float
         The time the request was given, from its start.
     expired : bool
-        Whether the deadline passed while the request was watched (its
-        sockets were shut down).
+        Whether the deadline passed, or the answer was too slow, while the
+        request was watched (its sockets were shut down).
+    too_slow : bool
+        Whether it was cut by the low-speed limit.
+    received : int
+        Bytes of answers received under this deadline (when it has a
+        low-speed limit).
     """
 
-    def __init__(self, deadline):
+    def __init__(self, deadline, *, speed=None):
         self.deadline = float(deadline)
         self.seconds = max(self.deadline - time.monotonic(), 0.0)
+        self.speed = speed
         self.expired = False
+        self.too_slow = False
+        self.received = 0
+        self._first = None  # when the first byte came (the reading thread)
+        self._window = None  # (start, bytes received before it): the watchdog's
         self._done = False
         self._sockets = []
         self._lock = threading.Lock()
@@ -91,6 +185,40 @@ class Deadline:
                 shut_down(sock)
             else:
                 self._sockets.append(sock)
+
+    def count(self, n):
+        """Count ``n`` bytes received (the thread reading the answer)."""
+        if self._first is None:
+            self._first = time.monotonic()
+        self.received += n
+
+    def slowed(self, now):
+        """Whether the answer has been slower than the low-speed limit (watchdog).
+
+        The windows are consecutive spans of ``seconds`` from the first byte;
+        at the end of each, fewer than ``rate * seconds`` bytes is too slow.
+        """
+        if self.speed is None or self._first is None:
+            return False
+        rate, seconds = self.speed
+        start, before = self._window or (self._first, 0)
+        if now - start < seconds:
+            return False
+        if self.received - before < rate * seconds:
+            self.too_slow = True
+            return True
+        self._window = (now, self.received)
+        return False
+
+    def why(self):
+        """Say why the request was cut (for messages)."""
+        if self.too_slow:
+            rate, seconds = self.speed
+            return (
+                f"its answer came at fewer than {rate:g} bytes/s for {seconds:g} s "
+                f"({self.received} bytes received; low-speed limit)"
+            )
+        return f"no complete answer within {self.seconds:g} s"
 
     def expire(self):
         """Mark the request expired and shut its sockets down (unless finished)."""
@@ -135,10 +263,11 @@ def shut_down(sock):
 
 
 class Watchdog:
-    """One daemon thread that expires the deadlines that pass.
+    """One daemon thread that expires the deadlines that pass (or are too slow).
 
-    It looks at the deadlines under way every `TICK` seconds (so a deadline
-    is kept to within a tick), and ends when none is left; opening and
+    It looks at the deadlines under way every `TICK` seconds (so a deadline,
+    and a low-speed limit, is kept to within a tick), and ends when none is
+    left; opening and
     closing a deadline only adds it to or removes it from a set (no wake-up
     per request).
     """
@@ -173,7 +302,7 @@ class Watchdog:
                 if not self._active:
                     self._thread = None
                     return
-                due = [d for d in self._active if d.deadline <= now]
+                due = [d for d in self._active if d.deadline <= now or d.slowed(now)]
                 self._active.difference_update(due)
             for deadline in due:
                 deadline.expire()
@@ -184,21 +313,24 @@ WATCHDOG = Watchdog()
 
 
 @contextlib.contextmanager
-def watching(deadline):
+def watching(deadline, *, speed=None):
     """Run the requests this thread sends in the block under a deadline.
 
     Parameters
     ----------
     deadline : float
         ``time.monotonic`` time by which they must be over.
+    speed : tuple of float, optional
+        A low-speed limit ``(rate, seconds)`` (`low_speed`) for their answers.
 
     Yields
     ------
     limit : `Deadline`
         Check ``limit.expired`` after the block: the watchdog shut the
-        connection down (what looked like the end of a body was not).
+        connection down (what looked like the end of a body was not);
+        ``limit.why()`` says why.
     """
-    limit = Deadline(deadline)
+    limit = Deadline(deadline, speed=speed)
     outer = getattr(_local, "deadline", None)
     WATCHDOG.watch(limit)
     _local.deadline = limit
@@ -250,8 +382,66 @@ def _register(sock):
         deadline.add_socket(sock)
 
 
+class _CountedRaw(io.RawIOBase):
+    """A socket's raw reader that counts what it reads for a deadline."""
+
+    def __init__(self, raw, deadline):
+        super().__init__()
+        self._raw = raw
+        self._deadline = deadline
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        n = self._raw.readinto(buffer)
+        if n:
+            self._deadline.count(n)
+        return n
+
+    def fileno(self):
+        return self._raw.fileno()
+
+    def close(self):
+        if not self.closed:
+            self._raw.close()
+        super().close()
+
+
+class _CountedSocket:
+    """What `http.client.HTTPResponse` asks of a socket: a counted ``makefile``."""
+
+    def __init__(self, sock, deadline):
+        self._sock = sock
+        self._deadline = deadline
+
+    def makefile(self, mode):
+        raw = self._sock.makefile(mode, buffering=0)  # the socket's own SocketIO
+        return io.BufferedReader(_CountedRaw(raw, self._deadline))
+
+
+class CountedResponse(http.client.HTTPResponse):
+    """An HTTP answer whose bytes count toward the low-speed limit of its thread.
+
+    The status line, the headers and the body, as they are received from
+    the socket: the deadline of the thread (`watching`) that has a low-speed
+    limit sees every byte; without one, this is `http.client.HTTPResponse`.
+    """
+
+    def __init__(self, sock, *args, **kwargs):
+        deadline = getattr(_local, "deadline", None)
+        if deadline is not None and deadline.speed is not None:
+            sock = _CountedSocket(sock, deadline)
+        super().__init__(sock, *args, **kwargs)
+
+
 class _WatchedRequests:
-    """Report a kept-alive connection's socket to the deadline of each request."""
+    """Report a kept-alive connection's socket to the deadline of each request.
+
+    Its answers are `CountedResponse` objects.
+    """
+
+    response_class = CountedResponse
 
     def request(self, *args, **kwargs):
         _register(self.sock)  # a kept-alive connection: no new socket

@@ -8,22 +8,33 @@ files on demand), then the file makers registered with `register_source`
 file can still make its files), then ``file://`` URLs (without a host, or
 ``localhost``) and plain paths.
 
-`open_regular` and `copy_regular` read only regular files (never a FIFO, a
-device such as ``/dev/zero``, a socket or a folder: checked with `os.stat`
-before opening, opened non-blocking and checked again with `os.fstat`), at
-most ``max_size`` bytes; their errors name the path, never the file's bytes.
-This module imports nothing else of the package.
+`open_regular`, `copy_regular` and `read_regular` read only regular files
+(never a FIFO, a device such as ``/dev/zero``, a socket or a folder: checked
+with `os.stat` before opening, opened non-blocking and checked again with
+`os.fstat`), at most ``max_size`` bytes -- `read_regular` also once
+decompressed (gzip, bzip2, xz: a compression bomb is stopped at the limit);
+their errors name the path, never the file's bytes. This module imports
+nothing else of the package.
 """
 
+import bz2
 import contextlib
 import hashlib
+import lzma
 import os
 import stat
 import threading
+import zlib
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-__all__ = ["copy_regular", "local_source", "open_regular", "register_source"]
+__all__ = [
+    "copy_regular",
+    "local_source",
+    "open_regular",
+    "read_regular",
+    "register_source",
+]
 
 _SOURCES = []
 _SOURCES_LOCK = threading.Lock()
@@ -202,3 +213,81 @@ def copy_regular(path, out, *, max_size=None, cancel=None, on_bytes=None):
             if on_bytes is not None:
                 on_bytes(n)
     return size, digest.hexdigest()
+
+
+#: Compressed files by their first bytes: what decompresses them.
+_COMPRESSIONS = (
+    (b"\x1f\x8b", "gzip", lambda: zlib.decompressobj(16 + zlib.MAX_WBITS)),
+    (b"BZh", "bzip2", bz2.BZ2Decompressor),
+    (b"\xfd7zXZ\x00", "xz", lzma.LZMADecompressor),
+)
+
+
+def read_regular(path, *, max_size, decompress=False, limit="max_size"):
+    """Read a local regular file whole, at most ``max_size`` bytes.
+
+    Parameters
+    ----------
+    path : str or `~pathlib.Path`
+        The file (see `open_regular`: never a FIFO or a device).
+    max_size : int
+        Most bytes read from the file, and, with ``decompress``, most bytes
+        it may decompress to.
+    decompress : bool, optional
+        Undo a gzip, bzip2 or xz compression (recognised by the first bytes,
+        whatever the name), one step of at most ``max_size + 1`` bytes at a
+        time.
+    limit : str, optional
+        The name of the limit, for the messages (e.g. the setting that
+        gives it).
+
+    Returns
+    -------
+    data : bytes
+
+    Raises
+    ------
+    ValueError
+        If the path is not a regular file, or the file (or what it
+        decompresses to) is larger than ``max_size``, or its compressed data
+        are broken.
+    OSError
+        If it cannot be read (missing, no permission).
+    """
+    with open_regular(path) as fh:
+        data = fh.read(max_size + 1)
+    if len(data) > max_size:
+        raise ValueError(f"{path} is larger than {max_size} bytes ({limit}): refused")
+    if not decompress:
+        return data
+    for magic, kind, make in _COMPRESSIONS:
+        if data.startswith(magic):
+            return _decompressed(path, data, kind, make, max_size, limit)
+    return data
+
+
+def _decompressed(path, data, kind, make, max_size, limit):
+    """Decompress every stream of ``data`` (members may follow each other)."""
+    out = bytearray()
+    while data:
+        decoder = make()
+        try:
+            if kind == "gzip":
+                out += decoder.decompress(data, max_size + 1 - len(out))
+                data = decoder.unconsumed_tail or decoder.unused_data
+                done = decoder.eof
+            else:
+                out += decoder.decompress(data, max_length=max_size + 1 - len(out))
+                done = decoder.eof
+                data = decoder.unused_data if done else b""
+        except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError) as exc:
+            raise ValueError(f"{path}: its {kind} data are broken ({exc})") from None
+        if len(out) > max_size:
+            raise ValueError(
+                f"{path} decompresses ({kind}) to more than {max_size} bytes "
+                f"({limit}): refused"
+            )
+        if not done:
+            raise ValueError(f"{path}: its {kind} data end too early")
+        data = data.lstrip(b"\x00") if kind == "gzip" else data  # gzip padding
+    return bytes(out)

@@ -5,15 +5,18 @@
 `twomass_vo.retrieval.download` records every file it writes (URL, size,
 SHA-256), so that an interrupted run goes on where it stopped.
 `folder_lock` keeps a second run out of a folder in use, and `remove_parts`
-removes the temporary files an interrupted run left.
+removes the temporary files an interrupted run left. The manifest is opened
+with `~twomass_vo.atomic_files.open_own`: a symbolic link (or a FIFO) planted
+under its name is refused, never written through.
 """
 
 import contextlib
 import json
+import os
 import re
 from pathlib import Path
 
-from .atomic_files import PART_PREFIX, write_atomic
+from .atomic_files import PART_PREFIX, open_own, write_atomic
 
 __all__ = ["MANIFEST_NAME", "Manifest", "folder_lock", "remove_parts"]
 
@@ -46,7 +49,8 @@ class Manifest:
         self._fh = None
         self._dirty = False
         try:
-            text = self.path.read_text(encoding="utf-8", errors="replace")
+            with os.fdopen(open_own(self.path, os.O_RDONLY), "rb") as fh:
+                text = fh.read().decode("utf-8", errors="replace")
         except FileNotFoundError:
             text = ""
         for line in text.splitlines():
@@ -96,7 +100,8 @@ class Manifest:
         if not entries:
             return
         if self._fh is None:
-            self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+            fd = open_own(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+            self._fh = os.fdopen(fd, "a", encoding="utf-8")
         self._fh.write(
             "".join(json.dumps(entry, sort_keys=True) + "\n" for entry in entries)
         )
@@ -150,14 +155,15 @@ def folder_lock(folder):
     Raises
     ------
     OSError
-        If another run holds the folder.
+        If another run holds the folder, or the manifest's name is a
+        symbolic link or not a regular file.
     """
     try:
         import fcntl
     except ImportError:  # pragma: no cover - not POSIX
         fcntl = None
     path = folder / MANIFEST_NAME
-    with open(path, "ab") as fh:
+    with os.fdopen(open_own(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT), "ab") as fh:
         if fcntl is not None:
             try:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

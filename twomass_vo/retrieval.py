@@ -57,6 +57,7 @@ from .download_runs import choose_executor, run_in_threads, run_on_executor
 from .download_tasks import TaskOptions
 from .file_cache import cache_dir, cache_shards, cached_path, clear_cache
 from .fits_check import check_fits
+from .http_deadline import positive_seconds
 from .manifest import MANIFEST_NAME, Manifest, folder_lock, remove_parts
 from .retry_policy import RetryPolicy, retry_policy
 
@@ -154,7 +155,9 @@ def download(
     folder = folder.resolve()
     options = TaskOptions(
         folder=str(folder),
-        timeout=float(conf.timeout if timeout is None else timeout),
+        timeout=positive_seconds(
+            conf.timeout if timeout is None else timeout, "timeout"
+        ),
         policy=policy,
         max_file_size=ceiling,
         cache_root=str(cache_dir()),

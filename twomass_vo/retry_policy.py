@@ -1,13 +1,13 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
 """How often and how long to retry a file, and what a server asked to wait.
 
-`RetryPolicy` holds the retries, backoff, time budget and per-attempt
-deadline of one file; `retry_policy` makes the policy of a download from
-``twomass_vo.conf``; `parse_retry_after` reads a ``Retry-After`` header; and
-`hold_host` / `host_wait` hold back every request to a host that asked to
-wait, in this process; `host_slot` lets at most a given number of requests
-run at once to one host (``twomass_vo.conf.max_per_host``). `twomass_vo.fetch`
-applies them.
+`RetryPolicy` holds the retries, backoff, time budget, per-attempt
+deadline and low-speed limit of one file; `retry_policy` makes the policy of
+a download from ``twomass_vo.conf``; `parse_retry_after` reads a
+``Retry-After`` header; `hold_host` / `host_wait` hold back every request to
+a host that asked to wait, in this process; and `host_slot` lets at most a
+given number of requests run at once to one host
+(``twomass_vo.conf.max_per_host``). `twomass_vo.fetch` applies them.
 """
 
 import contextlib
@@ -16,6 +16,8 @@ import random
 import threading
 import time
 from dataclasses import dataclass
+
+from .http_deadline import low_speed
 
 __all__ = [
     "RetryPolicy",
@@ -57,6 +59,11 @@ class RetryPolicy:
     max_retry_after : float, optional
         Longest ``Retry-After`` honoured, seconds: a longer one is cut to
         it (for the file and for the host's other requests).
+    low_speed_limit, low_speed_time : float, optional
+        An attempt whose answer delivers fewer than ``low_speed_limit``
+        bytes per second for ``low_speed_time`` seconds (from its first
+        byte) is given up on, and retried, as curl's ``--speed-limit`` /
+        ``--speed-time`` (0: no such limit).
     """
 
     retries: int = 5
@@ -65,6 +72,8 @@ class RetryPolicy:
     budget: float = 300.0
     attempt_timeout: float = 120.0
     max_retry_after: float = 120.0
+    low_speed_limit: float = 1000.0
+    low_speed_time: float = 30.0
 
     def __post_init__(self):
         if (
@@ -79,6 +88,12 @@ class RetryPolicy:
                 raise ValueError(f"{name}={value!r} must be >= 0")
         if not self.attempt_timeout > 0:
             raise ValueError(f"attempt_timeout={self.attempt_timeout!r} must be > 0")
+        low_speed(self.low_speed_limit, self.low_speed_time)
+
+    @property
+    def speed(self):
+        """The low-speed limit ``(bytes per second, seconds)``, or None."""
+        return low_speed(self.low_speed_limit, self.low_speed_time)
 
     def delay(self, attempt, rng=random):
         """Wait before retry number ``attempt`` (0-based), with jitter.
@@ -111,9 +126,10 @@ def retry_policy(retries=None):
     Returns
     -------
     policy : `RetryPolicy`
-        With ``budget``, ``attempt_timeout`` and ``max_retry_after`` from
-        ``twomass_vo.conf.retry_budget``, ``conf.attempt_timeout`` and
-        ``conf.max_retry_after``.
+        With ``budget``, ``attempt_timeout``, ``max_retry_after`` and the
+        low-speed limit from ``twomass_vo.conf.retry_budget``,
+        ``conf.attempt_timeout``, ``conf.max_retry_after``,
+        ``conf.low_speed_limit`` and ``conf.low_speed_time``.
 
     Raises
     ------
@@ -139,6 +155,8 @@ def retry_policy(retries=None):
         budget=float(conf.retry_budget),
         attempt_timeout=float(conf.attempt_timeout),
         max_retry_after=float(conf.max_retry_after),
+        low_speed_limit=conf.low_speed_limit,
+        low_speed_time=conf.low_speed_time,
     )
 
 

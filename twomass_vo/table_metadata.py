@@ -32,11 +32,11 @@ __all__ = [
 ]
 
 
-def _read_votable(path):
+def _read_votable(source):
     """Read a VOTable once: its first table's rows, and its query metadata."""
     from astropy.io.votable import parse
 
-    votable = parse(str(path), verify="ignore")
+    votable = parse(source, verify="ignore")
     first = votable.get_first_table()
     flat = {info.name: info.value for info in votable.resources[0].infos}
     for param in first.params:
@@ -62,27 +62,34 @@ def read_table(path):
     Raises
     ------
     ValueError
-        For an unknown extension.
+        For an unknown extension, a path that is not a regular file (a FIFO,
+        a device), or a file larger than ``twomass_vo.conf.max_input_size``.
     OSError
         If there is no such file.
     """
+    import io
     import warnings
 
+    from . import conf
     from .image_table import ImageTable
+    from .local_files import read_regular
 
     path = Path(path)
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise ValueError(f"unknown table format for {path} (use {', '.join(FORMATS)})")
-    if not path.is_file():
+    if not path.exists():
         raise OSError(f"{path}: no such file")
+    data = read_regular(
+        path, max_size=int(conf.max_input_size), limit="twomass_vo.conf.max_input_size"
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # e.g. VOTable or FITS unit dialects
         if fmt == "votable":  # parsed once, for the rows and the metadata
-            rows, meta = _read_votable(path)
+            rows, meta = _read_votable(io.BytesIO(data))
             table = ImageTable(rows, meta=meta, copy=False)
         else:
-            table = ImageTable.read(path, format=fmt)
+            table = ImageTable.read(io.BytesIO(data), format=fmt)
             table.meta = structured_meta(dict(table.meta))
     _apply_contract(table)
     return table

@@ -9,8 +9,13 @@ endings ``.gz``, ``.bz2`` and ``.xz`` are looked through) or the first bytes of
 the file.  IPAC tables are read by an own reader that keeps every column as
 text, so that values such as the date ``000804`` keep their leading zeros; the
 numbers are parsed later, column by column (see ``twomass_vo.input_columns``).
+A file is read whole, once (`~twomass_vo.local_files.read_regular`): only a
+regular file (a FIFO or a device such as ``/dev/zero`` is refused, never
+waited on or read for ever), at most ``twomass_vo.conf.max_input_size``
+bytes, compressed or once decompressed (a ``.csv.gz`` bomb is stopped there).
 """
 
+import io
 import itertools
 import os
 import re
@@ -21,6 +26,7 @@ from astropy import units as u
 from astropy.table import Column, MaskedColumn, Table
 
 from .exceptions import InputError, InvalidQueryError
+from .local_files import read_regular
 
 __all__ = [
     "null_words",
@@ -127,7 +133,7 @@ def read_table(source, *, name="table", format=None):
     )
 
 
-def _file_format(path, name):
+def _file_format(path, data):
     lower = path.name.lower()
     for ending in _COMPRESSION:
         if lower.endswith(ending):
@@ -136,19 +142,10 @@ def _file_format(path, name):
     suffix = os.path.splitext(lower)[1]
     if suffix in _EXTENSIONS:
         return _EXTENSIONS[suffix]
-    return _sniff_format(path, name)
+    return _sniff_format(data[:4096])
 
 
-def _sniff_format(path, name):
-    from astropy.utils.data import get_readable_fileobj
-
-    try:
-        with get_readable_fileobj(str(path), encoding="binary") as fh:
-            head = fh.read(4096)
-    except OSError as exc:
-        raise InputError(
-            f"cannot read the {name} {str(path)!r}: {exc}", value=str(path)
-        ) from exc
+def _sniff_format(head):
     if head.startswith(b"SIMPLE  ="):
         return "fits"
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
@@ -168,6 +165,8 @@ def _read_file(path, *, name, format):
         raise InvalidQueryError(
             f"unknown table format {format!r}; use one of {', '.join(_FORMATS)}"
         )
+    from . import conf
+
     shown = str(path)
     if not path.exists():
         raise InputError(f"cannot read the {name} {shown!r}: no such file", value=shown)
@@ -175,20 +174,30 @@ def _read_file(path, *, name, format):
         raise InputError(
             f"cannot read the {name} {shown!r}: it is a directory", value=shown
         )
-    fmt = format or _file_format(path, name)
+    try:
+        data = read_regular(
+            path,
+            max_size=int(conf.max_input_size),
+            decompress=True,
+            limit="twomass_vo.conf.max_input_size",
+        )
+    except (OSError, ValueError) as exc:
+        message = f"cannot read the {name} {shown!r}: {exc}"
+        raise InputError(message, value=shown) from exc
+    fmt = format or _file_format(path, data)
     try:
         if fmt == "ipac":
-            table = _read_ipac(path)
+            table = _read_ipac(data)
         elif fmt in ("csv", "ascii"):
             from astropy.io import ascii as astropy_ascii
 
             converters = {"*": [astropy_ascii.convert_numpy(str)]}
             kwargs = {"format": "ascii.csv"} if fmt == "csv" else {"format": "ascii"}
             table = Table.read(
-                shown, converters=converters, fast_reader=False, **kwargs
+                io.BytesIO(data), converters=converters, fast_reader=False, **kwargs
             )
         else:
-            table = Table.read(shown, format=fmt)
+            table = Table.read(io.BytesIO(data), format=fmt)
     except InputError as exc:
         raise InputError(
             f"cannot read the {name} {shown!r} as an IPAC table: {exc}", value=shown
@@ -202,12 +211,9 @@ def _read_file(path, *, name, format):
     return Table(table, copy=False)
 
 
-def _read_ipac(path):
+def _read_ipac(data):
     """Read an IPAC ASCII table with every column as str (see `read_table`)."""
-    from astropy.utils.data import get_readable_fileobj
-
-    with get_readable_fileobj(str(path), encoding="utf-8-sig") as fh:
-        lines = fh.read().splitlines()
+    lines = data.decode("utf-8-sig").splitlines()
 
     keywords = {}
     header = []  # (line number, text)

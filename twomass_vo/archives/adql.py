@@ -3,11 +3,13 @@
 
 `DEFAULT_COLUMNS` maps the archive's contract columns to the columns of a TAP
 image table; `checked_columns` and `check_table_name` validate the names that
-go into ADQL. `AdqlQueries` is the part of
-`~twomass_vo.archives.vo.VOArchive` that builds the requests of each look-up
-without network access (the ``payload_*`` methods): ADQL with typed, validated
-values only -- ``IN (...)`` lists for short inputs, uploaded tables for long
-ones -- or SIA v2 parameters where the archive searches by SIA v2.
+go into ADQL (`is_column_name` and `is_table_name` say whether a name would
+pass, for names a service lists), and `adql_string` writes a string literal.
+`AdqlQueries` is the part of `~twomass_vo.archives.vo.VOArchive` that builds
+the requests of each look-up without network access (the ``payload_*``
+methods): ADQL with typed, validated values only -- ``IN (...)`` lists for
+short inputs, uploaded tables for long ones -- or SIA v2 parameters where the
+archive searches by SIA v2.
 """
 
 import re
@@ -27,10 +29,14 @@ from .sia import POINT_RADIUS
 
 __all__ = [
     "DEFAULT_COLUMNS",
+    "MAX_NAME_LENGTH",
     "POS_IDX",
     "AdqlQueries",
+    "adql_string",
     "check_table_name",
     "checked_columns",
+    "is_column_name",
+    "is_table_name",
 ]
 
 #: Contract column -> column of the TAP image table (one row per image file).
@@ -68,6 +74,70 @@ _SCAN_ORDATE, _SCAN_HEM, _SCAN_NO = "scan_ordate", "scan_hem", "scan_no"
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}\Z")
 
+#: Longest table or column name taken (characters); PostgreSQL, under most
+#: TAP services, cuts identifiers at 63 bytes.
+MAX_NAME_LENGTH = 256
+
+
+def is_column_name(name):
+    """Whether ``name`` is a regular ADQL identifier (ASCII letters, digits, _).
+
+    Parameters
+    ----------
+    name : object
+        A column name, configured or listed by a service.
+
+    Returns
+    -------
+    ok : bool
+        True for a str of at most `MAX_NAME_LENGTH` characters that starts
+        with an ASCII letter or ``_``; False for anything else (a look-alike
+        letter such as the Kelvin sign, a blank, a quote, a comment...).
+    """
+    return _matches(_IDENTIFIER, name)
+
+
+def is_table_name(name):
+    """Whether ``name`` is a table name ADQL takes as it is (``schema.table``).
+
+    Parameters
+    ----------
+    name : object
+        A table name, configured or listed by a service.
+
+    Returns
+    -------
+    ok : bool
+        True for one to three regular identifiers (see `is_column_name`)
+        joined by dots (``[catalog.][schema.]table``), at most
+        `MAX_NAME_LENGTH` characters in all.
+    """
+    return _matches(_TABLE_NAME, name)
+
+
+def _matches(pattern, name):
+    return (
+        isinstance(name, str)
+        and len(name) <= MAX_NAME_LENGTH
+        and pattern.match(name) is not None
+    )
+
+
+def adql_string(text):
+    """Return ``text`` as an ADQL string literal (quoted, ``'`` doubled).
+
+    Parameters
+    ----------
+    text : str
+        The value.
+
+    Returns
+    -------
+    literal : str
+        E.g. ``'twomass.allsky_images'``; ``O'Brien`` becomes ``'O''Brien'``.
+    """
+    return "'" + str(text).replace("'", "''") + "'"
+
 
 def checked_columns(columns):
     """Return `DEFAULT_COLUMNS` updated by ``columns``, every name validated.
@@ -92,15 +162,13 @@ def checked_columns(columns):
             merged[key] = None
         elif key == "corners":
             names = value.split() if isinstance(value, str) else list(value)
-            if len(names) != 8 or not all(
-                isinstance(n, str) and _IDENTIFIER.match(n) for n in names
-            ):
+            if len(names) != 8 or not all(is_column_name(n) for n in names):
                 raise InvalidQueryError(
                     f"columns['corners']={value!r} must name 8 columns "
                     "(ra1 dec1 ... ra4 dec4)"
                 )
             merged[key] = tuple(names)
-        elif not (isinstance(value, str) and _IDENTIFIER.match(value)):
+        elif not is_column_name(value):
             raise InvalidQueryError(
                 f"columns[{key!r}]={value!r} is not a valid column name"
             )
@@ -115,7 +183,7 @@ def check_table_name(table):
     twomass_vo.exceptions.InvalidQueryError
         Otherwise.
     """
-    if not isinstance(table, str) or not _TABLE_NAME.match(table):
+    if not is_table_name(table):
         raise InvalidQueryError(f"table={table!r} is not a valid table name")
     return table
 

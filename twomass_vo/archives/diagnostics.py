@@ -15,6 +15,7 @@ from astropy.io.votable.exceptions import VOWarning
 from astropy.units import UnitsWarning
 
 from ..exceptions import ArchiveError
+from ..http_deadline import positive_seconds
 from .vo_session import TimeoutProxy
 
 __all__ = ["ArchiveDiagnostics", "EndpointStatus", "RouteDiagnostics"]
@@ -119,6 +120,7 @@ class ArchiveDiagnostics:
         from pyvo.dal import SIA2Query, TAPService
         from pyvo.dal.exceptions import DALAccessError, DALOverflowWarning
 
+        timeout = positive_seconds(timeout, "timeout")
         results = {}
 
         def record(name, url, call):
@@ -250,8 +252,10 @@ class RouteDiagnostics:
             ``{"sia" | "tap" | "ibe" | "data" | "sia1": {"url", "ok",
             "detail"}}``.
         """
-        from .ibe import IBE_COLUMNS, parse_ipac
+        from .ibe import IBE_COLUMNS
+        from .ipac_answers import answer_text, parse_ipac
 
+        timeout = positive_seconds(timeout, "timeout")
         results = {}
         proxy = TimeoutProxy(self.session, timeout)
 
@@ -292,7 +296,10 @@ class RouteDiagnostics:
                 raise ArchiveError(
                     f"HTTP {response.status_code}: {response.text.strip()[:200]}"
                 )
-            table = parse_ipac(response.text, self.ibe_url)
+            # only the names matter here: a description's non-ASCII letter
+            # (read strictly, an error) is one '?' of the same width
+            text = answer_text(response.content).encode("ascii", "replace")
+            table = parse_ipac(text, self.ibe_url)
             names = {str(n).lower() for n in table[table.colnames[0]]}
             corners = {"ra1", "dec1", "ra2", "dec2", "ra3", "dec3", "ra4", "dec4"}
             missing = [c for c in IBE_COLUMNS if c not in names and c not in corners]

@@ -8,6 +8,9 @@ type, coadd_key, position, access URL / format / size, publisher DID, and
 the footprint of each row. Where the service has no date / hemisphere / scan
 / image columns (IRSA's SIA v2), they are parsed from the file path
 ``.../{ordate}{hem}/s{scan:03d}/image/{b}i{scan:03d}{image:04d}.fits[.gz]``.
+Columns are found by name in any case, so an answer with two names that
+are the same in any case (``ordate`` and ``ORDATE``) is refused: which one
+is meant cannot be told.
 """
 
 import numpy as np
@@ -79,6 +82,15 @@ class FileRowMapping:
         def get(key):
             names = (_OBSCORE.get(key), cols[key]) if source == "sia" else (cols[key],)
             return find_column(table, *names)
+
+        seen = {}
+        for name in table.colnames:
+            if name.lower() in seen:
+                raise ArchiveError(
+                    f"{url}: the answer has the columns {seen[name.lower()]!r} and "
+                    f"{name!r}, the same name in any case"
+                )
+            seen[name.lower()] = name
 
         keep = np.ones(n, bool)
         if source == "sia":

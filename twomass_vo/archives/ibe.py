@@ -34,10 +34,15 @@ uploaded ``idx`` column echoed as ``in_idx`` or not (`upload_index`).
   "Cutout does not overlap image" when it misses it).
 
 Every value written into ``where`` comes from validated integers, ``yymmdd``
-dates and ``n`` / ``s``; every answer is checked strictly (`ibe_file_rows`):
-an answer that is not an IPAC table, lacks a needed column, or carries a bad
-value raises `~twomass_vo.exceptions.ArchiveError` naming the URL, the row
-and the value.
+dates and ``n`` / ``s``; every answer is read strictly
+(`~twomass_vo.archives.ipac_answers.parse_ipac`: a fixed-width IPAC table of
+printable ASCII, rows in line, at most 1,000 columns, names unique in any
+case), its columns are checked before its rows (an answer without the
+columns asked for, an empty one included, is an error), and every value is
+checked as the VO answers' are (`ibe_file_rows`: dates with real months and
+days, integers in range, the file name of the row, a footprint of a 2MASS
+image): a bad answer raises `~twomass_vo.exceptions.ArchiveError` naming the
+URL, the row and the value.
 """
 
 import re
@@ -46,11 +51,14 @@ import numpy as np
 
 from ..exceptions import ArchiveError
 from ..geometry import radec_to_xyz, sin_corners
+from .ipac_answers import integer_text, parse_ipac, require_columns
 from .service_values import (
     as_numbers,
     as_text,
+    checked_footprints,
     dhs_keys,
     format_number,
+    valid_dates,
     validated_ints,
     validated_points,
     validated_scans,
@@ -112,7 +120,13 @@ IBE_COLUMNS = (
 )
 
 _INTERSECTS = ("COVERS", "ENCLOSED", "CENTER", "OVERLAPS")
-_FNAME = re.compile(r"(?P<band>[jhk])i(?P<scan>\d{3})(?P<image>\d{4})\.fits(\.gz)?\Z")
+_FNAME = re.compile(
+    r"(?P<band>[jhk])i(?P<scan>[0-9]{3})(?P<image>[0-9]{4})\.fits(\.gz)?\Z"
+)
+
+#: Largest width or height (degrees) of an image in an IBE answer: a 2MASS
+#: Atlas image is 0.14 x 0.28 degrees; a larger WCS is a broken row.
+MAX_IMAGE_SIZE = 10.0
 
 
 # ------------------------------------------------------------------ requests
@@ -325,7 +339,8 @@ def run_ibe(session, payload, *, unreachable):
     twomass_vo.exceptions.ServiceStatusError
         For an HTTP error status (with IBE's message).
     twomass_vo.exceptions.ArchiveError
-        For a transport failure or an answer that is not an IPAC table.
+        For a transport failure, an answer that is not an IPAC table, or
+        one without a column asked for (the computed corners may be absent).
     """
     url = payload["url"]
     if payload["method"] == "POST":
@@ -342,112 +357,9 @@ def run_ibe(session, payload, *, unreachable):
         what="IBE search",
         **extra,
     )
-    return parse_ipac(response.text, url)
-
-
-def parse_ipac(text, url):
-    """Read an IBE answer as an IPAC table (strict).
-
-    Raises
-    ------
-    twomass_vo.exceptions.ArchiveError
-        If the text is not an IPAC table.
-    """
-    from astropy.table import Table
-
-    head = text.lstrip()[:1]
-    if head not in ("\\", "|"):
-        raise ArchiveError(
-            f"IBE answer from {url} is not an IPAC table: {text.strip()[:200]!r}"
-        )
-    lines = text.splitlines()
-    fast = _fixed_width_ipac(lines)
-    if fast is not None:
-        return fast
-    try:  # anything unusual: astropy's reader, and its message
-        return Table.read(lines, format="ascii.ipac", guess=False)
-    except Exception as exc:  # astropy raises several kinds for broken tables
-        raise ArchiveError(
-            f"IBE answer from {url} is not a valid IPAC table: {exc}"
-        ) from exc
-
-
-_IPAC_INTS = ("int", "long", "i", "l")
-_IPAC_FLOATS = ("double", "float", "real", "d", "f", "r")
-
-
-def _fixed_width_ipac(lines):
-    """Read a regular IPAC table with NumPy (None: let astropy read it).
-
-    Regular: every header line has its ``|`` where the first one has, data
-    lines are blank under every ``|`` and ASCII. Numeric columns whose values
-    do not all parse stay text, so the strict checks can name the bad value.
-    """
-    from astropy.table import MaskedColumn, Table
-
-    i = 0
-    while i < len(lines) and (lines[i].startswith("\\") or not lines[i].strip()):
-        i += 1
-    header = []
-    while i < len(lines) and lines[i].startswith("|"):
-        header.append(lines[i].rstrip())
-        i += 1
-    if not header:
-        return None
-    bars = [k for k, c in enumerate(header[0]) if c == "|"]
-    if len(bars) < 2 or any(
-        len(h) != len(header[0]) or any(h[b] != "|" for b in bars) for h in header
-    ):
-        return None
-    data = [line for line in lines[i:] if line.strip()]
-    width = bars[-1] + 1
-    if any(len(line) > width + 1 or line.startswith(("\\", "|")) for line in data):
-        return None
-    try:
-        block = "".join(line.ljust(width) for line in data).encode("ascii")
-    except UnicodeEncodeError:
-        return None
-    raw = np.frombuffer(block, np.uint8).reshape(len(data), width)
-    if len(data) and (raw[:, bars] != ord(" ")).any():
-        return None
-
-    def cell(line, k):
-        return line[bars[k] + 1 : bars[k + 1]].strip() if len(line) > bars[k] else ""
-
-    table = Table()
-    for k in range(len(bars) - 1):
-        name = cell(header[0], k)
-        kind = cell(header[1], k).lower() if len(header) > 1 else "char"
-        null = cell(header[3], k) if len(header) > 3 else "null"
-        a, b = bars[k] + 1, bars[k + 1]
-        cells = np.ascontiguousarray(raw[:, a:b]).view(f"S{b - a}").ravel()
-        if name and name not in table.colnames and kind in _IPAC_INTS + _IPAC_FLOATS:
-            # fast path: NumPy reads numbers with their blanks; a null, an
-            # empty cell or a bad value makes it fail -> the careful path
-            for dtype in (
-                (np.int64, np.float64) if kind in _IPAC_INTS else (np.float64,)
-            ):
-                try:
-                    table[name] = cells.astype(dtype)
-                    break
-                except ValueError:
-                    continue
-            if name in table.colnames:
-                continue
-        values = np.char.strip(cells)
-        mask = (values == null.encode()) | (values == b"")
-        column = np.char.decode(values, "ascii")
-        if kind in _IPAC_INTS + _IPAC_FLOATS:
-            try:
-                number = np.where(mask, b"0", values).astype(np.float64)
-                if kind in _IPAC_INTS and (number == np.round(number)).all():
-                    number = number.astype(np.int64)
-                column = number
-            except ValueError:
-                pass  # kept as text: the strict checks name the value
-        if not name or name in table.colnames:
-            return None
-        table[name] = MaskedColumn(column, mask=mask) if mask.any() else column
+    table = parse_ipac(response.content, url)
+    asked = payload["params"].get("columns", "").split(",")
+    require_columns(table, url, [c for c in asked if c and c not in _CORNERS])
     return table
 
 
@@ -476,6 +388,11 @@ def _numbers(table, name, url, dtype, *, low=-np.inf, high=np.inf):
     bad = ~(np.isfinite(values) & (values >= low) & (values <= high))
     if dtype is np.int64:
         bad |= values != np.round(values)
+    if column.dtype.kind not in "iuf":  # text: plain numbers only
+        text = as_text(column)
+        bad |= np.char.find(text, "_") >= 0  # float() reads 1_000
+        if dtype is np.int64:
+            bad |= ~integer_text(text)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         _fail(url, i, name, column[i], f"is not a number in [{low}, {high}]")
@@ -511,10 +428,10 @@ def ibe_file_rows(table, url, data_url_root):
     """
     n = len(table)
     ordate = as_text(_column(table, "ordate", url))
-    good = (np.char.str_len(ordate) == 6) & np.char.isdigit(ordate)
+    good = valid_dates(ordate)
     if not good.all():
         i = int(np.flatnonzero(~good)[0])
-        _fail(url, i, "ordate", ordate[i], "is not yymmdd")
+        _fail(url, i, "ordate", ordate[i], "is not a date yymmdd")
     hem = np.char.lower(as_text(_column(table, "hemisphere", url)))
     good = np.isin(hem, ("n", "s"))
     if not good.all():
@@ -557,12 +474,26 @@ def ibe_file_rows(table, url, data_url_root):
             wcs[name] = _numbers(table, name, url, np.float64, low=0, high=360)
         else:
             wcs[name] = _numbers(table, name, url, np.float64)
-    for name in ("cdelt1", "cdelt2"):
+    for name, pixels in (("cdelt1", "ns"), ("cdelt2", "nl")):
         zero = wcs[name] == 0
         if zero.any():
             i = int(np.flatnonzero(zero)[0])
             _fail(url, i, name, wcs[name][i], "is zero")
+        size = np.abs(wcs[name]) * wcs[pixels]
+        huge = size > MAX_IMAGE_SIZE
+        if huge.any():
+            i = int(np.flatnonzero(huge)[0])
+            _fail(
+                url,
+                i,
+                name,
+                wcs[name][i],
+                f"makes the image {size[i]:.4g} degrees wide ({pixels}="
+                f"{wcs[pixels][i]}; a 2MASS image is well under {MAX_IMAGE_SIZE:g})",
+            )
     corners = sin_corners(*(wcs[c] for c in _WCS)) if n else np.zeros((0, 4, 3))
+    where = f"IBE answer from {url}"
+    checked_footprints(lambda rows: corners[rows], np.arange(n), where)
     _check_corners(table, url, corners)
     add = np.char.add
     scan3 = np.char.zfill(scanno.astype("U3"), 3) if n else np.zeros(0, "U3")

@@ -42,6 +42,7 @@ __all__ = [
     "service_ints",
     "service_value_error",
     "uploaded_index",
+    "valid_dates",
     "validated_ints",
     "validated_points",
     "validated_scans",
@@ -439,8 +440,8 @@ def _codes(text, width):
     return text.view(np.uint32).reshape(len(text), width)
 
 
-def _valid_dates(text):
-    """Which values are ``yymmdd`` dates (six digits, month 1-12, day 1-31)."""
+def valid_dates(text):
+    """Which values are ``yymmdd`` dates (six ASCII digits, month 1-12, day 1-31)."""
     text = np.asarray(text).astype(str)
     if not len(text):
         return np.zeros(0, bool)
@@ -499,7 +500,7 @@ def check_file_rows(rows, answer_rows, url):
         that is not printable ASCII http(s) with a host.
     """
     checks = (
-        ("ordate", ~_valid_dates(rows["ordate"]), "is not a date yymmdd"),
+        ("ordate", ~valid_dates(rows["ordate"]), "is not a date yymmdd"),
         ("hemisphere", ~np.isin(rows["hemisphere"], ("n", "s")), "is not n or s"),
         ("scanno", (rows["scanno"] < 1) | (rows["scanno"] > 999), "is not 1..999"),
         ("image", (rows["image"] < 1) | (rows["image"] > 9999), "is not 1..9999"),

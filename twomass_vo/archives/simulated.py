@@ -18,7 +18,7 @@ import threading
 import uuid
 from pathlib import Path
 
-from ..atomic_files import write_atomic
+from ..atomic_files import open_own, write_atomic
 from ..local_files import register_source
 from .index_files import GEOMETRY_COLUMNS
 from .local import LocalArchive
@@ -106,7 +106,9 @@ def _build_once(build, path):
         import fcntl
     except ImportError:  # pragma: no cover (Windows: no lock)
         fcntl = None
-    with open(path.parent / f".{path.name}.lock", "a") as lock:
+    lock_path = path.parent / f".{path.name}.lock"
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+    with os.fdopen(open_own(lock_path, flags), "a") as lock:
         if fcntl is not None:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)

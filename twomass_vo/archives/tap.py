@@ -422,6 +422,7 @@ class TapExecution:
         if response is not None and response.text and response.text not in reason:
             reason = f"{reason}: {response.text.strip()[:500]}"
         where = getattr(exc, "url", None) or url
+        reason = " ".join(reason.split())  # one line (an HTML page has many)
         return f"{kind} query to {where} failed ({type(exc).__name__}): {reason}"
 
     def _resolve_uploads(self):

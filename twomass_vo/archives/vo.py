@@ -56,6 +56,7 @@ import numpy as np
 from astropy.utils.exceptions import AstropyUserWarning
 
 from ..exceptions import ArchiveError, InvalidQueryError
+from ..http_deadline import positive_seconds
 from .adql import (
     DEFAULT_COLUMNS,
     POS_IDX,
@@ -286,8 +287,8 @@ class VOArchive(
         self.chunk_size = int(chunk_size)
         self.maxrec = int(maxrec)
         self.sia_maxrec = int(sia_maxrec)
-        self.timeout = float(timeout)
-        self.async_timeout = float(async_timeout)
+        self.timeout = positive_seconds(timeout, "timeout")
+        self.async_timeout = positive_seconds(async_timeout, "async_timeout")
         self.upload = upload
         self._upload_capability = None
         self._own_session = session is None

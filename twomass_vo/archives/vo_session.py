@@ -7,10 +7,13 @@ bounded:
 
 * in time: besides the per-read socket ``timeout``, an overall deadline
   (``twomass_vo.conf.request_deadline``, or the ``deadline`` of the call, or
-  the `~twomass_vo.http_deadline.time_limit` the request runs in), kept by
-  `twomass_vo.http_deadline`: its watchdog shuts the request's socket down
-  when the deadline passes, so that a server sending one byte per second,
-  or headers forever, is given up on in time;
+  the `~twomass_vo.http_deadline.time_limit` the request runs in) and a
+  low-speed limit (``twomass_vo.conf.low_speed_limit`` bytes per second
+  over ``low_speed_time`` seconds), kept by `twomass_vo.http_deadline`: its
+  watchdog shuts the request's socket down when the deadline passes or the
+  answer is too slow, so that a server sending one byte per second is given
+  up on after ``low_speed_time`` seconds, and headers that never end by the
+  deadline;
 * in memory: every answer (redirects and error documents included) is read
   in chunks, its ``gzip`` / ``deflate`` encoding undone here, chunk by
   chunk, and both the bytes received and the bytes decoded are counted
@@ -37,6 +40,7 @@ from ..exceptions import ArchiveError, ArchiveUnreachableError, ServiceStatusErr
 from ..http_deadline import (
     DeadlineAdapter,
     current_deadline,
+    low_speed,
     time_limit_end,
     watching,
 )
@@ -53,14 +57,27 @@ __all__ = [
 _CHUNK = 1 << 16
 
 
-def _expired_error(url, seconds, why):
-    """Return the error of a request whose overall deadline passed (unreachable)."""
+def _expired_error(url, seconds, why, limit):
+    """Return the error of a request cut by its deadline or low-speed limit.
+
+    The service gave no answer in time: an
+    `~twomass_vo.exceptions.ArchiveUnreachableError`.
+    """
     from urllib.parse import urlsplit
 
+    host = urlsplit(url).hostname
+    if limit.too_slow:
+        return ArchiveUnreachableError(
+            f"{url}: given up, {limit.why()} (twomass_vo.conf.low_speed_limit, "
+            "low_speed_time)",
+            url=url,
+            host=host,
+            why=limit.why(),
+        )
     return ArchiveUnreachableError(
         f"{url} gave no complete answer within {seconds:g} s ({why})",
         url=url,
-        host=urlsplit(url).hostname,
+        host=host,
         why=f"timed out after {seconds:g} s",
     )
 
@@ -115,8 +132,9 @@ class TimeoutSession(requests.Session):
         ------
         twomass_vo.exceptions.ArchiveError
             If the answer is larger than ``twomass_vo.conf.max_answer_size``
-            (received or decoded), has an unknown content encoding, or is not
-            complete within the deadline.
+            (received or decoded), has an unknown content encoding, is not
+            complete within the deadline, or is slower than the low-speed
+            limit.
         """
         seconds, why = float(conf.request_deadline), "twomass_vo.conf.request_deadline"
         if deadline is not None and float(deadline) < seconds:
@@ -135,16 +153,17 @@ class TimeoutSession(requests.Session):
             timeout = min(float(timeout), seconds)
         kwargs["timeout"] = timeout
         stream = kwargs.pop("stream", False)
-        with watching(time.monotonic() + seconds) as limit:
+        speed = low_speed(conf.low_speed_limit, conf.low_speed_time)
+        with watching(time.monotonic() + seconds, speed=speed) as limit:
             try:
                 response = super().request(method, url, stream=True, **kwargs)
             except requests.RequestException as exc:
                 if limit.expired:
-                    raise _expired_error(url, seconds, why) from exc
+                    raise _expired_error(url, seconds, why, limit) from exc
                 raise
         if limit.expired:
             response.close()
-            raise _expired_error(url, seconds, why)
+            raise _expired_error(url, seconds, why, limit)
         if stream:
             response.raw = _BufferedRaw(response.content)
         return response
