@@ -390,6 +390,19 @@ class IrsaStandIn:
         """The SIA v1 CGI."""
         return self.base + CGI
 
+    def irsa_archive(self, **options):
+        """An `IrsaArchive` on every service of the stand-in (``options`` win)."""
+        from twomass_vo.archives.irsa import IrsaArchive
+
+        urls = dict(
+            sia_url=self.sia_url,
+            tap_url=self.tap_url,
+            ibe_url=self.ibe_url,
+            data_url_root=self.data_url_root,
+            sia1_url=self.sia1_url,
+        )
+        return IrsaArchive(**{**urls, **options})
+
     def searches(self):
         """The IBE search requests received so far."""
         return [r for r in self.requests if r.path == SEARCH]

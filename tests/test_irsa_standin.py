@@ -43,15 +43,7 @@ def standin(irsa_server):
 
 
 def make_irsa(standin, **kwargs):
-    options = dict(
-        sia_url="",
-        tap_url=standin.tap_url,
-        ibe_url=standin.ibe_url,
-        data_url_root=standin.data_url_root,
-        sia1_url=standin.sia1_url,
-    )
-    options.update(kwargs)
-    return IrsaArchive(**options)
+    return standin.irsa_archive(**{"sia_url": "", **kwargs})  # IBE for regions
 
 
 @pytest.fixture
