@@ -22,6 +22,20 @@ if os.environ.get("CI") == "true":
     settings.load_profile("ci")
 
 
+@pytest.fixture(autouse=True)
+def _no_held_hosts():
+    """No test inherits a ``Retry-After`` hold from another.
+
+    A hold is per host (``127.0.0.1:PORT``) and per process; the OS reuses
+    the ports of the test servers, so a hold left by one test could fall on
+    the next server that gets the same port.
+    """
+    from twomass_vo.retry_policy import release_hosts
+
+    yield
+    release_hosts()
+
+
 #: The settings `mirror/dachs/mirror.sh up` prints for the local DaCHS mirror.
 MIRROR_SETTINGS = ("SIA_URL", "TAP_URL", "TAP_TABLE", "ARCHIVE_PATH", "DATALINK_URL")
 

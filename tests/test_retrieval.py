@@ -992,6 +992,17 @@ def test_a_host_held_back_stays_held_until_the_longest_hold_ends():
     assert host_wait("other.invalid") <= 0
 
 
+def test_released_hosts_are_asked_again_at_once():
+    from twomass_vo.retry_policy import hold_host, host_wait, release_hosts
+
+    hold_host("a.invalid", 30)
+    hold_host("b.invalid", 30)
+    release_hosts("a.invalid")
+    assert host_wait("a.invalid") <= 0 < host_wait("b.invalid")
+    release_hosts()
+    assert host_wait("b.invalid") <= 0
+
+
 def test_retry_policy_validation():
     with pytest.raises(ValueError, match="retries"):
         RetryPolicy(retries=-1)

@@ -5,7 +5,8 @@
 deadline and low-speed limit of one file; `retry_policy` makes the policy of
 a download from ``twomass_vo.conf``; `parse_retry_after` reads a
 ``Retry-After`` header; `hold_host` / `host_wait` hold back every request to
-a host that asked to wait, in this process; and `host_slot` lets at most a
+a host that asked to wait, in this process (`release_hosts` lifts such
+holds); and `host_slot` lets at most a
 given number of requests run at once to one host
 (``twomass_vo.conf.max_per_host``). `twomass_vo.fetch` applies them.
 """
@@ -25,6 +26,7 @@ __all__ = [
     "host_slot",
     "host_wait",
     "parse_retry_after",
+    "release_hosts",
     "retry_policy",
 ]
 
@@ -222,6 +224,24 @@ def host_wait(host):
     """
     with _gate_lock:
         return _not_before.get(host, 0.0) - time.monotonic()
+
+
+def release_hosts(*hosts):
+    """Lift the holds of `hold_host` on ``hosts`` (on every host if none).
+
+    For a process that knows a server is back before the wait it asked
+    for is over (a restarted local server, a new test).
+
+    Parameters
+    ----------
+    *hosts : str
+        The hosts (``netloc`` of their URLs); none: every host.
+    """
+    with _gate_lock:
+        if not hosts:
+            _not_before.clear()
+        for host in hosts:
+            _not_before.pop(host, None)
 
 
 @contextlib.contextmanager
