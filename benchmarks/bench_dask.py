@@ -76,7 +76,7 @@ def run_dask(args):
     from distributed import Client, LocalCluster
 
     from twomass_vo import TwoMassBatch
-    from twomass_vo.parquet_results import write_parquet
+    from twomass_vo.results.parquet import write_parquet
 
     batch = TwoMassBatch(archive="sim")  # built or opened once, untimed
     parts = -(-args.positions // args.partition)

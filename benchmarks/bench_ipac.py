@@ -7,12 +7,12 @@ Run from the project root::
     python benchmarks/bench_ipac.py --rows 30000 --code /other/checkout
 
 An IBE answer of ``--rows`` rows (the IPAC table the IRSA stand-in of
-``tests/irsa_standin.py`` writes for a simulated patch, its rows repeated)
+``tests/servers/irsa_standin.py`` writes for a simulated patch, its rows repeated)
 is read, in a fresh child process each (so that the peak RSS is its own),
 best of ``--rounds``:
 
 * ``parse_ipac``: the package's strict reader
-  (`twomass_vo.archives.ipac_answers`: printable ASCII, rows in line, names
+  (`twomass_vo.archives.irsa.ipac_tables`: printable ASCII, rows in line, names
   unique in any case, at most 1,000 columns);
 * ``parse_ipac + ibe_file_rows``: and every value checked (dates, integers,
   file names, WCS, footprints), as a look-up does;
@@ -39,7 +39,7 @@ import resource, sys, time
 what, path, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
 text = open(path).read()
 from astropy.table import Table
-from twomass_vo.archives.ibe import ibe_file_rows, parse_ipac
+from twomass_vo.archives.irsa.ibe import ibe_file_rows, parse_ipac
 from twomass_vo.exceptions import ArchiveError
 best = None
 for _ in range(rounds):
@@ -81,7 +81,7 @@ def run(code, what, path, rounds, limit):
 
 def answer(rows, folder):
     """IBE's IPAC answer of ``rows`` rows (a patch's rows, repeated)."""
-    sys.path.insert(0, str(HERE.parent / "tests"))
+    sys.path.insert(0, str(HERE.parent / "tests" / "servers"))
     from irsa_standin import IrsaStandIn
 
     from twomass_vo.archives import LocalArchive

@@ -10,7 +10,7 @@ On the same positions inside the mirrored patch, through
 ``TwoMassBatch(archive=IrsaArchive(...)).query_positions(...)``:
 
 * **ibe-upload**: IBE, one multipart ``POS`` upload per 5,000 positions, on
-  the IRSA stand-in of ``tests/irsa_standin.py`` serving the mirror's
+  the IRSA stand-in of ``tests/servers/irsa_standin.py`` serving the mirror's
   `LocalArchive` (``ARCHIVE_PATH``);
 * **tap-upload**: TAP, the positions uploaded to the mirror's TAP (the table
   found in ``TAP_SCHEMA`` first);
@@ -52,7 +52,7 @@ MIRROR_COLUMNS = {
 }
 
 
-STANDIN = Path(__file__).resolve().parents[1] / "tests" / "irsa_standin.py"
+STANDIN = Path(__file__).resolve().parents[1] / "tests" / "servers" / "irsa_standin.py"
 
 
 def _standin_module():

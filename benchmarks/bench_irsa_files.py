@@ -1,7 +1,7 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
 """Benchmark: 60" cutouts around 2,500 positions from IRSA, query and files.
 
-Runs on the IRSA stand-in of ``tests/irsa_standin.py`` (loopback, in its own
+Runs on the IRSA stand-in of ``tests/servers/irsa_standin.py`` (loopback, in its own
 process), serving a simulated patch written once into ``--work``::
 
     python benchmarks/bench_irsa_files.py [--n 2500] [--radius 0.5]

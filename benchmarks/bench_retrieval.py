@@ -14,7 +14,7 @@ latency, fresh target folder each time):
 
 * a simulated survey patch is written once (`LocalArchive.simulate`): its
   Atlas images are 2.1 MB FITS files; the first ``--files`` Atlas rows of a
-  region query are served by ``tests/fault_server.py`` in a child process on
+  region query are served by ``tests/servers/fault_server.py`` in a child process on
   127.0.0.1 with ``--latency`` (50 ms) added to every answer;
 * ``ImageTable.download`` of those rows with 1 worker and with 8 (and 16)
   workers: the speed-up is the ratio of the times (the issue asks >= 5x);
@@ -67,11 +67,14 @@ M31 = "00h42m44.3s +41d16m08s"
 
 
 def start_server(files_dir, latency):
-    """Start tests/fault_server.py in a child process; return (process, port)."""
+    """Start the fault server in a child process; return (process, port).
+
+    The server is tests/servers/fault_server.py.
+    """
     proc = subprocess.Popen(
         [
             sys.executable,
-            str(ROOT / "tests" / "fault_server.py"),
+            str(ROOT / "tests" / "servers" / "fault_server.py"),
             str(files_dir),
             "--latency",
             str(latency),
@@ -204,7 +207,7 @@ def bare_client(urls, folder, workers):
     import http.client
     from urllib.parse import urlsplit
 
-    from twomass_vo.fits_check import check_fits
+    from twomass_vo.retrieval.fits_check import check_fits
 
     local = threading.local()
     folder.mkdir(parents=True, exist_ok=True)

@@ -6,8 +6,9 @@ Run from the project root::
     python benchmarks/hostile_census.py                      # this checkout
     python benchmarks/hostile_census.py --code /tmp/base     # another one
 
-The cases are ``tests/hostile_cases.py`` (the ones ``tests/test_hostile_round3.py``
-runs); each runs in its own child process of ``tests/hostile_child.py``, which
+The cases are ``tests/servers/hostile_cases.py`` (the ones
+``tests/test_hostile_round3.py`` runs); each runs in its own child process of
+``tests/servers/hostile_child.py``, which
 imports the twomass_vo of ``--code``, under an address-space cap, a file-size
 cap and a time limit, against the IRSA stand-in and the hostile server on
 127.0.0.1. Printed: one line per case (handled, or what was mishandled, and
@@ -21,7 +22,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE.parent / "tests" / "servers"))
 
 from hostile_cases import CASES, Services  # noqa: E402
 from hostile_child import CaseRunner  # noqa: E402

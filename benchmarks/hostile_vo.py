@@ -7,7 +7,7 @@ Run from the project root::
     python benchmarks/hostile_vo.py --code /other/checkout   # e.g. main, to compare
 
 Two cases, each a ``VOArchive.find_circle`` (a TAP query) against
-``tests/hostile_server.py`` on 127.0.0.1, run in a child process with a hard
+``tests/servers/hostile_server.py`` on 127.0.0.1, run in a child process with a hard
 address-space limit (``--limit-gb``, default 6) so that an unbounded reader
 fails instead of eating the machine:
 
@@ -19,7 +19,7 @@ fails instead of eating the machine:
   until the query gave up (or ``--drip-limit`` seconds, default 120, after
   which the child is killed: "not given up");
 * ``drip-file``: the same server, as the source of one file of a download
-  (``twomass_vo.fetch.fetch`` with the download's retry policy from
+  (``twomass_vo._http.fetch.fetch`` with the download's retry policy from
   ``twomass_vo.conf``: retries included); printed: the time until the file
   was given up (``--drip-file-limit``, default 400 s).
 
@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE.parent / "tests" / "servers"))
 
 from hostile_server import HostileServer  # noqa: E402
 
@@ -56,8 +56,8 @@ start = time.perf_counter()
 try:
     if sys.argv[5] == "file":
         import io
-        from twomass_vo.fetch import fetch
-        from twomass_vo.retry_policy import retry_policy
+        from twomass_vo._http.fetch import fetch
+        from twomass_vo._http.retry_policy import retry_policy
         fetch(sys.argv[1] + "/a.fits", io.BytesIO(), timeout=twomass_vo.conf.timeout,
               policy=retry_policy())
     else:

@@ -10,10 +10,12 @@ from hypothesis import settings
 
 DATA = Path(__file__).parent / "data"
 
-# The test servers beside the tests (fault_server, hostile_server,
-# irsa_standin) are plain modules that benchmarks/ also run as scripts:
-# importable by name from every test module.
+# The test servers in tests/servers/ (fault_server, hostile_server,
+# irsa_standin, ...) are plain modules that benchmarks/ also run as scripts,
+# and the helpers here (picture_checks) plain modules too: importable by name
+# from every test module, whatever its folder.
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent / "servers"))
 
 # CI runs the property tests with a fixed seed (a run that must land should not
 # depend on luck); locally hypothesis explores new examples on every run.
@@ -30,7 +32,7 @@ def _no_held_hosts():
     the ports of the test servers, so a hold left by one test could fall on
     the next server that gets the same port.
     """
-    from twomass_vo.retry_policy import release_hosts
+    from twomass_vo._http.retry_policy import release_hosts
 
     yield
     release_hosts()

@@ -199,7 +199,7 @@ def test_a_width_outside_the_service_range_is_clamped(batch):
 
 def test_cli_radius_and_width(sim, tmp_path, capsys):
     from twomass_vo.cli import main
-    from twomass_vo.table_metadata import read_table
+    from twomass_vo.results.result_reader import read_table
 
     def keys(*argv):
         path = tmp_path / "out.ecsv"

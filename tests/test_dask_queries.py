@@ -25,7 +25,7 @@ from twomass_vo.archives.base import Archive  # noqa: E402
 from twomass_vo.cli import main  # noqa: E402
 from twomass_vo.dask_queries import ArchiveHandle, download_partitions  # noqa: E402
 from twomass_vo.exceptions import InputError, InvalidQueryError  # noqa: E402
-from twomass_vo.parquet_results import (  # noqa: E402
+from twomass_vo.results.parquet import (  # noqa: E402
     image_frame,
     partition_table,
     read_parquet,

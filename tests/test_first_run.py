@@ -42,7 +42,7 @@ def run_mirror_tests(**env):
             "no:cacheprovider",
             "-o",
             "addopts=--import-mode=importlib",
-            str(ROOT / "tests" / "test_dachs_mirror.py"),
+            str(ROOT / "tests" / "archives" / "test_dachs_mirror.py"),
         ],
         cwd=ROOT,
         env=child_env(**env),

@@ -124,7 +124,7 @@ def test_graph_sees_the_whole_package():
     assert "twomass_vo.archives.local" in graph
     # a known edge, both directions of resolution (absolute and relative)
     assert "twomass_vo.planner" in graph["twomass_vo.core"]
-    assert "twomass_vo.archives.base" in graph["twomass_vo.archives.local"]
+    assert "twomass_vo.archives.base" in graph["twomass_vo.archives.local.archive"]
 
 
 def test_cycle_finder_reports_a_circle():
@@ -170,6 +170,6 @@ def test_no_private_names_imported_across_modules():
 def test_loaders_do_not_know_the_simulation_nor_the_downloads():
     # the loaders open files; the simulated archive registers its file maker
     # with them (local_files.register_source), and retrieval builds on them
-    targets = import_graph()["twomass_vo.loaders"]
+    targets = import_graph()["twomass_vo.retrieval.loaders"]
     assert not any(t.startswith("twomass_vo.archives") for t in targets)
     assert "twomass_vo.retrieval" not in targets

@@ -26,7 +26,7 @@ from twomass_vo.exceptions import (
     NoResultsWarning,
     QuicklookWarning,
 )
-from twomass_vo.image_table import COLUMNS
+from twomass_vo.results.image_table import COLUMNS
 
 M31 = "00h42m44.3s +41d16m08s"
 

@@ -28,7 +28,7 @@ from twomass_vo.exceptions import (
     NotFoundWarning,
 )
 from twomass_vo.geometry import Footprints, radec_to_xyz
-from twomass_vo.source_inputs import sources_request
+from twomass_vo.inputs.sources import sources_request
 
 SCAN = ("971031", "n", 96)  # a night of the help page's examples
 

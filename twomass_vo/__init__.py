@@ -123,7 +123,7 @@ conf = Conf()
 # (and the command line's start-up) stays fast: name -> module that holds it.
 _LAZY = {
     "TwoMassBatch": "core",
-    "ImageTable": "image_table",
+    "ImageTable": "results",
     "IrsaArchive": "archives",
     "LocalArchive": "archives",
     "VOArchive": "archives",

@@ -10,9 +10,10 @@ import functools
 import types
 from pathlib import Path
 
-from . import conf, planner, preview
+from . import conf, planner
 from .archives import Archive, IrsaArchive, LocalArchive, SimulatedArchive
 from .exceptions import InvalidQueryError
+from .results import preview
 
 __all__ = ["TwoMassBatch", "open_archive"]
 
@@ -123,9 +124,9 @@ def _square(center, width, *, resolver):
     from astropy.coordinates import SkyCoord
     from regions import PolygonSkyRegion
 
-    from .coords import parse_coordinates
     from .exceptions import DiameterClampedWarning
     from .geometry import radec_to_xyz, xyz_to_radec
+    from .inputs.coordinates import parse_coordinates
 
     if not MIN_WIDTH <= width <= MAX_WIDTH:
         clamped = min(max(width, MIN_WIDTH), MAX_WIDTH)
@@ -247,7 +248,7 @@ class TwoMassBatch:
         center : str, `~astropy.coordinates.SkyCoord` or `~regions.SkyRegion`
             A `~regions.CircleSkyRegion` or a convex `~regions.PolygonSkyRegion`,
             or the region centre: coordinates in any format of
-            `~twomass_vo.coords.parse_coordinates`, or an object name.
+            `~twomass_vo.inputs.coordinates.parse_coordinates`, or an object name.
         diameter : float, `~astropy.units.Quantity` or str, optional
             Diameter of the circle: degrees, an angle (``0.3 * u.deg``,
             ``10 * u.arcmin``) or a str such as ``'10arcmin'``; with a
@@ -441,7 +442,7 @@ class TwoMassBatch:
             only by ``link="best"``/``"all"`` (False for ``measured``).
         """
         from .dask_queries import is_dask_frame
-        from .source_inputs import sources_request
+        from .inputs.sources import sources_request
         from .source_links import plan_sources, sources_payload
 
         bands = self._bands(band)
@@ -580,7 +581,7 @@ class TwoMassBatch:
     def _on_frame(self, frame, mode, bands, image_type, options, parameters):
         """Run a mode on a dask DataFrame (`twomass_vo.dask_queries`)."""
         from .dask_queries import query_frame
-        from .image_table import ImageTable
+        from .results.image_table import ImageTable
 
         if options.pop("payload"):
             raise InvalidQueryError(
@@ -605,7 +606,7 @@ class TwoMassBatch:
 
     def _record(self, table, **parameters):
         """Record the query's parameters, route, version and date in table.meta."""
-        from .table_metadata import record_query
+        from .results.result_reader import record_query
 
         return record_query(table, archive=self._archive, parameters=parameters)
 
@@ -658,7 +659,7 @@ for _name in (
 
 
 def _find_image_set(archive, coadd_key, image_type):
-    """Return the rows of one image set (for `~twomass_vo.preview.set_rows`)."""
+    """Return the rows of one image set (for `~twomass_vo.results.preview.set_rows`)."""
     return TwoMassBatch(archive=archive).query_coadd_keys(
         [coadd_key], image_type=image_type
     )

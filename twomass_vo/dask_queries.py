@@ -23,10 +23,10 @@ cluster), or dask's local threads.
   ``dask.distributed``, a semaphore of the process otherwise; within a
   partition the archive's chunked uploads run one after the other.
 - **Results** are pandas frames of the ImageTable columns, the query
-  metadata in their ``attrs`` (`twomass_vo.parquet_results`): write them with
-  `~twomass_vo.parquet_results.write_parquet`, turn a partition back into an
+  metadata in their ``attrs`` (`twomass_vo.results.parquet`): write them with
+  `~twomass_vo.results.parquet.write_parquet`, turn a partition back into an
   `~twomass_vo.ImageTable` with
-  `~twomass_vo.parquet_results.partition_table`, download them partition by
+  `~twomass_vo.results.parquet.partition_table`, download them partition by
   partition with `download_partitions` (the download engine's budget,
   resume and manifest, one partition in memory at a time).
 - **Not found** (sources mode): the result's ``not_found`` attribute is a
@@ -51,7 +51,7 @@ from pathlib import Path
 import numpy as np
 
 from .exceptions import InputError, InvalidQueryError
-from .parquet_results import image_frame, partition_table
+from .results.parquet import image_frame, partition_table
 
 __all__ = [
     "ArchiveHandle",
@@ -193,11 +193,11 @@ def _cluster_semaphore(name, limit):
 
 def _validate_schema(frame, mode, options):
     """Run the in-process validation on the frame's empty meta (no rows)."""
-    from .table_readers import read_table
+    from .inputs.tables import read_table
 
     empty = read_table(frame._meta, name=f"{mode} table")
     if mode == "positions":
-        from .position_inputs import positions_request
+        from .inputs.positions import positions_request
 
         positions_request(
             empty,
@@ -206,7 +206,7 @@ def _validate_schema(frame, mode, options):
             resolver=options["resolver"],
         )
         return
-    from .source_inputs import check_link_columns, sources_request
+    from .inputs.sources import check_link_columns, sources_request
 
     request = sources_request(empty, link=options["link"], size=options["size"])
     if request.link == "measured":
@@ -229,13 +229,14 @@ def query_frame(archive, frame, *, mode, options, meta):
         ``chunk_size``, ``size`` and ``best`` and ``resolver`` (positions)
         or ``link`` (sources).
     meta : dict
-        The query metadata of the result (`~twomass_vo.table_metadata.record_query`).
+        The query metadata of the result
+        (`~twomass_vo.results.result_writer.record_query`).
 
     Returns
     -------
     result : dask DataFrame
         One partition per input partition, the columns of an
-        `~twomass_vo.ImageTable` (see `~twomass_vo.parquet_results.image_frame`),
+        `~twomass_vo.ImageTable` (see `~twomass_vo.results.parquet.image_frame`),
         ``scntr`` the global input row. For the sources mode its attribute
         ``not_found`` is the dask DataFrame of the rows that found no image.
 
@@ -248,7 +249,7 @@ def query_frame(archive, frame, *, mode, options, meta):
     import dask
     import dask.dataframe as dd
 
-    from .image_table import ImageTable
+    from .results.image_table import ImageTable
 
     _validate_schema(frame, mode, options)
     lengths = np.asarray(frame.map_partitions(len).compute(), np.int64)
@@ -274,7 +275,7 @@ def query_frame(archive, frame, *, mode, options, meta):
 
 def _partition(part, offset, handle, mode, options, meta):
     """Run the mode on one partition; return its result frame and not-found rows."""
-    from .table_readers import read_table
+    from .inputs.tables import read_table
 
     archive = handle.open()
     table = read_table(part, name=f"{mode} table")
@@ -287,8 +288,8 @@ def _partition(part, offset, handle, mode, options, meta):
     try:
         with service_slot(handle):
             if mode == "positions":
+                from .inputs.positions import positions_request
                 from .planner import plan_positions
-                from .position_inputs import positions_request
 
                 request = positions_request(
                     table,
@@ -298,7 +299,7 @@ def _partition(part, offset, handle, mode, options, meta):
                 )
                 result = plan_positions(archive, request, **common)
             else:
-                from .source_inputs import sources_request
+                from .inputs.sources import sources_request
                 from .source_links import plan_sources
 
                 request = sources_request(
@@ -427,7 +428,7 @@ def download_partitions(frame, folder, *, archive=None, max_bytes=2**30, **optio
     """Download the files of a dask result partition by partition.
 
     Each partition is computed, turned into an `~twomass_vo.ImageTable`
-    (`~twomass_vo.parquet_results.partition_table`) and downloaded by the
+    (`~twomass_vo.results.parquet.partition_table`) and downloaded by the
     download engine (`~twomass_vo.ImageTable.download`: parallel, checked,
     resumable, recorded in the folder's manifest) before the next is
     computed, so one partition is in memory at a time; the byte budget is
@@ -436,7 +437,7 @@ def download_partitions(frame, folder, *, archive=None, max_bytes=2**30, **optio
     Parameters
     ----------
     frame : dask DataFrame
-        A dask result (or `~twomass_vo.parquet_results.read_parquet_frame`).
+        A dask result (or `~twomass_vo.results.parquet.read_parquet_frame`).
     folder : str or `~pathlib.Path`
         Target folder (for a Dask ``executor``, visible to every worker).
     archive : `~twomass_vo.archives.Archive`, optional
@@ -456,8 +457,8 @@ def download_partitions(frame, folder, *, archive=None, max_bytes=2**30, **optio
     """
     from astropy.table import vstack
 
-    from .image_table import ImageTable
-    from .retrieval import byte_count
+    from .results.image_table import ImageTable
+    from .retrieval.plan import byte_count
 
     budget = byte_count(max_bytes, "max_bytes")
     spent, rows, done, rests = 0, 0, 0, []

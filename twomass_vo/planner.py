@@ -15,8 +15,6 @@ import numpy as np
 from astropy import units as u
 
 from .archives.base import BANDS, ImageSets
-from .best_image import best_flags
-from .compact_columns import ChunkedColumns, ascii_bytes
 from .exceptions import (
     ArchiveError,
     DiameterClampedWarning,
@@ -29,7 +27,9 @@ from .geometry import (
     radec_to_xyz,
     xyz_to_radec,
 )
-from .image_table import ImageTable
+from .geometry.best_image import best_flags
+from .results.compact_columns import ChunkedColumns, ascii_bytes
+from .results.image_table import ImageTable
 
 __all__ = [
     "INTERSECTS",
@@ -163,7 +163,7 @@ def region_shape(center, diameter=None, *, resolver=None):
         [0.05, 7] deg with a `~twomass_vo.exceptions.DiameterClampedWarning`.
         A `~regions.CircleSkyRegion` gives its own (clamped the same way).
     resolver : callable, optional
-        Object-name resolver (see `~twomass_vo.coords.parse_coordinates`).
+        Object-name resolver (see `~twomass_vo.inputs.coordinates.parse_coordinates`).
 
     Returns
     -------
@@ -172,7 +172,7 @@ def region_shape(center, diameter=None, *, resolver=None):
     """
     from regions import CircleSkyRegion, PolygonSkyRegion
 
-    from .coords import parse_coordinates
+    from .inputs.coordinates import parse_coordinates
 
     if isinstance(center, PolygonSkyRegion):
         if diameter is not None:

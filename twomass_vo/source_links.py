@@ -29,9 +29,9 @@ import warnings
 import numpy as np
 
 from .archives.base import ImageSets
-from .best_image import best_flags
 from .exceptions import NotFoundWarning
 from .geometry import radec_to_xyz
+from .geometry.best_image import best_flags
 from .planner import pairs_table, plan_positions, query_meta
 
 __all__ = ["not_found_table", "plan_sources", "sources_payload"]
@@ -47,7 +47,7 @@ def plan_sources(archive, request, *, bands, image_type, chunk_size, warn=True):
     ----------
     archive : `~twomass_vo.archives.Archive`
         Where to look.
-    request : `~twomass_vo.source_inputs.SourceRequest`
+    request : `~twomass_vo.inputs.sources.SourceRequest`
         Validated sources.
     bands : str
         ``J``, ``H``, ``K`` or ``JHK``.
@@ -238,7 +238,7 @@ def sources_payload(request, chunk_size, payload):
 
     Parameters
     ----------
-    request : `~twomass_vo.source_inputs.SourceRequest`
+    request : `~twomass_vo.inputs.sources.SourceRequest`
         Validated sources.
     chunk_size : int
         Sources per round of look-ups, as for `plan_sources`.

@@ -9,10 +9,10 @@ survey, with files made on demand.
 """
 
 from .base import Archive, FileRefs, ImageSets
-from .irsa import IrsaArchive
-from .local import LocalArchive
-from .simulated import SimulatedArchive
-from .vo import VOArchive
+from .irsa.archive import IrsaArchive
+from .local.archive import LocalArchive
+from .simulated.archive import SimulatedArchive
+from .vo.archive import VOArchive
 
 __all__ = [
     "Archive",

@@ -1,0 +1,521 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""`IrsaArchive`: the archive of IRSA's 2MASS services (see `twomass_vo.archives.irsa`).
+
+The routes of each mode (`~twomass_vo.archives.irsa.routes`), IBE
+(`~twomass_vo.archives.irsa.ibe`), the SIA v1 CGI
+(`~twomass_vo.archives.irsa.sia1`) and the discovery of a TAP table
+(`~twomass_vo.archives.irsa.discovery`) are used from here; the settings are
+`twomass_vo.archives.irsa.settings.conf`.
+"""
+
+import numpy as np
+import requests
+
+from ...exceptions import ArchiveError, ArchiveUnreachableError
+from ..base import ImageSets
+from ..vo.adql import checked_columns
+from ..vo.archive import VOArchive
+from ..vo.diagnostics import RouteDiagnostics
+from ..vo.service_values import check_url, validated_ints
+from .discovery import Discovery, discover_image_table
+from .ibe import (
+    ibe_cutout_urls,
+    ibe_file_rows,
+    run_ibe,
+    upload_index,
+)
+from .routes import MODES, IrsaRoutes
+from .settings import conf
+from .sia1 import pairs_near, rows_of_sets, run_sia1, sia1_file_rows
+
+__all__ = ["MODES", "IrsaArchive", "IrsaUnreachableError", "irsa_columns"]
+
+
+_COLUMN_ITEMS = {
+    "coadd_key": "column_coadd_key",
+    "ordate": "column_ordate",
+    "hemisphere": "column_hemisphere",
+    "scanno": "column_scanno",
+    "image": "column_image",
+    "file_name": "column_file_name",
+    "band": "column_band",
+    "ra": "column_ra",
+    "dec": "column_dec",
+    "s_region": "column_s_region",
+    "corners": "column_corners",
+}
+
+
+def irsa_columns():
+    """Column names of a 2MASS image table at IRSA, from its settings (IBE names).
+
+    Returns
+    -------
+    columns : dict
+        A ``columns`` mapping for `~twomass_vo.archives.VOArchive`;
+        ``image_type``, ``access_url``, ``access_format``, ``access_estsize``
+        and ``pubdid`` are absent (``None``).
+    """
+    columns = {key: getattr(conf, item) or None for key, item in _COLUMN_ITEMS.items()}
+    columns.update(
+        image_type=None,
+        access_url=None,
+        access_format=None,
+        access_estsize=None,
+        pubdid=None,
+    )
+    return columns
+
+
+def _connection_failure(exc):
+    """Return the connection error or timeout behind ``exc``, if any."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, (requests.ConnectionError, requests.Timeout)):
+            return exc
+        exc = getattr(exc, "cause", None) or exc.__cause__
+    return None
+
+
+class IrsaUnreachableError(ArchiveUnreachableError):
+    """IRSA cannot be reached (no connection or no answer in time).
+
+    Raised once, naming the URL; no other route is tried, since IRSA's
+    services share one host.
+    """
+
+
+class IrsaArchive(RouteDiagnostics, IrsaRoutes, VOArchive):
+    """The 2MASS All-Sky Atlas images at IRSA: SIA v2, IBE and TAP.
+
+    Every argument defaults to its setting in
+    `twomass_vo.archives.irsa.conf <twomass_vo.archives.irsa.settings.conf>`
+    (read when the archive is made); an empty URL switches that service off.
+
+    Parameters
+    ----------
+    sia_url, tap_url, ibe_url : str, optional
+        IRSA's SIA v2 query endpoint, TAP base URL and IBE search URL.
+    sia1_url : str, optional
+        IRSA's 2MASS image CGI (SIA v1), for Quicklook images and as the last
+        Atlas route (empty: Quicklook images are refused).
+    data_url_root : str, optional
+        Root of the image file tree (IBE data service).
+    table : str, optional
+        TAP table of image files (default: found in ``TAP_SCHEMA``).
+    collection : str, optional
+        SIA v2 collection (``twomass_allsky``).
+    columns : dict, optional
+        Column names that win over the IBE names (see
+        `~twomass_vo.archives.vo.DEFAULT_COLUMNS`).
+    discover : bool, optional
+        Read ``TAP_SCHEMA`` before using TAP (default True). False: use
+        ``table`` and ``columns`` as given (no TAP without ``table``).
+    timeout, async_timeout : float, optional
+        Time limits in seconds per request and per asynchronous TAP job.
+    session : `requests.Session`, optional
+        Session for all requests (TLS certificates are verified).
+    upload, upload_threshold, async_threshold, chunk_size, maxrec, sia_maxrec : optional
+        TAP and SIA v2 settings, see `~twomass_vo.archives.VOArchive`.
+    ibe_chunk_size : int, optional
+        Most positions per IBE upload.
+    ibe_where_size : int, optional
+        Most coadd_keys or scans per IBE ``where``.
+    ibe_max_size : float, optional
+        Widest IBE search box, degrees.
+    sia1_dataset : str, optional
+        The CGI's data set (``asky``).
+    sia1_group_size : float, optional
+        Width (degrees) of the sky cells that share one CGI request.
+    max_concurrent : int, optional
+        Requests of one look-up sent at a time.
+    resolve_coadd_keys : bool, optional
+        Give the sets found by SIA v2 their coadd_keys (IBE or TAP).
+
+    Notes
+    -----
+    Cutouts: `cutout_urls` appends IBE's cutout parameters to the file URL,
+    ``?center={ra},{dec}&size={size}arcsec&gzip=false`` (clipped to the
+    image; IBE answers HTTP 500 when the cutout misses it, which fails that
+    file at once). Quicklook files come from the CGI and are cut out
+    locally.
+
+    Examples
+    --------
+    >>> from twomass_vo.archives.irsa import IrsaArchive
+    >>> archive = IrsaArchive()
+    >>> archive.routes()["coadd_keys"]  # before TAP_SCHEMA was read
+    'ibe-where'
+    >>> archive.payload_coadd_keys([1388256])[0]["params"]["where"]
+    'coadd_key IN (1388256)'
+    """
+
+    name = "irsa"
+
+    @property
+    def quicklook_refusal(self):
+        """Why Quicklook images are refused (before any request), or None.
+
+        IRSA serves them through its SIA v1 CGI only: without ``sia1_url``
+        they are refused.
+        """
+        if self.sia1_url is not None:
+            return None
+        return (
+            "has no sia1_url: IRSA serves the 2MASS Quicklook images only "
+            "through its SIA v1 CGI (not SIA v2, IBE or TAP); give "
+            "sia1_url, or ask for image_type='atlas'"
+        )
+
+    @property
+    def _no_quicklook(self):
+        return self.quicklook_refusal
+
+    def __init__(
+        self,
+        *,
+        sia_url=None,
+        tap_url=None,
+        ibe_url=None,
+        data_url_root=None,
+        table=None,
+        collection=None,
+        columns=None,
+        discover=None,
+        timeout=None,
+        async_timeout=None,
+        session=None,
+        upload=None,
+        upload_threshold=None,
+        async_threshold=None,
+        chunk_size=None,
+        ibe_chunk_size=None,
+        ibe_where_size=None,
+        maxrec=None,
+        sia_maxrec=None,
+        resolve_coadd_keys=None,
+        sia1_url=None,
+        sia1_dataset=None,
+        sia1_group_size=None,
+        ibe_max_size=None,
+        max_concurrent=None,
+    ):
+        def pick(value, item):
+            return getattr(conf, item) if value is None else value
+
+        self.ibe_url = check_url(pick(ibe_url, "ibe_url") or None, "ibe_url")
+        self.sia1_url = check_url(pick(sia1_url, "sia1_url") or None, "sia1_url")
+        self.sia1_dataset = str(pick(sia1_dataset, "sia1_dataset"))
+        if not self.sia1_dataset.isalnum():
+            raise ArchiveError(f"sia1_dataset={self.sia1_dataset!r} is not a word")
+        for name, value, high in (
+            ("sia1_group_size", pick(sia1_group_size, "sia1_group_size"), 10.0),
+            ("ibe_max_size", pick(ibe_max_size, "ibe_max_size"), 180.0),
+        ):
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                value = np.nan
+            if not (np.isfinite(value) and 0 < value <= high):
+                raise ArchiveError(f"{name}={value!r} must be in (0, {high}] degrees")
+            setattr(self, name, value)
+        table = pick(table, "table") or None
+        configured = irsa_columns()
+        configured.update(columns or {})
+        self._configured = checked_columns(configured)
+        super().__init__(
+            sia_url=pick(sia_url, "sia_url") or None,
+            tap_url=pick(tap_url, "tap_url"),
+            table=table,
+            collection=pick(collection, "collection"),
+            columns=configured,
+            data_url_root=pick(data_url_root, "data_url_root"),
+            timeout=pick(timeout, "timeout"),
+            async_timeout=pick(async_timeout, "async_timeout"),
+            session=session,
+            upload=bool(pick(upload, "upload")),
+            upload_threshold=pick(upload_threshold, "upload_threshold"),
+            async_threshold=pick(async_threshold, "async_threshold"),
+            chunk_size=pick(chunk_size, "chunk_size"),
+            maxrec=pick(maxrec, "maxrec"),
+            sia_maxrec=pick(sia_maxrec, "sia_maxrec"),
+            sia_capabilities=False,  # conf.sia_url is the query endpoint
+            resolve_coadd_keys=bool(pick(resolve_coadd_keys, "resolve_coadd_keys")),
+        )
+        for name, value in (
+            ("ibe_chunk_size", pick(ibe_chunk_size, "ibe_chunk_size")),
+            ("ibe_where_size", pick(ibe_where_size, "ibe_where_size")),
+            ("max_concurrent", pick(max_concurrent, "max_concurrent")),
+        ):
+            value = int(validated_ints(value, name, low=1, high=10**7)[0])
+            setattr(self, name, value)
+        self.discover = bool(pick(discover, "discover"))
+        self.configured_table = table
+        self._discovery = None
+        if not self.discover:
+            self._discovery = Discovery(
+                table,
+                dict(self._configured),
+                reason="configured (TAP_SCHEMA not read)"
+                if table
+                else "no table configured and discovery off",
+            )
+        self._log = None
+        self._depth = 0
+        #: Why SIA v2 is no longer used for regions (None while it answers).
+        self.sia_failure = None
+        #: Why IBE searches (boxes, uploads) are no longer used (None while
+        #: IBE answers): regions and positions then go to the SIA v1 CGI.
+        self.ibe_failure = None
+
+    def __repr__(self):
+        where = self.ibe_url or self.sia_url or self.tap_url or self.sia1_url
+        return f"<IrsaArchive at {where}>"
+
+    # ------------------------------------------------------------- discovery
+    @property
+    def discovery(self):
+        """What discovery found, or None.
+
+        A `~twomass_vo.archives.irsa.discovery.Discovery`.
+
+        None until the first look-up that needs TAP (or `discover_table`).
+        """
+        return self._discovery
+
+    def discover_table(self):
+        """Find the TAP image table once (``TAP_SCHEMA``); return the `Discovery`.
+
+        Raises
+        ------
+        twomass_vo.exceptions.ArchiveError
+            Only when the TAP service cannot be reached at all.
+        """
+        if self._discovery is None:
+            from pyvo.dal import TAPService
+
+            service = TAPService(self.tap_url, session=self.session)
+            try:
+                found = discover_image_table(
+                    service, table=self.configured_table, configured=self._configured
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                raise self._unreachable(self.tap_url, exc) from exc
+            self._use(found)
+        return self._discovery
+
+    def _use(self, found):
+        self._discovery = found
+        if found.table is not None:
+            self.table = found.table
+            self.columns = checked_columns(found.columns)
+        else:
+            self.table = None
+            self.columns = dict(self._configured)
+
+    def _drop_tap(self, exc):
+        """Remember that the TAP table cannot answer (a missing table or column)."""
+        self._use(
+            Discovery(None, reason=f"TAP query failed ({exc}); IBE is used instead")
+        )
+
+    def _tap_table(self):
+        """Whether a usable TAP table is known (without network access)."""
+        if self._discovery is not None:
+            return self._discovery.table is not None
+        return self.configured_table is not None
+
+    def _tap_spatial(self):
+        if self._discovery is not None:
+            return self._discovery.spatial and bool(self.upload)
+        return (
+            self.configured_table is not None
+            and bool(self.upload)
+            and bool(self._configured["s_region"])
+        )
+
+    def _unreachable(self, url, exc):
+        from ..._http.network_errors import network_failure
+
+        failure = network_failure(exc, url=url)
+        cause = failure.cause if failure is not None else type(exc).__name__
+        return IrsaUnreachableError(
+            f"IRSA cannot be reached at {url.split('?', 1)[0]} ({cause}); offline? "
+            "--archive sim works without a network",
+            url=url,
+            host=None if failure is None else failure.host,
+            why=None if failure is None else failure.cause,
+            detail=f"{type(exc).__name__}: {exc}",
+        )
+
+    def _needs_discovery(self, mode):
+        """Read TAP_SCHEMA first when the mode could take a TAP route."""
+        if self._discovery is not None or not self.discover:
+            return
+        if mode != "region" or self.routes()["region"] == "tap":
+            self.discover_table()
+
+    # ---------------------------------------------------------------- look-ups
+    def find_circle(self, ra, dec, radius, *, image_type="atlas"):  # noqa: D102
+        def call():
+            payloads = self.payload_circle(ra, dec, radius, image_type=image_type)
+            return self._with_real_keys(self._run_all(payloads))
+
+        return self._look_up("region", call, image_type)
+
+    def find_points(self, ra, dec):  # noqa: D102
+        def call():
+            route = self.routes()["positions"]
+            if route not in ("ibe-upload", "sia1-groups"):
+                return super(IrsaArchive, self).find_points(ra, dec)
+            payloads = self.payload_points(ra, dec)
+            parts = []
+            for payload, table in zip(
+                payloads, self._execute_all(payloads), strict=True
+            ):
+                if route == "ibe-upload":
+                    index = upload_index(table, payload)
+                    parts.append(self._image_sets(table, "ibe", index))
+                else:
+                    parts.append(self._near_points(table, payload, ra, dec))
+            return ImageSets.concatenate(parts) if parts else ImageSets.empty()
+
+        if not len(np.atleast_1d(ra)):
+            return ImageSets.empty()
+        return self._look_up("positions", call)
+
+    def _near_points(self, table, payload, ra, dec):
+        """Candidate sets of the positions of one CGI request (``sia1-groups``)."""
+        return pairs_near(self._image_sets(table, "sia1"), payload["members"], ra, dec)
+
+    def find_coadd_keys(self, keys):  # noqa: D102
+        return self._look_up(
+            "coadd_keys", lambda: super(IrsaArchive, self).find_coadd_keys(keys)
+        )
+
+    def find_scans(self, ordate, hemisphere, scanno, image):  # noqa: D102
+        return self._look_up(
+            "scans",
+            lambda: super(IrsaArchive, self).find_scans(
+                ordate, hemisphere, scanno, image
+            ),
+        )
+
+    # ------------------------------------------------------- requests and rows
+    def _execute(self, payload):
+        """Run one request (SIA v2, TAP, IBE or the CGI); log its route and URL."""
+        if self._log is not None:
+            self._log.append((payload.get("route", payload["service"]), payload["url"]))
+        if payload["service"] == "ibe":
+            table = run_ibe(self.session, payload, unreachable=self._unreachable)
+            table.meta["ibe_url"] = payload["url"]
+            return table
+        if payload["service"] == "sia1":
+            table = run_sia1(self.session, payload, unreachable=self._unreachable)
+            table.meta["sia1_url"] = payload["url"]
+            return table
+        try:
+            return super()._execute(payload)
+        except ArchiveError as exc:
+            failure = _connection_failure(exc)
+            if failure is not None:
+                raise self._unreachable(payload["url"], failure) from exc
+            raise
+
+    def _execute_integers(self, payload, names):
+        """Run a (position, coadd_key) pairs query (TAP); log its route and URL."""
+        if self._log is not None:
+            self._log.append((payload.get("route", payload["service"]), payload["url"]))
+        try:
+            return super()._execute_integers(payload, names)
+        except ArchiveError as exc:
+            failure = _connection_failure(exc)
+            if failure is not None:
+                raise self._unreachable(payload["url"], failure) from exc
+            raise
+
+    def _file_rows(self, table, source):
+        if source == "sia1":
+            rows, corners, kept = sia1_file_rows(
+                table, table.meta.get("sia1_url", self.sia1_url), cgi_url=self.sia1_url
+            )
+            keep = np.zeros(len(table), bool)
+            keep[kept] = True
+            return rows, keep, (lambda idx: corners[idx])
+        if source != "ibe":
+            return super()._file_rows(table, source)
+        rows, corners = ibe_file_rows(
+            table, table.meta.get("ibe_url", self.ibe_url), self.data_url_root
+        )
+        keep = np.ones(len(table), bool)
+        return rows, keep, (lambda idx: corners[idx])
+
+    # ----------------------------------------------------------------- files
+    def files(self, sets, band_code, image_type):  # noqa: D102
+        if image_type == "quicklook" and self.sia1_url is not None:
+            self._find_quicklook_files(sets, np.asarray(band_code, np.int64))
+        return super().files(sets, band_code, image_type)
+
+    def _find_quicklook_files(self, sets, band_code):
+        """Ask the CGI for the Quicklook files of sets that lack them.
+
+        One request per sky cell of the sets' centres (`payload_quicklook`),
+        at most ``max_concurrent`` at a time; only the rows of the sets asked
+        for are kept, and their coadd_keys must be the sets' own.
+
+        Raises
+        ------
+        twomass_vo.exceptions.ArchiveError
+            If a row's coadd_key contradicts its set's, or if a set's
+            Quicklook file of a wanted band is not listed.
+        """
+        store = self._store
+        ref = np.asarray(sets.ref, np.int64)
+        if not len(ref):
+            return
+        if ref.max() >= len(store) or ref.min() < 0:
+            return  # VOArchive.files says what is wrong
+        missing = ~store.has[ref, 1, band_code]
+        if not missing.any():
+            return
+        wanted = np.unique(ref[missing])
+        payloads = self.payload_quicklook(store.ra[wanted], store.dec[wanted])
+        for table in self._execute_all(payloads):
+            url = table.meta.get("sia1_url", self.sia1_url)
+            rows, corners, kept = sia1_file_rows(table, url, cgi_url=self.sia1_url)
+            take = rows_of_sets(store, wanted, rows, kept, url)
+            if len(take):
+                store.add(
+                    {name: value[take] for name, value in rows.items()},
+                    lambda idx, take=take, corners=corners: corners[take[idx]],
+                )
+        still = ~store.has[ref, 1, band_code]
+        if still.any():
+            i = int(np.flatnonzero(still)[0])
+            r = ref[i]
+            raise ArchiveError(
+                f"IRSA's SIA v1 CGI {self.sia1_url} lists no Quicklook "
+                f"{'JHK'[band_code[i]]} file of coadd_key {int(store.coadd_key[r])} "
+                f"({store.ordate[r]} {store.hemisphere[r]} {int(store.scanno[r])} "
+                f"{int(store.image[r])})"
+            )
+
+    def cutout_urls(self, access_url, ra, dec, size_arcsec):
+        """IBE cutout URLs: ``access_url?center=ra,dec&size=Narcsec&gzip=false``.
+
+        See `~twomass_vo.archives.irsa.ibe.ibe_cutout_urls`: only files under
+        ``data_url_root`` (IBE's) are cut out by IRSA; the others (the
+        CGI's Quicklook files) get ``''`` and are cut out locally.
+        """
+        return ibe_cutout_urls(access_url, ra, dec, size_arcsec, self.data_url_root)
+
+    @property
+    def makes_cutouts(self):
+        """IRSA makes cutouts of every IBE file (always True)."""
+        return True
+
+    @property
+    def serves_quicklook(self):
+        """Whether Quicklook images are served: through the CGI (``sia1_url``)."""
+        return self.sia1_url is not None

@@ -1,0 +1,473 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""Which IRSA route each batch mode takes, and the requests of each route.
+
+`IrsaRoutes` is the part of `~twomass_vo.archives.IrsaArchive` that
+decides, per mode, between SIA v2, IBE, TAP and the SIA v1 CGI
+(`IrsaRoutes.routes`) and builds the requests without network access (the
+``payload_*`` methods, astroquery's ``get_query_payload``): SIA v2 and TAP
+requests come from `~twomass_vo.archives.VOArchive`, IBE requests from
+`twomass_vo.archives.irsa.ibe`, CGI requests from `twomass_vo.archives.irsa.sia1`.
+Every request carries its ``route``. A region wider than IBE's largest
+search box is split into boxes that cover it (`box_cover`).
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from ...exceptions import (
+    ArchiveError,
+    ArchiveUnreachableError,
+    InvalidQueryError,
+    ServiceStatusError,
+)
+from ...geometry import radec_to_xyz, xyz_to_radec
+from ..base import ImageSets
+from ..vo.service_values import validated_ints, validated_points, validated_scans
+from ..vo.sia2 import POINT_RADIUS
+from .ibe import ibe_search, ibe_upload, where_coadd_keys, where_scans
+from .sia1 import nearby_groups, sia1_search
+
+__all__ = ["MODES", "ROUTES", "IrsaRoutes", "box_cover"]
+
+#: The five batch modes and the look-up each one uses.
+MODES = {
+    "region": "circle",
+    "positions": "points",
+    "coadd_keys": "coadd_keys",
+    "scan": "scans",
+    "scans": "scans",
+}
+
+#: The routes, and what each one sends.
+ROUTES = {
+    "sia": "one SIA v2 request (POS=CIRCLE)",
+    "ibe-box": "one IBE search, POS + SIZE box, INTERSECT=OVERLAPS",
+    "tap": "TAP queries on the discovered image table",
+    "tap-upload": "one TAP query per chunk of uploaded positions",
+    "ibe-upload": "one IBE search per chunk of positions (multipart POS upload)",
+    "ibe-where": "IBE searches with where (coadd_key IN / ordate, hemisphere, scanno)",
+    "sia-per-position": "one SIA v2 request per position (no TAP table, no IBE)",
+    "sia1-box": "one request of IRSA's SIA v1 CGI, POS + SIZE covering the region",
+    "sia1-groups": "one SIA v1 CGI request per sky cell of nearby positions",
+    "sia1-files": "SIA v1 CGI requests at the image sets found (Quicklook files)",
+}
+
+
+def box_cover(ra, dec, radius, max_size):
+    """Boxes of at most ``max_size`` degrees that together cover a circle.
+
+    A box of width ``w`` centred on a point (as IBE and the SIA v1 CGI read
+    ``POS`` + ``SIZE``: edges on the great circles ``w / 2`` east, west,
+    north and south of the centre) holds the cap of radius ``w / 2`` around
+    it. A circle no wider than ``max_size`` is one box; a wider one is
+    covered by caps of radius ``max_size / 2`` centred on a triangular
+    lattice in the circle's tangent (gnomonic) plane: the lattice covers
+    that plane with discs of that radius, the circle is a disc of radius
+    ``tan(radius)`` there, and the gnomonic projection never shortens a
+    distance, so the caps cover the circle on the sphere.
+
+    Parameters
+    ----------
+    ra, dec : float
+        Centre of the circle, ICRS degrees.
+    radius : float
+        Its radius, degrees (0 < radius < 90).
+    max_size : float
+        The widest box, degrees.
+
+    Returns
+    -------
+    boxes : list of tuple
+        ``(ra, dec, size)`` of each box, degrees; the first is centred on
+        the circle.
+    """
+    size = 2 * radius * (1 + 1e-9) + 1e-9
+    if size <= max_size:
+        return [(float(ra), float(dec), size)]
+    cap = max_size / 2 * (1 - 1e-9)
+    reach = np.tan(np.radians(radius)) + np.radians(cap)
+    step = np.radians(cap) * np.sqrt(3)  # lattice spacing: discs of radius cap
+    n = int(np.ceil(reach / step)) + 1
+    i, j = np.meshgrid(np.arange(-n, n + 1), np.arange(-n, n + 1))
+    x = (i + 0.5 * (j % 2)).ravel() * step
+    y = j.ravel() * step * np.sqrt(3) / 2
+    near = np.hypot(x, y) <= reach
+    x, y = x[near], y[near]
+    first = np.argsort(np.hypot(x, y), kind="stable")
+    x, y = x[first], y[first]
+    centre = radec_to_xyz(ra, dec)
+    east = np.array([-np.sin(np.radians(ra)), np.cos(np.radians(ra)), 0.0])
+    north = np.cross(centre, east)
+    points = centre + x[:, None] * east + y[:, None] * north
+    points /= np.linalg.norm(points, axis=1, keepdims=True)
+    box_ra, box_dec = xyz_to_radec(points)
+    return [(float(a), float(d), 2 * cap) for a, d in zip(box_ra, box_dec, strict=True)]
+
+
+def _service_failure(exc):
+    """Whether ``exc`` is a failed request (HTTP error, not a VOTable).
+
+    Not an error document the service answered (a query error), a truncated
+    answer or bad values: those are reported, not routed around.
+    """
+    from pyvo.dal.exceptions import DALProtocolError
+
+    cause = exc.__cause__
+    return isinstance(cause, DALProtocolError)
+
+
+class IrsaRoutes:
+    """Routes and requests of `~twomass_vo.archives.IrsaArchive` (a mixin).
+
+    Chooses the route of each mode, falls back to the next one when a route
+    fails as a service (``_look_up``), builds the requests and runs several
+    at once (``_execute_all``, at most ``max_concurrent``). Reads the
+    archive's ``sia_url``, ``ibe_url``, ``sia1_url``, ``tap_url``, ``table``,
+    ``upload``, ``ibe_chunk_size``, ``ibe_where_size``, ``ibe_max_size``,
+    ``sia1_group_size``, its failures (``sia_failure``, ``ibe_failure``), its
+    discovery state (``_tap_table()``, ``_tap_spatial()``, ``_discovery``)
+    and its request log.
+    """
+
+    # ------------------------------------------------------------------ routes
+    def routes(self, image_type="atlas"):
+        """Return the route of each mode, as far as known without network access.
+
+        Before discovery ran, a configured ``table`` counts as usable and no
+        table means IBE. A route that failed (``sia_failure``,
+        ``ibe_failure``) is no longer chosen: regions then go to IBE, then to
+        the SIA v1 CGI; positions to IBE, SIA v2, then the CGI.
+
+        Parameters
+        ----------
+        image_type : {'atlas', 'quicklook'}, optional
+            For Quicklook images, regions go to the SIA v1 CGI (``type=ql``),
+            the only IRSA service that lists them; the other modes find their
+            image sets as for Atlas images, then ask the CGI for the
+            Quicklook files (``sia1-files``).
+
+        Returns
+        -------
+        routes : dict
+            Mode -> ``'sia'``, ``'ibe-box'``, ``'sia1-box'``, ``'tap'``,
+            ``'tap-upload'``, ``'ibe-upload'``, ``'sia-per-position'``,
+            ``'sia1-groups'`` or ``'ibe-where'`` (see `ROUTES`).
+        """
+        sia = self.sia_url is not None and self.sia_failure is None
+        ibe = self.ibe_url is not None and self.ibe_failure is None
+        cgi = self.sia1_url is not None
+        if image_type == "quicklook" and cgi:
+            region = "sia1-box"
+        elif sia:
+            region = "sia"
+        elif ibe:
+            region = "ibe-box"
+        elif cgi:
+            region = "sia1-box"
+        else:
+            region = "tap"
+        if self._tap_spatial():
+            points = "tap-upload"
+        elif ibe:
+            points = "ibe-upload"
+        elif sia:
+            points = "sia-per-position"
+        elif cgi:
+            points = "sia1-groups"
+        else:
+            points = "tap"
+        listed = "tap" if self._tap_table() or self.ibe_url is None else "ibe-where"
+        found = {"region": region, "positions": points, "coadd_keys": listed}
+        return {mode: found.get(mode, listed) for mode in MODES}
+
+    def route_url(self, route):
+        """Return the service URL of a route."""
+        if route.startswith("sia1"):
+            return self.sia1_url
+        if route.startswith("sia"):
+            return self.sia_query_url
+        if route.startswith("ibe"):
+            return self.ibe_url
+        return self.tap_url
+
+    def route_info(self):
+        """Routes and service URLs of the last look-up (for table metadata).
+
+        Returns
+        -------
+        info : dict
+            ``route`` (routes used, comma-separated) and ``route_urls`` (the
+            service URLs asked, space-separated); empty before any look-up.
+        """
+        if not self._log:
+            return {}
+        routes = list(dict.fromkeys(r for r, _ in self._log))
+        urls = list(dict.fromkeys(u for _, u in self._log))
+        return {"route": ", ".join(routes), "route_urls": " ".join(urls)}
+
+    # ---------------------------------------------------------------- fallback
+    def _look_up(self, mode, call, image_type="atlas"):
+        """Run a look-up: discovery first, log its requests, fall back.
+
+        When a route fails as a service (SIA v2 or IBE answering an HTTP
+        error, a TAP query on the undiscovered table failing), the failure is
+        remembered and the look-up runs again on the next route
+        (`IrsaRoutes.routes`); an unreachable IRSA is not routed around.
+        """
+        outer = self._depth == 0
+        if outer:
+            self._log = []
+        self._depth += 1
+        try:
+            self._needs_discovery(mode)
+            tried = set()
+            while True:
+                route = self.routes(image_type)[mode]
+                tried.add(route)
+                try:
+                    return call()
+                except ArchiveUnreachableError:
+                    raise  # one message; another route of the same host would fail too
+                except ArchiveError as exc:
+                    if not self._route_failed(route, exc):
+                        raise
+                    if self.routes(image_type)[mode] in tried:
+                        raise
+        finally:
+            self._depth -= 1
+
+    def _route_failed(self, route, exc):
+        """Remember that ``route`` failed as a service; whether another may answer."""
+        if route in ("sia", "sia-per-position") and _service_failure(exc):
+            if self.ibe_url is None and self.sia1_url is None:
+                return False
+            instead = "IBE" if self.ibe_url else "IRSA's SIA v1 CGI"
+            self.sia_failure = f"SIA v2 failed ({exc}); {instead} is used instead"
+            return True
+        if route in ("ibe-box", "ibe-upload") and isinstance(exc, ServiceStatusError):
+            if self.sia1_url is None:
+                return False
+            self.ibe_failure = (
+                f"IBE failed ({exc}); IRSA's SIA v1 CGI is used instead for "
+                "regions and positions"
+            )
+            return True
+        if route in ("tap", "tap-upload") and self.ibe_url:
+            # the table is not confirmed: a missing table or column, or a
+            # query it cannot run -- IBE, which is, answers instead
+            self._drop_tap(exc)
+            return True
+        return False
+
+    # --------------------------------------------------------------- execution
+    def _run_all(self, payloads):
+        """Run requests (at most ``max_concurrent`` at a time); distinct sets."""
+        parts = [
+            self._image_sets(table, payload["service"])
+            for payload, table in zip(
+                payloads, self._execute_all(payloads), strict=True
+            )
+        ]
+        if not parts:
+            return ImageSets.empty()
+        found = ImageSets.concatenate(parts)
+        _, first = np.unique(found.ref, return_index=True)
+        return found.take(np.sort(first))
+
+    def _execute_all(self, payloads):
+        """Answers of several requests, in order, ``max_concurrent`` at a time.
+
+        The answers are read in worker threads; what is made of them (the
+        archive's set store) is made here, in this thread, in request order.
+        The first failure (in request order) is raised once every request
+        has ended.
+        """
+        if len(payloads) <= 1 or self.max_concurrent <= 1:
+            return [self._execute(p) for p in payloads]
+        with ThreadPoolExecutor(min(len(payloads), self.max_concurrent)) as pool:
+            futures = [pool.submit(self._execute, p) for p in payloads]
+        return [future.result() for future in futures]
+
+    # ---------------------------------------------------------------- payloads
+    def _tap_payloads(self, mode, make):
+        if self.table is None:
+            reason = self._discovery.reason if self._discovery else "no TAP table"
+            raise ArchiveError(
+                f"{self!r} has no route for the {mode} mode: {reason}, and no IBE "
+                "URL is configured"
+            )
+        return make()
+
+    def payload_circle(self, ra, dec, radius, *, image_type="atlas"):
+        """Build the requests of `~twomass_vo.archives.IrsaArchive.find_circle`.
+
+        No network access. SIA v2 (``POS=CIRCLE``) when ``sia_url`` is set,
+        else IBE boxes (``POS`` + ``SIZE``, ``INTERSECT=OVERLAPS``): one, the
+        circle's bounding box, or, for a circle wider than ``ibe_max_size``,
+        the boxes of `box_cover`; else one SIA v1 CGI request. Quicklook
+        images: one CGI request (``type=ql``) whose box covers the circle.
+        """
+        route = self.routes(image_type)["region"]
+        if route == "sia":
+            return self._tag(super().payload_circle(ra, dec, radius), route)
+        if route == "tap":
+            return self._tag(
+                self._tap_payloads(
+                    "region",
+                    lambda: super(IrsaRoutes, self).payload_circle(ra, dec, radius),
+                ),
+                route,
+            )
+        (ra,), (dec,) = validated_points(ra, dec)
+        radius = float(radius)
+        if not (np.isfinite(radius) and 0 < radius <= 90):
+            raise InvalidQueryError(f"radius={radius!r} must be in (0, 90] degrees")
+        if route == "sia1-box":
+            size = 2 * radius * (1 + 1e-9) + 1e-9
+            return self._tag([self._cgi((ra, dec), size, image_type)], route)
+        payloads = [
+            ibe_search(self.ibe_url, pos=(a, d), size=w, intersect="OVERLAPS")
+            for a, d, w in box_cover(ra, dec, radius, self.ibe_max_size)
+        ]
+        return self._tag(payloads, route)
+
+    def _cgi(self, pos, size, image_type):
+        return sia1_search(
+            self.sia1_url,
+            pos=pos,
+            size=min(size, 180.0),
+            image_type=image_type,
+            dataset=self.sia1_dataset,
+        )
+
+    def payload_quicklook(self, ra, dec):
+        """Build the CGI requests for the Quicklook files of image sets.
+
+        No network access. The sets' centres are grouped into sky cells of
+        ``sia1_group_size`` degrees (`~twomass_vo.archives.irsa.sia1.nearby_groups`);
+        each cell is one request (``type=ql``) whose box holds every centre
+        of the cell, so that each set is listed.
+
+        Parameters
+        ----------
+        ra, dec : ndarray
+            Centres of the image sets, ICRS degrees.
+
+        Returns
+        -------
+        payloads : list of dict
+            One request per cell, route ``sia1-files``.
+        """
+        ra, dec = validated_points(ra, dec)
+        return self._tag(
+            [
+                self._cgi((a, d), width, "quicklook")
+                for _, a, d, width in nearby_groups(ra, dec, self.sia1_group_size)
+            ],
+            "sia1-files",
+        )
+
+    def payload_points(self, ra, dec):
+        """Build the requests of `~twomass_vo.archives.IrsaArchive.find_points`.
+
+        No network access. One TAP upload per chunk when a TAP table is known,
+        else one IBE upload (multipart ``POS``) per ``ibe_chunk_size``
+        positions, else one SIA v2 request per position, else one SIA v1 CGI
+        request per sky cell of nearby positions (its ``members``: their
+        indices).
+        """
+        route = self.routes()["positions"]
+        ra, dec = validated_points(ra, dec)
+        if route == "ibe-upload":
+            return self._tag(
+                [
+                    ibe_upload(
+                        self.ibe_url,
+                        ra[s : s + self.ibe_chunk_size],
+                        dec[s : s + self.ibe_chunk_size],
+                        start=s,
+                    )
+                    for s in range(0, len(ra), self.ibe_chunk_size)
+                ],
+                route,
+            )
+        if route == "sia-per-position":
+            return self._tag(
+                [self._sia(a, d, POINT_RADIUS) for a, d in zip(ra, dec, strict=True)],
+                route,
+            )
+        if route == "sia1-groups":
+            payloads = []
+            for members, a, d, width in nearby_groups(ra, dec, self.sia1_group_size):
+                payload = self._cgi((a, d), width, "atlas")
+                payload["members"] = members
+                payloads.append(payload)
+            return self._tag(payloads, route)
+        return self._tag(
+            self._tap_payloads(
+                "positions", lambda: super(IrsaRoutes, self).payload_points(ra, dec)
+            ),
+            route,
+        )
+
+    def payload_coadd_keys(self, keys):
+        """Build the requests of `~twomass_vo.archives.IrsaArchive.find_coadd_keys`.
+
+        No network access. TAP when a table is known, else IBE ``where=coadd_key
+        IN (...)`` with at most ``ibe_where_size`` keys each.
+        """
+        route = self.routes()["coadd_keys"]
+        if route == "tap":
+            return self._tag(
+                self._tap_payloads(
+                    "coadd_keys",
+                    lambda: super(IrsaRoutes, self).payload_coadd_keys(keys),
+                ),
+                route,
+            )
+        keys = np.unique(validated_ints(keys, "coadd_key", low=0, high=2**62))
+        size = self.ibe_where_size
+        return self._tag(
+            [
+                ibe_search(self.ibe_url, where=where_coadd_keys(keys[s : s + size]))
+                for s in range(0, len(keys), size)
+            ],
+            route,
+        )
+
+    def payload_scans(self, ordate, hemisphere, scanno, image):
+        """Build the requests of `~twomass_vo.archives.IrsaArchive.find_scans`.
+
+        No network access. TAP when a table is known, else IBE ``where=(ordate =
+        'yymmdd' AND hemisphere = 'n' AND scanno = N [AND coaddno IN (...)]) OR
+        ...`` with at most ``ibe_where_size`` scans each.
+        """
+        route = self.routes()["scans"]
+        if route == "tap":
+            return self._tag(
+                self._tap_payloads(
+                    "scans",
+                    lambda: super(IrsaRoutes, self).payload_scans(
+                        ordate, hemisphere, scanno, image
+                    ),
+                ),
+                route,
+            )
+        ordate, hem, scanno, image = validated_scans(ordate, hemisphere, scanno, image)
+        scan_keys = np.char.add(np.char.add(ordate, hem), scanno.astype("U3"))
+        _, first = np.unique(scan_keys, return_index=True)
+        groups = scan_keys[np.sort(first)]
+        size = self.ibe_where_size
+        payloads = []
+        for s in range(0, len(groups), size):
+            rows = np.isin(scan_keys, groups[s : s + size])
+            where = where_scans(ordate[rows], hem[rows], scanno[rows], image[rows])
+            payloads.append(ibe_search(self.ibe_url, where=where))
+        return self._tag(payloads, route)
+
+    @staticmethod
+    def _tag(payloads, route):
+        for payload in payloads:
+            payload["route"] = route
+        return payloads

@@ -1,0 +1,116 @@
+# Licensed under a 3-clause BSD style license - see LICENSE
+"""The query metadata of a result, and result files that keep it.
+
+The metadata structure, `record_query` and the writers live in
+`twomass_vo.results.result_writer` (re-exported here); this module adds
+`read_table`, which reads any file `write_table` writes back into an
+`~twomass_vo.ImageTable` with the same structure. See
+`twomass_vo.results.result_writer` for the structure.
+"""
+
+from pathlib import Path
+
+from .result_writer import (
+    FORMATS,
+    META_KEYS,
+    flat_meta,
+    record_query,
+    structured_meta,
+    to_votable,
+    write_table,
+)
+
+__all__ = [
+    "FORMATS",
+    "META_KEYS",
+    "flat_meta",
+    "read_table",
+    "record_query",
+    "structured_meta",
+    "to_votable",
+    "write_table",
+]
+
+
+def _read_votable(source):
+    """Read a VOTable once: its first table's rows, and its query metadata."""
+    from astropy.io.votable import parse
+
+    votable = parse(source, verify="ignore")
+    first = votable.get_first_table()
+    flat = {info.name: info.value for info in votable.resources[0].infos}
+    for param in first.params:
+        value = param.value
+        flat[param.name] = value.decode() if isinstance(value, bytes) else str(value)
+    return first.to_table(), structured_meta(flat)
+
+
+def read_table(path):
+    """Read a result written by `write_table` (any format), with its metadata.
+
+    Parameters
+    ----------
+    path : str or `~pathlib.Path`
+        The file; the format comes from the extension.
+
+    Returns
+    -------
+    table : `~twomass_vo.ImageTable`
+        The rows, with ``table.meta`` in the structure of this module. Its
+        rows load from ``access_url`` (no archive attached).
+
+    Raises
+    ------
+    ValueError
+        For an unknown extension, a path that is not a regular file (a FIFO,
+        a device), or a file larger than ``twomass_vo.conf.max_input_size``.
+    OSError
+        If there is no such file.
+    """
+    import io
+    import warnings
+
+    from .. import conf
+    from .._files.local_files import read_regular
+    from .image_table import ImageTable
+
+    path = Path(path)
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"unknown table format for {path} (use {', '.join(FORMATS)})")
+    if not path.exists():
+        raise OSError(f"{path}: no such file")
+    data = read_regular(
+        path, max_size=int(conf.max_input_size), limit="twomass_vo.conf.max_input_size"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # e.g. VOTable or FITS unit dialects
+        if fmt == "votable":  # parsed once, for the rows and the metadata
+            rows, meta = _read_votable(io.BytesIO(data))
+            table = ImageTable(rows, meta=meta, copy=False)
+        else:
+            table = ImageTable.read(io.BytesIO(data), format=fmt)
+            table.meta = structured_meta(dict(table.meta))
+    _apply_contract(table)
+    return table
+
+
+def _apply_contract(table):
+    """Give the contract columns of a table read from disk their UCD, utype, text.
+
+    Files written by older versions (or CSV, which has no column metadata)
+    then write out as current results do. Units are set only where the file
+    had none (CSV); a unit the file has is kept.
+    """
+    from .image_table import COLUMNS, ImageTable
+
+    contract = ImageTable.from_columns({})
+    for name, _, unit, _, description in COLUMNS:
+        if name not in table.colnames:
+            continue
+        column = table[name]
+        column.meta.pop("utype", None)
+        column.meta.update(contract[name].meta)  # ucd, ObsCore utype
+        column.description = description
+        if unit is not None and column.unit is None:
+            column.unit = unit
