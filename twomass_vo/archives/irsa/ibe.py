@@ -52,11 +52,11 @@ import numpy as np
 from ..._http.vo_session import answer_of
 from ...exceptions import ArchiveError
 from ...geometry import radec_to_xyz, sin_corners
+from ..set_keys import dhs_keys
 from ..vo.service_values import (
     as_numbers,
     as_text,
     checked_footprints,
-    dhs_keys,
     format_number,
     valid_dates,
     validated_ints,

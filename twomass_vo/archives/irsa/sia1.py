@@ -40,11 +40,11 @@ import numpy as np
 from ..._http.vo_session import answer_of, printable
 from ...exceptions import ArchiveError
 from ...geometry import radec_to_xyz, sin_corners, xyz_to_radec
+from ..set_keys import dhs_keys
 from ..vo.service_values import (
     as_numbers,
     as_text,
     check_file_rows,
-    dhs_keys,
     format_number,
     service_value_error,
     validated_points,

@@ -18,8 +18,8 @@ import numpy as np
 from astropy.table import Table
 
 from ...exceptions import ArchiveError, InvalidQueryError
+from ..set_keys import dhs_keys
 from .service_values import (
-    dhs_keys,
     format_number,
     validated_ints,
     validated_points,

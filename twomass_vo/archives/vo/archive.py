@@ -59,6 +59,7 @@ from ..._http.deadline import positive_seconds
 from ..._http.vo_session import make_session
 from ...exceptions import ArchiveError, InvalidQueryError
 from ..base import Archive, FileRefs, ImageSets
+from ..set_keys import dhs_keys
 from .adql import (
     DEFAULT_COLUMNS,
     POS_IDX,
@@ -72,7 +73,6 @@ from .image_sets import SET_FIELDS, SetStore, expand, sets_of_pairs
 from .service_values import (
     band_codes,
     check_url,
-    dhs_keys,
     parse_image_paths,
     service_value_error,
     uploaded_index,

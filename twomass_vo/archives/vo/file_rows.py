@@ -16,6 +16,7 @@ is meant cannot be told.
 import numpy as np
 
 from ...exceptions import ArchiveError
+from ..set_keys import dhs_keys
 from .image_sets import parse_footprints
 from .service_values import (
     LazyPaths,
@@ -24,7 +25,6 @@ from .service_values import (
     band_codes,
     check_file_rows,
     checked_footprints,
-    dhs_keys,
     ordate_text,
     polygon_xyz,
     service_ints,

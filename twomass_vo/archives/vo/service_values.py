@@ -4,8 +4,7 @@
 * text and numbers of a response column (`as_text`, `as_numbers`), and the
   number text written into ADQL / SIA parameters (`format_number`);
 * band names -> band codes (`band_codes`), 2MASS file paths -> date,
-  hemisphere, scan, image, band and kind (`parse_image_paths`), and the
-  date-hemisphere-scan-image key of a set (`dhs_keys`);
+  hemisphere, scan, image, band and kind (`parse_image_paths`);
 * validated inputs: URLs (`check_url`), integers (`validated_ints`), scans
   (`validated_scans`) and points (`validated_points`);
 * validated service values (a service is not trusted): the file rows of an
@@ -33,7 +32,6 @@ __all__ = [
     "check_file_rows",
     "check_url",
     "checked_footprints",
-    "dhs_keys",
     "format_number",
     "is_http",
     "ordate_text",
@@ -215,28 +213,6 @@ def parse_image_paths(values):
         out["band_code"][i] = "jhk".index(match["band"])
         out["kind"][i] = 0 if match["kind"] == "i" else 1
     return out
-
-
-def dhs_keys(ordate, hemisphere, scanno, image):
-    """One int64 per date-hemisphere-scan-image: the archive's set key.
-
-    Parameters
-    ----------
-    ordate, hemisphere : array-like of str
-        ``yymmdd`` and ``n`` / ``s``.
-    scanno, image : array-like of int
-        Scan and image numbers.
-
-    Returns
-    -------
-    keys : ndarray of int64
-        ``((yymmdd * 2 + is_south) * 1000 + scan) * 10000 + image``.
-    """
-    date = np.asarray(ordate).astype("U6").astype(np.int64)
-    south = (np.asarray(hemisphere).astype("U1") == "s").astype(np.int64)
-    return ((date * 2 + south) * 1000 + np.asarray(scanno, np.int64)) * 10_000 + (
-        np.asarray(image, np.int64)
-    )
 
 
 def validated_ints(values, name, *, low, high):
