@@ -16,7 +16,7 @@ from ..base import ImageSets
 from ..vo.adql import checked_columns
 from ..vo.archive import VOArchive
 from ..vo.diagnostics import RouteDiagnostics
-from ..vo.service_values import check_url, validated_ints
+from ..vo.query_values import check_url, validated_ints
 from .discovery import Discovery, discover_image_table
 from .ibe import (
     ibe_cutout_urls,

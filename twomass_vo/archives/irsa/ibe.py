@@ -53,12 +53,10 @@ from ..._http.vo_session import answer_of
 from ...exceptions import ArchiveError
 from ...geometry import radec_to_xyz, sin_corners
 from ..set_keys import dhs_keys
-from ..vo.service_values import (
-    as_numbers,
-    as_text,
-    checked_footprints,
+from ..vo.answer_values import checked_footprints, valid_dates
+from ..vo.column_text import as_numbers, as_text
+from ..vo.query_values import (
     format_number,
-    valid_dates,
     validated_ints,
     validated_points,
     validated_scans,

@@ -23,7 +23,7 @@ from ...exceptions import (
 )
 from ...geometry import radec_to_xyz, xyz_to_radec
 from ..base import ImageSets
-from ..vo.service_values import validated_ints, validated_points, validated_scans
+from ..vo.query_values import validated_ints, validated_points, validated_scans
 from ..vo.sia2 import POINT_RADIUS
 from .ibe import ibe_search, ibe_upload, where_coadd_keys, where_scans
 from .sia1 import nearby_groups, sia1_search

@@ -41,14 +41,9 @@ from ..._http.vo_session import answer_of, printable
 from ...exceptions import ArchiveError
 from ...geometry import radec_to_xyz, sin_corners, xyz_to_radec
 from ..set_keys import dhs_keys
-from ..vo.service_values import (
-    as_numbers,
-    as_text,
-    check_file_rows,
-    format_number,
-    service_value_error,
-    validated_points,
-)
+from ..vo.answer_values import check_file_rows, service_value_error
+from ..vo.column_text import as_numbers, as_text
+from ..vo.query_values import format_number, validated_points
 
 __all__ = [
     "IMAGE_TYPE_CODES",

@@ -19,7 +19,7 @@ from astropy.table import Table
 
 from ...exceptions import ArchiveError, InvalidQueryError
 from ..set_keys import dhs_keys
-from .service_values import (
+from .query_values import (
     format_number,
     validated_ints,
     validated_points,

@@ -39,7 +39,10 @@ the file path
 
 * `~twomass_vo._http.vo_session`: the HTTP session (bounded answers; time
   limits from `~twomass_vo._http.deadline`);
-* `~twomass_vo.archives.vo.service_values`: values sent and received, validated;
+* `~twomass_vo.archives.vo.query_values` (values sent, validated),
+  `~twomass_vo.archives.vo.answer_values` (values received, checked),
+  `~twomass_vo.archives.vo.column_text` and
+  `~twomass_vo.archives.vo.file_paths` (answer columns and file paths read);
 * `~twomass_vo.archives.vo.adql`: the requests of each look-up (``payload_*``);
 * `~twomass_vo.archives.vo.sia2` and `~twomass_vo.archives.vo.tap`: running them;
 * `~twomass_vo.archives.vo.file_rows`: an answer's rows, one per image file;
@@ -67,18 +70,13 @@ from .adql import (
     check_table_name,
     checked_columns,
 )
+from .answer_values import service_value_error, uploaded_index
+from .column_text import band_codes
 from .diagnostics import ArchiveDiagnostics, EndpointStatus
+from .file_paths import parse_image_paths
 from .file_rows import FileRowMapping, find_column
 from .image_sets import SET_FIELDS, SetStore, expand, sets_of_pairs
-from .service_values import (
-    band_codes,
-    check_url,
-    parse_image_paths,
-    service_value_error,
-    uploaded_index,
-    validated_ints,
-    validated_scans,
-)
+from .query_values import check_url, validated_ints, validated_scans
 from .sia2 import POINT_RADIUS, SiaQueries  # noqa: F401 (POINT_RADIUS: public name here)
 from .soda import soda_cutout_urls
 from .tap import TapExecution

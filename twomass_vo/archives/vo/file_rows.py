@@ -17,20 +17,16 @@ import numpy as np
 
 from ...exceptions import ArchiveError
 from ..set_keys import dhs_keys
-from .image_sets import parse_footprints
-from .service_values import (
-    LazyPaths,
-    as_numbers,
-    as_text,
-    band_codes,
+from .answer_values import (
     check_file_rows,
     checked_footprints,
-    ordate_text,
     polygon_xyz,
     service_ints,
     service_value_error,
-    zfill,
 )
+from .column_text import as_numbers, as_text, band_codes, ordate_text, zfill
+from .file_paths import LazyPaths
+from .image_sets import parse_footprints
 
 __all__ = ["FileRowMapping", "find_column"]
 

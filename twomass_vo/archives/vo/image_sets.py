@@ -19,7 +19,7 @@ import numpy as np
 from ...exceptions import ArchiveError
 from ...geometry import format_s_region, parse_s_region, xyz_to_radec
 from ..base import ImageSets
-from .service_values import polygon_xyz
+from .answer_values import polygon_xyz
 
 __all__ = ["SET_FIELDS", "SetStore", "expand", "parse_footprints", "sets_of_pairs"]
 

@@ -11,7 +11,7 @@ service takes no uploads.
 
 from ..._http.vo_session import read_capabilities
 from ...exceptions import InvalidQueryError
-from .service_values import check_url, format_number
+from .query_values import check_url, format_number
 
 __all__ = ["POINT_RADIUS", "SiaQueries", "run_sia_query"]
 

@@ -35,8 +35,8 @@ from astropy.units import UnitsWarning
 from ..._http.deadline import time_limit
 from ..._http.vo_session import read_capabilities
 from ...exceptions import ArchiveError
+from .answer_values import service_value_error
 from .file_rows import find_column
-from .service_values import service_value_error
 from .sia2 import run_sia_query
 
 __all__ = ["TapExecution", "binary2_upload", "read_integer_answer"]
