@@ -394,7 +394,10 @@ class IrsaRoutes:
             )
         if route == "sia-per-position":
             return self._tag(
-                [self._sia(a, d, POINT_RADIUS) for a, d in zip(ra, dec, strict=True)],
+                [
+                    self.sia.circle(a, d, POINT_RADIUS)
+                    for a, d in zip(ra, dec, strict=True)
+                ],
                 route,
             )
         if route == "sia1-groups":

@@ -193,7 +193,7 @@ class AdqlQueries:
 
     A mixin: it reads the archive's ``table``, ``columns``, ``tap_url``,
     ``sia_url``, thresholds and ``upload`` settings, and builds SIA v2 requests
-    with ``_sia`` (`~twomass_vo.archives.vo.sia2.SiaQueries`).
+    with ``sia.circle`` (`~twomass_vo.archives.vo.sia2.SiaClient`).
     """
 
     def _select(self):
@@ -228,13 +228,6 @@ class AdqlQueries:
     def _region(self):
         return f"i.{self.columns['s_region']}"
 
-    def _uploads_enabled(self):
-        if self.upload is not None:
-            return bool(self.upload)
-        if self._upload_capability is not None:
-            return self._upload_capability
-        return True
-
     def payload_circle(self, ra, dec, radius, *, image_type="atlas"):
         """Build the requests of `~twomass_vo.archives.VOArchive.find_circle`.
 
@@ -262,7 +255,7 @@ class AdqlQueries:
         if not (np.isfinite(radius) and 0 < radius <= 90):
             raise InvalidQueryError(f"radius={radius!r} must be in (0, 90] degrees")
         if self.sia_url is not None:
-            return [self._sia(ra, dec, radius)]
+            return [self.sia.circle(ra, dec, radius)]
         self._need("s_region", purpose="search a region")
         query = (
             f"SELECT {self._select()} FROM {self.table} AS i WHERE "
@@ -302,10 +295,11 @@ class AdqlQueries:
         """
         ra, dec = validated_points(ra, dec)
         n = len(ra)
-        if not self._uploads_enabled():
+        if not self.tap.uploads_enabled:
             if self.sia_url is not None:
                 return [
-                    self._sia(a, d, POINT_RADIUS) for a, d in zip(ra, dec, strict=True)
+                    self.sia.circle(a, d, POINT_RADIUS)
+                    for a, d in zip(ra, dec, strict=True)
                 ]
             self._need("s_region", purpose="search positions")
             return [
@@ -351,7 +345,7 @@ class AdqlQueries:
         n = len(values)
         if n == 0:
             return []
-        if n <= self.upload_threshold or not self._uploads_enabled():
+        if n <= self.upload_threshold or not self.tap.uploads_enabled:
             return [
                 self._tap(
                     f"SELECT {self._select()} FROM {self.table} AS i WHERE "

@@ -77,9 +77,9 @@ from .file_paths import parse_image_paths
 from .file_rows import FileRowMapping, find_column
 from .image_sets import SET_FIELDS, SetStore, expand, sets_of_pairs
 from .query_values import check_url, validated_ints, validated_scans
-from .sia2 import POINT_RADIUS, SiaQueries  # noqa: F401 (POINT_RADIUS: public name here)
+from .sia2 import POINT_RADIUS, SiaClient  # noqa: F401 (POINT_RADIUS: public name here)
 from .soda import soda_cutout_urls
-from .tap import TapExecution
+from .tap import TapClient, answer_table
 
 __all__ = [
     "DEFAULT_COLUMNS",
@@ -95,14 +95,7 @@ __all__ = [
 IMAGE_TYPES = ("atlas", "quicklook")
 
 
-class VOArchive(
-    AdqlQueries,
-    SiaQueries,
-    TapExecution,
-    FileRowMapping,
-    ArchiveDiagnostics,
-    Archive,
-):
+class VOArchive(AdqlQueries, FileRowMapping, ArchiveDiagnostics, Archive):
     """2MASS image metadata from an SIA v2 and a TAP service (through pyvo).
 
     Parameters
@@ -247,12 +240,10 @@ class VOArchive(
         resolve_coadd_keys=True,
         pairs_first=True,
     ):
-        self.sia_url = check_url(sia_url, "sia_url")
-        self.sia_capabilities = bool(sia_capabilities)
+        sia_url = check_url(sia_url, "sia_url")
         self.resolve_coadd_keys = bool(resolve_coadd_keys)
         self.pairs_first = bool(pairs_first)
-        self._sia_endpoint = None
-        self.tap_url = check_url(tap_url, "tap_url", required=True).rstrip("/")
+        tap_url = check_url(tap_url, "tap_url", required=True).rstrip("/")
         self.datalink_url = check_url(datalink_url, "datalink_url")
         self.data_url_root = check_url(data_url_root, "data_url_root")
         if self.data_url_root is not None and not self.data_url_root.endswith("/"):
@@ -261,7 +252,7 @@ class VOArchive(
         self.table = None if table is None else check_table_name(table)
         if collection is not None and not str(collection).strip():
             collection = None
-        self.collection = None if collection is None else str(collection)
+        collection = None if collection is None else str(collection)
         self.columns = checked_columns(columns)
         if self.columns["access_url"] is None and self.data_url_root is None:
             raise InvalidQueryError(
@@ -284,14 +275,90 @@ class VOArchive(
         self.async_threshold = int(async_threshold)
         self.chunk_size = int(chunk_size)
         self.maxrec = int(maxrec)
-        self.sia_maxrec = int(sia_maxrec)
-        self.timeout = positive_seconds(timeout, "timeout")
-        self.async_timeout = positive_seconds(async_timeout, "async_timeout")
-        self.upload = upload
-        self._upload_capability = None
+        timeout = positive_seconds(timeout, "timeout")
+        async_timeout = positive_seconds(async_timeout, "async_timeout")
         self._own_session = session is None
-        self.session = session if session is not None else make_session(self.timeout)
+        session = session if session is not None else make_session(timeout)
+        #: The SIA v2 service (`~twomass_vo.archives.vo.sia2.SiaClient`).
+        self.sia = SiaClient(
+            sia_url,
+            session,
+            timeout,
+            collection=collection,
+            maxrec=sia_maxrec,
+            capabilities=sia_capabilities,
+        )
+        #: The TAP service (`~twomass_vo.archives.vo.tap.TapClient`).
+        self.tap = TapClient(tap_url, session, timeout, async_timeout, upload=upload)
         self._store = SetStore()
+
+    # ----------------------------------------------- settings of the services
+    @property
+    def session(self):
+        """The `requests.Session` of every request (shared by the services)."""
+        return self.tap.session
+
+    @session.setter
+    def session(self, session):
+        self.tap.session = self.sia.session = session
+
+    @property
+    def sia_url(self):
+        """The SIA v2 URL as configured (None: no SIA v2)."""
+        return self.sia.url
+
+    @property
+    def sia_query_url(self):
+        """The SIA v2 query endpoint (see `~twomass_vo.archives.vo.sia2.SiaClient`)."""
+        return self.sia.query_url
+
+    @property
+    def collection(self):
+        """The SIA v2 ``COLLECTION`` constraint, or None."""
+        return self.sia.collection
+
+    @property
+    def sia_maxrec(self):
+        """``MAXREC`` of every SIA v2 request."""
+        return self.sia.maxrec
+
+    @property
+    def sia_capabilities(self):
+        """Whether the SIA v2 query endpoint is read from the capabilities."""
+        return self.sia.capabilities
+
+    @property
+    def tap_url(self):
+        """The TAP base URL."""
+        return self.tap.url
+
+    @property
+    def upload(self):
+        """Whether the TAP service takes uploads, as configured (None: ask it)."""
+        return self.tap.upload
+
+    @property
+    def timeout(self):
+        """Time limit in seconds of each request's socket reads."""
+        return self.tap.timeout
+
+    @property
+    def async_timeout(self):
+        """Time limit in seconds of an asynchronous TAP job."""
+        return self.tap.async_timeout
+
+    def _execute(self, payload):
+        """Run one request (SIA v2 or TAP); return its rows."""
+        if payload["service"] == "sia":
+            maxrec = int(payload["params"]["MAXREC"])
+            return answer_table(
+                "SIA v2", payload["url"], maxrec, lambda: self.sia.run(payload)
+            )
+        return self.tap.run(payload)
+
+    def _execute_integers(self, payload, names):
+        """Run a TAP request whose answer is integer columns ``names``."""
+        return self.tap.run_integers(payload, names)
 
     def close(self):
         """Close the HTTP connections of the archive's own session.
@@ -348,16 +415,16 @@ class VOArchive(
 
     # ---------------------------------------------------------------- look-ups
     def find_circle(self, ra, dec, radius, *, image_type="atlas"):  # noqa: D102
-        self._resolve_sia()
+        self.sia.resolve()
         (payload,) = self.payload_circle(ra, dec, radius)
         sets = self._image_sets(self._execute(payload), payload["service"])
         return self._with_real_keys(sets)
 
     def find_points(self, ra, dec):  # noqa: D102
         if len(np.atleast_1d(ra)):
-            self._resolve_uploads()
-            if not self._uploads_enabled():
-                self._resolve_sia()
+            self.tap.resolve_uploads()
+            if not self.tap.uploads_enabled:
+                self.sia.resolve()
         payloads = self.payload_points(ra, dec)
         if payloads and payloads[0].get("format") == "csv":
             return self._find_points_by_pairs(payloads)
@@ -446,7 +513,7 @@ class VOArchive(
     def find_coadd_keys(self, keys):  # noqa: D102
         keys = validated_ints(keys, "coadd_key", low=0, high=2**62)
         if len(np.unique(keys)) > self.upload_threshold:
-            self._resolve_uploads()
+            self.tap.resolve_uploads()
         found = self._run_all(self.payload_coadd_keys(keys))
         if not len(found):
             return ImageSets.empty()
@@ -460,7 +527,7 @@ class VOArchive(
     def find_scans(self, ordate, hemisphere, scanno, image):  # noqa: D102
         ordate, hem, scanno, image = validated_scans(ordate, hemisphere, scanno, image)
         if len(np.unique(dhs_keys(ordate, hem, scanno, 0))) > self.upload_threshold:
-            self._resolve_uploads()
+            self.tap.resolve_uploads()
         found = self._run_all(self.payload_scans(ordate, hem, scanno, image))
         if not len(found):
             return ImageSets.empty()

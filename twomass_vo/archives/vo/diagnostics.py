@@ -82,7 +82,9 @@ class ArchiveDiagnostics:
                 k: (" ".join(v) if isinstance(v, tuple) else v)
                 for k, v in self.columns.items()
             },
-            upload=self.upload if self.upload is not None else self._upload_capability,
+            upload=self.upload
+            if self.upload is not None
+            else self.tap.upload_capability,
             upload_threshold=self.upload_threshold,
             async_threshold=self.async_threshold,
             chunk_size=self.chunk_size,
@@ -135,7 +137,7 @@ class ArchiveDiagnostics:
 
         def sia():
             proxy = TimeoutProxy(self.session, timeout)
-            self._resolve_sia(proxy)
+            self.sia.resolve(proxy)
             query = SIA2Query(self.sia_query_url, session=proxy)
             if self.collection is not None:
                 query["COLLECTION"] = self.collection
