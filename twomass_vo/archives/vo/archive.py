@@ -74,7 +74,7 @@ from .answer_values import service_value_error, uploaded_index
 from .column_text import band_codes
 from .diagnostics import ArchiveDiagnostics, EndpointStatus
 from .file_paths import parse_image_paths
-from .file_rows import FileRowMapping, find_column
+from .file_rows import FileRowMapper, find_column
 from .image_sets import SET_FIELDS, SetStore, expand, sets_of_pairs
 from .query_values import check_url, validated_ints, validated_scans
 from .sia2 import POINT_RADIUS, SiaClient  # noqa: F401 (POINT_RADIUS: public name here)
@@ -95,7 +95,7 @@ __all__ = [
 IMAGE_TYPES = ("atlas", "quicklook")
 
 
-class VOArchive(AdqlQueries, FileRowMapping, ArchiveDiagnostics, Archive):
+class VOArchive(AdqlQueries, ArchiveDiagnostics, Archive):
     """2MASS image metadata from an SIA v2 and a TAP service (through pyvo).
 
     Parameters
@@ -290,6 +290,8 @@ class VOArchive(AdqlQueries, FileRowMapping, ArchiveDiagnostics, Archive):
         )
         #: The TAP service (`~twomass_vo.archives.vo.tap.TapClient`).
         self.tap = TapClient(tap_url, session, timeout, async_timeout, upload=upload)
+        #: Answers as file rows (`~twomass_vo.archives.vo.file_rows.FileRowMapper`).
+        self.rows = FileRowMapper(self.data_url_root)
         self._store = SetStore()
 
     # ----------------------------------------------- settings of the services
@@ -355,6 +357,14 @@ class VOArchive(AdqlQueries, FileRowMapping, ArchiveDiagnostics, Archive):
                 "SIA v2", payload["url"], maxrec, lambda: self.sia.run(payload)
             )
         return self.tap.run(payload)
+
+    def _file_rows(self, table, source):
+        """File rows of a ``tap`` or ``sia`` answer (`FileRowMapper.read`)."""
+        if source == "tap":
+            url = f"{self.tap_url} ({self.table})"
+        else:
+            url = self.sia_query_url
+        return self.rows.read(table, source, self.columns, url)
 
     def _execute_integers(self, payload, names):
         """Run a TAP request whose answer is integer columns ``names``."""
