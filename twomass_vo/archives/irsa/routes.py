@@ -310,12 +310,11 @@ class IrsaRoutes:
         """
         route = self.routes(image_type)["region"]
         if route == "sia":
-            return self._tag(super().payload_circle(ra, dec, radius), route)
+            return self._tag(self.queries.circle(ra, dec, radius), route)
         if route == "tap":
             return self._tag(
                 self._tap_payloads(
-                    "region",
-                    lambda: super(IrsaRoutes, self).payload_circle(ra, dec, radius),
+                    "region", lambda: self.queries.circle(ra, dec, radius)
                 ),
                 route,
             )
@@ -408,9 +407,7 @@ class IrsaRoutes:
                 payloads.append(payload)
             return self._tag(payloads, route)
         return self._tag(
-            self._tap_payloads(
-                "positions", lambda: super(IrsaRoutes, self).payload_points(ra, dec)
-            ),
+            self._tap_payloads("positions", lambda: self.queries.points(ra, dec)),
             route,
         )
 
@@ -425,7 +422,7 @@ class IrsaRoutes:
             return self._tag(
                 self._tap_payloads(
                     "coadd_keys",
-                    lambda: super(IrsaRoutes, self).payload_coadd_keys(keys),
+                    lambda: self.queries.coadd_keys(keys),
                 ),
                 route,
             )
@@ -451,9 +448,7 @@ class IrsaRoutes:
             return self._tag(
                 self._tap_payloads(
                     "scans",
-                    lambda: super(IrsaRoutes, self).payload_scans(
-                        ordate, hemisphere, scanno, image
-                    ),
+                    lambda: self.queries.scans(ordate, hemisphere, scanno, image),
                 ),
                 route,
             )

@@ -66,7 +66,7 @@ from ..set_keys import dhs_keys
 from .adql import (
     DEFAULT_COLUMNS,
     POS_IDX,
-    AdqlQueries,
+    AdqlBuilder,
     check_table_name,
     checked_columns,
 )
@@ -95,7 +95,7 @@ __all__ = [
 IMAGE_TYPES = ("atlas", "quicklook")
 
 
-class VOArchive(AdqlQueries, ArchiveDiagnostics, Archive):
+class VOArchive(ArchiveDiagnostics, Archive):
     """2MASS image metadata from an SIA v2 and a TAP service (through pyvo).
 
     Parameters
@@ -348,6 +348,57 @@ class VOArchive(AdqlQueries, ArchiveDiagnostics, Archive):
     def async_timeout(self):
         """Time limit in seconds of an asynchronous TAP job."""
         return self.tap.async_timeout
+
+    # ------------------------------------------------------------- requests
+    @property
+    def queries(self):
+        """The request builder of the current table and settings.
+
+        An `~twomass_vo.archives.vo.adql.AdqlBuilder`, made on each use from
+        ``table``, ``columns``, the SIA v2 service (when ``sia_url`` is set),
+        whether uploads are on, and the thresholds.
+        """
+        return AdqlBuilder(
+            self.table,
+            self.columns,
+            tap_url=self.tap_url,
+            sia=self.sia if self.sia_url is not None else None,
+            uploads=self.tap.uploads_enabled,
+            maxrec=self.maxrec,
+            upload_threshold=self.upload_threshold,
+            async_threshold=self.async_threshold,
+            chunk_size=self.chunk_size,
+            pairs_first=self.pairs_first,
+        )
+
+    def payload_circle(self, ra, dec, radius, *, image_type="atlas"):
+        """Build the requests of `find_circle`, without network access.
+
+        See `~twomass_vo.archives.vo.adql.AdqlBuilder.circle`;
+        ``image_type`` is ignored (the table lists both kinds of file).
+        """
+        return self.queries.circle(ra, dec, radius)
+
+    def payload_points(self, ra, dec):
+        """Build the requests of `find_points`, without network access.
+
+        See `~twomass_vo.archives.vo.adql.AdqlBuilder.points`.
+        """
+        return self.queries.points(ra, dec)
+
+    def payload_coadd_keys(self, keys):
+        """Build the requests of `find_coadd_keys`, without network access.
+
+        See `~twomass_vo.archives.vo.adql.AdqlBuilder.coadd_keys`.
+        """
+        return self.queries.coadd_keys(keys)
+
+    def payload_scans(self, ordate, hemisphere, scanno, image):
+        """Build the requests of `find_scans`, without network access.
+
+        See `~twomass_vo.archives.vo.adql.AdqlBuilder.scans`.
+        """
+        return self.queries.scans(ordate, hemisphere, scanno, image)
 
     def _execute(self, payload):
         """Run one request (SIA v2 or TAP); return its rows."""

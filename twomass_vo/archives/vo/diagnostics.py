@@ -146,7 +146,7 @@ class ArchiveDiagnostics:
             return f"{len(result.fieldnames)} columns in the metadata answer"
 
         def tap():
-            query = f"SELECT TOP 1 {self._select()} FROM {self.table} AS i"
+            query = f"SELECT TOP 1 {self.queries.select()} FROM {self.table} AS i"
             service = TAPService(
                 self.tap_url, session=TimeoutProxy(self.session, timeout)
             )
