@@ -15,8 +15,8 @@ from ...exceptions import ArchiveError, ArchiveUnreachableError
 from ..base import ImageSets
 from ..vo.adql import checked_columns
 from ..vo.archive import VOArchive
-from ..vo.diagnostics import RouteDiagnostics
 from ..vo.query_values import check_url, validated_ints
+from .diagnostics import RouteDiagnostics
 from .discovery import Discovery, discover_image_table
 from .ibe import (
     ibe_cutout_urls,
