@@ -27,7 +27,7 @@ uploaded ``idx`` column echoed as ``in_idx`` or not (`upload_index`).
   are NAXIS1 / NAXIS2, ``ra1 .. dec4`` the computed corners);
 * a search box may be at most 5 degrees wide for 2MASS All-Sky (the "Max
   SIZE" of IBE's documentation; a larger one is an HTTP 400, "Search region
-  is too large"): `~twomass_vo.archives.irsa.routes` splits larger regions;
+  is too large"): `~twomass_vo.archives.irsa.payloads` splits larger regions;
 * files live at ``{data}/{ordate}{hemisphere}/s{scanno:03d}/image/{fname}``
   (gzip-compressed), and IBE's data service cuts them out:
   ``?center=ra,dec&size=Narcsec&gzip=false`` (clipped to the image; HTTP 500

@@ -249,12 +249,12 @@ class VOArchive(ArchiveDiagnostics, Archive):
         if self.data_url_root is not None and not self.data_url_root.endswith("/"):
             self.data_url_root += "/"
         # None: no table yet (an archive that finds it at run time sets it)
-        self.table = None if table is None else check_table_name(table)
+        self._table = None if table is None else check_table_name(table)
         if collection is not None and not str(collection).strip():
             collection = None
         collection = None if collection is None else str(collection)
-        self.columns = checked_columns(columns)
-        if self.columns["access_url"] is None and self.data_url_root is None:
+        self._columns = checked_columns(columns)
+        if self._columns["access_url"] is None and self.data_url_root is None:
             raise InvalidQueryError(
                 "the table has no access_url column: give data_url_root"
             )
@@ -295,6 +295,16 @@ class VOArchive(ArchiveDiagnostics, Archive):
         self._store = SetStore()
 
     # ----------------------------------------------- settings of the services
+    @property
+    def table(self):
+        """The TAP table of image files (None: none known)."""
+        return self._table
+
+    @property
+    def columns(self):
+        """Contract name -> column of `table` (None: the table has no such column)."""
+        return self._columns
+
     @property
     def session(self):
         """The `requests.Session` of every request (shared by the services)."""

@@ -68,9 +68,15 @@ class SiaClient:
     """
 
     def __init__(
-        self, url, session, timeout, *, collection=None, maxrec=100_000,
+        self,
+        url,
+        session,
+        timeout,
+        *,
+        collection=None,
+        maxrec=100_000,
         capabilities=True,
-    ):  # fmt: skip
+    ):
         self.url = url
         self.session = session
         self.timeout = timeout
