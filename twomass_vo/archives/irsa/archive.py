@@ -459,7 +459,7 @@ class IrsaArchive(RouteDiagnostics, IrsaPayloads, VOArchive):
             If a row's coadd_key contradicts its set's, or if a set's
             Quicklook file of a wanted band is not listed.
         """
-        store = self._store
+        store = self.sets
         ref = np.asarray(sets.ref, np.int64)
         if not len(ref):
             return

@@ -61,7 +61,7 @@ from astropy.utils.exceptions import AstropyUserWarning
 from ..._http.deadline import positive_seconds
 from ..._http.vo_session import make_session
 from ...exceptions import ArchiveError, InvalidQueryError
-from ..base import Archive, FileRefs, ImageSets
+from ..base import Archive, ImageSets
 from ..set_keys import dhs_keys
 from .adql import (
     DEFAULT_COLUMNS,
@@ -75,7 +75,7 @@ from .column_text import band_codes
 from .diagnostics import ArchiveDiagnostics, EndpointStatus
 from .file_paths import parse_image_paths
 from .file_rows import FileRowMapper, find_column
-from .image_sets import SET_FIELDS, SetStore, expand, sets_of_pairs
+from .image_sets import SetStore, expand, sets_in_ranges, sets_of_pairs
 from .query_values import check_url, validated_ints, validated_scans
 from .sia2 import POINT_RADIUS, SiaClient  # noqa: F401 (POINT_RADIUS: public name here)
 from .soda import soda_cutout_urls
@@ -292,7 +292,9 @@ class VOArchive(ArchiveDiagnostics, Archive):
         self.tap = TapClient(tap_url, session, timeout, async_timeout, upload=upload)
         #: Answers as file rows (`~twomass_vo.archives.vo.file_rows.FileRowMapper`).
         self.rows = FileRowMapper(self.data_url_root)
-        self._store = SetStore()
+        #: The image sets seen so far, with their files
+        #: (`~twomass_vo.archives.vo.image_sets.SetStore`).
+        self.sets = SetStore()
 
     # ----------------------------------------------- settings of the services
     @property
@@ -457,7 +459,7 @@ class VOArchive(ArchiveDiagnostics, Archive):
         `files` can give their URLs; this frees that memory. Sets returned
         before the call can no longer be passed to `files`.
         """
-        self._store.clear()
+        self.sets.clear()
 
     @property
     def makes_cutouts(self):
@@ -480,9 +482,9 @@ class VOArchive(ArchiveDiagnostics, Archive):
         if not keep.any():
             return ImageSets.empty()
         index = np.zeros(len(table), np.int64) if index is None else index
-        ref = self._store.add(rows, corners_of)
+        ref = self.sets.add(rows, corners_of)
         pairs = np.unique(np.stack([np.asarray(index, np.int64)[keep], ref], 1), axis=0)
-        return self._store.sets(pairs[:, 1], pairs[:, 0])
+        return self.sets.sets(pairs[:, 1], pairs[:, 0])
 
     # ---------------------------------------------------------------- look-ups
     def find_circle(self, ra, dec, radius, *, image_type="atlas"):  # noqa: D102
@@ -579,7 +581,7 @@ class VOArchive(ArchiveDiagnostics, Archive):
                 stacklevel=3,
             )
             return sets
-        return self._store.sets(sets.ref, sets.query_index)
+        return self.sets.sets(sets.ref, sets.query_index)
 
     def find_coadd_keys(self, keys):  # noqa: D102
         keys = validated_ints(keys, "coadd_key", low=0, high=2**62)
@@ -604,24 +606,7 @@ class VOArchive(ArchiveDiagnostics, Archive):
             return ImageSets.empty()
         # request r asks for keys [lo, hi]: one image, or all images of a scan
         lo = dhs_keys(ordate, hem, scanno, image)
-        hi = np.where(image > 0, lo, lo + 9999)
-        set_keys = dhs_keys(found.ordate, found.hemisphere, found.scanno, found.image)
-        order = np.argsort(set_keys, kind="stable")
-        start = np.searchsorted(set_keys[order], lo, side="left")
-        stop = np.searchsorted(set_keys[order], hi, side="right")
-        counts = stop - start
-        request = np.repeat(np.arange(len(lo)), counts)
-        offsets = np.arange(counts.sum()) - np.repeat(
-            np.cumsum(counts) - counts, counts
-        )
-        chosen = order[np.repeat(start, counts) + offsets]
-        sets = found.take(chosen)
-        return ImageSets(
-            **{
-                **{f: getattr(sets, f) for f in SET_FIELDS},
-                "query_index": request.astype(np.int64),
-            }
-        )
+        return sets_in_ranges(found, lo, np.where(image > 0, lo, lo + 9999))
 
     def _run_all(self, payloads):
         parts = [self._image_sets(self._execute(p), p["service"]) for p in payloads]
@@ -638,25 +623,10 @@ class VOArchive(ArchiveDiagnostics, Archive):
                 f"image_type={image_type!r} must be one of {', '.join(IMAGE_TYPES)}"
             )
         kind = IMAGE_TYPES.index(image_type)
-        ref = np.asarray(sets.ref, np.int64)
-        band = np.asarray(band_code, np.int64)
-        s = self._store
-        if len(ref) and (ref.max() >= len(s) or ref.min() < 0):
-            raise ArchiveError(
-                "these image sets were not found by this archive (or its cache "
-                "was cleared)"
-            )
-        has = s.has[ref, kind, band]
+        has, refs = self.sets.file_refs(sets.ref, kind, band_code)
         if kind == 1 and not self.serves_quicklook and not has.all():
             raise ArchiveError(f"{self!r} {self._no_quicklook}")
-        urls = np.where(has, s.url[ref, kind, band], "").astype(str)
-        formats = np.where(has, s.format[ref, kind, band], "").astype(str)
-        return FileRefs(
-            access_url=urls,
-            access_format=formats,
-            access_estsize=np.where(has, s.size[ref, kind, band], -1).astype(np.int64),
-            s_region=s.s_region[ref],
-        )
+        return refs
 
     def cutout_urls(self, access_url, ra, dec, size_arcsec):
         """SODA cutout URLs (``datalink_url`` set), else ``''``.
@@ -682,5 +652,5 @@ class VOArchive(ArchiveDiagnostics, Archive):
         size = np.asarray(size_arcsec, np.float64)
         if self.datalink_url is None or n == 0:
             return np.zeros(n, dtype="U1")
-        pubdid = self._store.pubdid_of(access_url)
+        pubdid = self.sets.pubdid_of(access_url)
         return soda_cutout_urls(self.datalink_url, pubdid, ra, dec, size)

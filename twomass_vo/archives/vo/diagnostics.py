@@ -101,7 +101,7 @@ class ArchiveDiagnostics:
             sia_maxrec=self.sia_maxrec,
             sia_capabilities=self.sia_capabilities,
             resolve_coadd_keys=self.resolve_coadd_keys,
-            cached_sets=len(self._store),
+            cached_sets=len(self.sets),
         )
         if check:
             info["endpoints"] = self.check(timeout=timeout)
