@@ -5,9 +5,10 @@
 scan and image numbers, coadd_keys, centres, access URLs),
 `checked_footprints` their footprints (`polygon_xyz`: corners in degrees),
 `service_ints` an integer column, `uploaded_index` the index a service
-echoes back from an upload, `valid_dates` a date column. A bad value raises
-`~twomass_vo.exceptions.ArchiveError` naming the service URL, the row of
-the answer and the value (`service_value_error`); no row is ever guessed.
+echoes back from an upload, `check_pairs` the (position, coadd_key) pairs
+of a two-step position look-up, `valid_dates` a date column. A bad value
+raises `~twomass_vo.exceptions.ArchiveError` naming the service URL, the row
+of the answer and the value (`service_value_error`); no row is ever guessed.
 """
 
 import numpy as np
@@ -18,6 +19,7 @@ from .column_text import as_numbers, as_text
 
 __all__ = [
     "check_file_rows",
+    "check_pairs",
     "checked_footprints",
     "polygon_xyz",
     "service_ints",
@@ -119,6 +121,41 @@ def uploaded_index(column, uploaded, url, what="pos_idx"):
             url, i, what, np.asarray(column)[i], "is not an index that was uploaded"
         )
     return values
+
+
+def check_pairs(pos_idx, coadd_key, sent, names, url):
+    """Check the (position, coadd_key) pairs of a two-step position look-up.
+
+    Parameters
+    ----------
+    pos_idx, coadd_key : ndarray of int64
+        The pairs answered.
+    sent : ndarray of int
+        The position indices uploaded (in increasing order).
+    names : tuple of str
+        The two column names, for the message.
+    url : str
+        The service that answered.
+
+    Raises
+    ------
+    twomass_vo.exceptions.ArchiveError
+        For the first pair whose index is not in the uploaded range or whose
+        coadd_key is not in 0..2**62.
+    """
+    low, high = int(sent[0]), int(sent[-1])
+    bad = (pos_idx < low) | (pos_idx > high)
+    bad |= (coadd_key < 0) | (coadd_key > 2**62)
+    if bad.any():
+        i = _first(bad)
+        name, key = names
+        raise service_value_error(
+            url,
+            i,
+            f"({name}, {key})",
+            (int(pos_idx[i]), int(coadd_key[i])),
+            f"is not an uploaded {name} ({low}..{high}) with a coadd_key in 0..2**62",
+        )
 
 
 def _first(bad):

@@ -35,22 +35,24 @@ date / hemisphere / scan / image columns (IRSA's SIA v2), they are parsed from
 the file path
 ``.../{ordate}{hem}/s{scan:03d}/image/{b}i{scan:03d}{image:04d}.fits[.gz]``.
 
-`VOArchive` composes the modules of the VO layer, each one concern:
+`VOArchive` holds small service objects that share its one HTTP session
+(`~twomass_vo._http.vo_session`), as pyvo's services and astroquery's IRSA
+module do:
 
-* `~twomass_vo._http.vo_session`: the HTTP session (bounded answers; time
-  limits from `~twomass_vo._http.deadline`);
-* `~twomass_vo.archives.vo.query_values` (values sent, validated),
-  `~twomass_vo.archives.vo.answer_values` (values received, checked),
-  `~twomass_vo.archives.vo.column_text` and
-  `~twomass_vo.archives.vo.file_paths` (answer columns and file paths read);
-* `~twomass_vo.archives.vo.adql`: the requests of each look-up (``payload_*``);
-* `~twomass_vo.archives.vo.sia2` and `~twomass_vo.archives.vo.tap`: running them;
-* `~twomass_vo.archives.vo.file_rows`: an answer's rows, one per image file;
-* `~twomass_vo.archives.vo.image_sets`: the rows grouped into image sets;
-* `~twomass_vo.archives.vo.soda`: SODA cutout URLs;
-* `~twomass_vo.archives.vo.diagnostics`: ``describe`` and ``check``.
+* ``archive.sia``: the SIA v2 service (`~twomass_vo.archives.vo.sia2.SiaClient`);
+* ``archive.tap``: the TAP service, sync / async / uploads
+  (`~twomass_vo.archives.vo.tap.TapClient`);
+* ``archive.queries``: the requests of each look-up, built from the current
+  table and settings (`~twomass_vo.archives.vo.adql.AdqlBuilder`);
+* ``archive.rows``: answers read as file rows
+  (`~twomass_vo.archives.vo.file_rows.FileRowMapper`);
+* ``archive.sets``: the image sets seen, with their files
+  (`~twomass_vo.archives.vo.image_sets.SetStore`).
 
-This module keeps the look-ups themselves (``find_*``) and `VOArchive.files`.
+Values sent are validated by `~twomass_vo.archives.vo.query_values`, values
+answered checked by `~twomass_vo.archives.vo.answer_values`. This module
+keeps the look-ups themselves (``find_*``), `VOArchive.files` and
+`VOArchive.cutout_urls`.
 """
 
 import warnings
@@ -70,7 +72,7 @@ from .adql import (
     check_table_name,
     checked_columns,
 )
-from .answer_values import service_value_error, uploaded_index
+from .answer_values import check_pairs, uploaded_index
 from .column_text import band_codes
 from .diagnostics import ArchiveDiagnostics, EndpointStatus
 from .file_paths import parse_image_paths
@@ -530,19 +532,7 @@ class VOArchive(ArchiveDiagnostics, Archive):
             name, key = payload["columns"]
             pos_idx, coadd_key = self._execute_integers(payload, (name, key))
             sent = payload["uploads"]["pos"][POS_IDX]
-            low, high = int(sent[0]), int(sent[-1])
-            bad = (pos_idx < low) | (pos_idx > high)
-            bad |= (coadd_key < 0) | (coadd_key > 2**62)
-            if bad.any():
-                i = int(np.flatnonzero(bad)[0])
-                raise service_value_error(
-                    payload["url"],
-                    i,
-                    f"({name}, {key})",
-                    (int(pos_idx[i]), int(coadd_key[i])),
-                    f"is not an uploaded {name} ({low}..{high}) with a coadd_key "
-                    "in 0..2**62",
-                )
+            check_pairs(pos_idx, coadd_key, sent, (name, key), payload["url"])
             index.append(pos_idx)
             keys.append(coadd_key)
         return sets_of_pairs(
