@@ -230,7 +230,7 @@ def query_frame(archive, frame, *, mode, options, meta):
         or ``link`` (sources).
     meta : dict
         The query metadata of the result
-        (`~twomass_vo.results.result_writer.record_query`).
+        (`~twomass_vo.results.query_metadata.record_query`).
 
     Returns
     -------

@@ -38,9 +38,9 @@ def output_formats():
 
 def read_result(path):
     """Read an ImageTable file (``download`` subcommand) with its metadata."""
-    from ..results.result_reader import read_table
+    from ..results import result_reader
 
-    return read_table(path)
+    return result_reader.read_result(path)
 
 
 def rerun_command(argv):
@@ -118,10 +118,10 @@ def download_rows(table, folder, args):
 def stage_result(outputs, table, path, *, votable_format="auto"):
     """Write the table, its MOC (``.moc.fits``) or its footprints (region file).
 
-    ``votable_format`` is that of `~twomass_vo.results.result_reader.write_table`.
+    ``votable_format`` is that of `~twomass_vo.results.result_writer.write_table`.
     """
     from ..results.moc import REGION_FORMATS, footprint_file
-    from ..results.result_reader import write_table
+    from ..results.result_writer import write_table
 
     def write(tmp):
         if path.name.lower().endswith(".moc.fits"):

@@ -91,9 +91,9 @@ def _is_table(path):
 
 
 def _read(path):
-    from ..results.result_reader import read_table
+    from ..results.result_reader import read_result
 
-    return read_table(path)
+    return read_result(path)
 
 
 def _table_difference(old, new):
