@@ -458,7 +458,7 @@ def download_partitions(frame, folder, *, archive=None, max_bytes=2**30, **optio
     from astropy.table import vstack
 
     from .results.image_table import ImageTable
-    from .retrieval.plan import byte_count
+    from .retrieval.file_tasks import byte_count
 
     budget = byte_count(max_bytes, "max_bytes")
     spent, rows, done, rests = 0, 0, 0, []
