@@ -606,7 +606,7 @@ class TwoMassBatch:
 
     def _record(self, table, **parameters):
         """Record the query's parameters, route, version and date in table.meta."""
-        from .results.result_reader import record_query
+        from .results.query_metadata import record_query
 
         return record_query(table, archive=self._archive, parameters=parameters)
 

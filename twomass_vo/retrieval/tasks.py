@@ -1,7 +1,7 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
 """One file of a download run: fetch, copy, decompress or cut out, then check.
 
-`run_task` writes the file of one `~twomass_vo.retrieval.plan.Task` into the
+`run_task` writes the file of one `~twomass_vo.retrieval.file_tasks.Task` into the
 run's folder, under a hidden temporary name renamed once the file is complete
 and its FITS structure checked (`~twomass_vo._files.atomic_files.atomic_writer`), and
 reports what happened as a plain, picklable dict: it runs in a thread, a
@@ -197,7 +197,7 @@ def run_task(task, options, archive=None, cancel=None, on_bytes=None):
 
     Parameters
     ----------
-    task : `~twomass_vo.retrieval.plan.Task`
+    task : `~twomass_vo.retrieval.file_tasks.Task`
         The file: its name, source URL and mode (``copy``, ``decompress``
         or ``cutout``).
     options : `TaskOptions`
