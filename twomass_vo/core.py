@@ -305,8 +305,8 @@ class TwoMassBatch:
         diameter = size if kind == "circle" else None
         shape = planner.region_shape(center, diameter, resolver=self.resolver)
         if get_query_payload:
-            return self._payload(
-                "circle", shape.ra, shape.dec, shape.radius, image_type=image_type
+            return self._archive.payload_circle(
+                shape.ra, shape.dec, shape.radius, image_type=image_type
             )
         table = planner.plan_region(
             self._archive,
@@ -460,7 +460,7 @@ class TwoMassBatch:
             )
         request = sources_request(table, link=link, size=size)
         if get_query_payload:
-            return sources_payload(request, int(conf.chunk_size), self._payload)
+            return sources_payload(self._archive, request, int(conf.chunk_size))
         result = plan_sources(
             self._archive,
             request,
@@ -494,7 +494,7 @@ class TwoMassBatch:
         request = coadd_keys_request(keys, band=band)
         image_type = planner.check_image_type(image_type)
         if get_query_payload:
-            return self._payload("coadd_keys", request.coadd_key)
+            return self._archive.payload_coadd_keys(request.coadd_key)
         table = planner.plan_coadd_keys(self._archive, request, image_type=image_type)
         return self._record(
             table,
@@ -610,30 +610,19 @@ class TwoMassBatch:
 
         return record_query(table, archive=self._archive, parameters=parameters)
 
-    def _payload(self, kind, *args, **kwargs):
-        """Return the requests a look-up would send (``get_query_payload``).
-
-        Archives that send no requests (local ones) have no ``payload_*``
-        methods: their payload is an empty list.
-        """
-        make = getattr(self._archive, f"payload_{kind}", None)
-        return [] if make is None else make(*args, **kwargs)
-
     def _points_payload(self, request, chunk):
         """Return the requests of positions, chunk by chunk as the planner asks."""
         return [
             payload
             for start in range(0, len(request.ra), chunk)
-            for payload in self._payload(
-                "points",
-                request.ra[start : start + chunk],
-                request.dec[start : start + chunk],
+            for payload in self._archive.payload_points(
+                request.ra[start : start + chunk], request.dec[start : start + chunk]
             )
         ]
 
     def _scans_payload(self, request):
-        return self._payload(
-            "scans", request.ordate, request.hemisphere, request.scanno, request.image
+        return self._archive.payload_scans(
+            request.ordate, request.hemisphere, request.scanno, request.image
         )
 
     @staticmethod
