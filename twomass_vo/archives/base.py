@@ -9,7 +9,8 @@ top of these look-ups, so an archive may return a superset of candidates;
 which sets contain which points is decided in one place,
 `Archive.contain_sets`. Everything else the package asks of an archive
 (requests for ``get_query_payload``, routes, cutouts, local files, Quicklook
-refusal, diagnostics, closing) is declared on `Archive` with a default.
+refusal, diagnostics, closing) is declared on `Archive` with a default
+(:ref:`new_archive` writes an archive from this contract alone).
 """
 
 import abc
