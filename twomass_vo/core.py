@@ -13,7 +13,6 @@ from pathlib import Path
 from . import conf, planner
 from .archives import Archive, IrsaArchive, LocalArchive, SimulatedArchive
 from .exceptions import InvalidQueryError
-from .results import preview
 
 __all__ = ["TwoMassBatch", "open_archive"]
 
@@ -645,13 +644,3 @@ for _name in (
         "        {common}", _COMMON.strip("\n")
     ).replace("        {returns}", _RETURNS.strip("\n"))
     setattr(TwoMassBatch, _name, _class_or_instance(_method))
-
-
-def _find_image_set(archive, coadd_key, image_type):
-    """Return the rows of one image set (for `~twomass_vo.results.preview.set_rows`)."""
-    return TwoMassBatch(archive=archive).query_coadd_keys(
-        [coadd_key], image_type=image_type
-    )
-
-
-preview.set_finder(_find_image_set)
