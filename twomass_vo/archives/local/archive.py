@@ -336,8 +336,7 @@ class LocalArchive(Archive):
         inside : ndarray of bool
             Whether each point lies in its set (boundary inclusive).
         distance : ndarray of float
-            Signed edge distance, radians: the values of the generic
-            computation, bit for bit, without building the footprints.
+            Signed edge distance, radians (the generic values, bit for bit).
         """
         if not self.has_geometry:
             return super().contain_sets(sets, points, index=index)
