@@ -173,8 +173,9 @@ def test_no_private_names_imported_across_modules():
 
 
 def test_loaders_do_not_know_the_simulation_nor_the_downloads():
-    # the loaders open files; the simulated archive registers its file maker
-    # with them (local_files.register_source), and retrieval builds on them
+    # the loaders open files; whoever makes a loader passes the archive (or,
+    # for rows of no archive, archives.simulated.SimulatedStores) to it as an
+    # argument, and retrieval builds on them
     targets = import_graph()["twomass_vo.retrieval.loaders"]
     assert not any(t.startswith("twomass_vo.archives") for t in targets)
     assert "twomass_vo.retrieval" not in targets

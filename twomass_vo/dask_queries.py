@@ -98,7 +98,8 @@ class ArchiveHandle:
     Attributes
     ----------
     local : bool
-        Whether the archive is local (asks no service).
+        Whether the archive asks no service
+        (`~twomass_vo.archives.Archive.asks_services` is False).
     name : str
         Names the archive's service slots (`service_slot`).
     """
@@ -108,9 +109,7 @@ class ArchiveHandle:
     _lock = threading.Lock()
 
     def __init__(self, archive):
-        from .archives import LocalArchive
-
-        self.local = isinstance(archive, LocalArchive)
+        self.local = not archive.asks_services
         self.name = f"twomass_vo-{type(archive).__name__}-{archive.name}"
         self._pickled = self._key = None
         self._here = archive
