@@ -56,6 +56,8 @@ STANDIN = Path(__file__).resolve().parents[1] / "tests" / "servers" / "irsa_stan
 
 
 def _standin_module():
+    if str(STANDIN.parent) not in sys.path:  # its quiet_http base beside it
+        sys.path.insert(0, str(STANDIN.parent))
     spec = importlib.util.spec_from_file_location("irsa_standin", STANDIN)
     module = importlib.util.module_from_spec(spec)
     sys.modules["irsa_standin"] = module

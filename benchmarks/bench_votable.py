@@ -10,7 +10,7 @@ A result of ``--rows`` rows (a 7-degree region on M31, its rows repeated)
 is written, each way in a child process of its own (so that its peak memory
 is its own), best of ``--repeat`` runs:
 
-* ``fits``: `~twomass_vo.results.result_reader.write_table` to ``.fits`` (the
+* ``fits``: `~twomass_vo.results.result_writer.write_table` to ``.fits`` (the
   reference of the issue: at most 3x its time for BINARY2);
 * ``binary2``: ``write_table`` to ``.vot`` with ``votable_format="binary2"``
   (the numpy stream of `twomass_vo.results.votable_binary`; ``auto`` chooses it for
@@ -40,7 +40,7 @@ import json, resource, sys, tempfile, time, warnings
 from pathlib import Path
 import numpy as np
 from twomass_vo import TwoMassBatch
-from twomass_vo.results.result_reader import write_table
+from twomass_vo.results.result_writer import write_table
 
 way, rows, repeat = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 region = TwoMassBatch(archive="sim").query_region("00h42m44.3s +41d16m08s", 7)

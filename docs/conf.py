@@ -56,6 +56,7 @@ intersphinx_mapping.update(
         "astropy": ("https://docs.astropy.org/en/stable/", None),
         "regions": ("https://astropy-regions.readthedocs.io/en/stable/", None),
         "pyvo": ("https://pyvo.readthedocs.io/en/latest/", None),
+        "astroquery": ("https://astroquery.readthedocs.io/en/latest/", None),
         "mocpy": ("https://cds-astro.github.io/mocpy/", None),
     }
 )

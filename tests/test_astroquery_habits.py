@@ -199,13 +199,13 @@ def test_a_width_outside_the_service_range_is_clamped(batch):
 
 def test_cli_radius_and_width(sim, tmp_path, capsys):
     from twomass_vo.cli import main
-    from twomass_vo.results.result_reader import read_table
+    from twomass_vo.results.result_reader import read_result
 
     def keys(*argv):
         path = tmp_path / "out.ecsv"
         status = main(["--archive", "sim", "region", M31, *argv, "-o", str(path)])
         assert status == 0, capsys.readouterr().err
-        found = list(read_table(path)["coadd_key"])
+        found = list(read_result(path)["coadd_key"])
         path.unlink()
         return found
 

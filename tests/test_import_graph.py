@@ -1,8 +1,13 @@
-"""The package's import graph has no circles.
+"""The package's import graph has no circles, and its layers stay in order.
 
 Every module of ``twomass_vo`` is parsed with :mod:`ast`; every ``import``
 statement counts, at module level and inside functions (lazy imports), with
 relative imports resolved.  A circle anywhere fails the test and is printed.
+So does a layer that imports one above it, directly or through other
+modules (the chain is printed): nothing in ``inputs/`` or ``geometry/``
+reaches ``archives/``, ``results/``, ``retrieval/`` (nor ``core``,
+``planner``, ``dask_queries``, ``cli``), and ``_http/`` imports nothing of
+the package but ``exceptions``, ``version`` and the root's ``conf``.
 """
 
 import ast
@@ -168,8 +173,136 @@ def test_no_private_names_imported_across_modules():
 
 
 def test_loaders_do_not_know_the_simulation_nor_the_downloads():
-    # the loaders open files; the simulated archive registers its file maker
-    # with them (local_files.register_source), and retrieval builds on them
+    # the loaders open files; whoever makes a loader passes the archive (or,
+    # for rows of no archive, archives.simulated.SimulatedStores) to it as an
+    # argument, and retrieval builds on them
     targets = import_graph()["twomass_vo.retrieval.loaders"]
     assert not any(t.startswith("twomass_vo.archives") for t in targets)
     assert "twomass_vo.retrieval" not in targets
+
+
+# ------------------------------------------------------------------ the layers
+# inputs/ and geometry/ sit under the archives, the results and the downloads;
+# _http/ sits under everything. A layer may import the leaves beside it
+# (exceptions, version, the settings of the package root), never a layer above.
+ABOVE_INPUTS = (
+    "twomass_vo.archives",
+    "twomass_vo.results",
+    "twomass_vo.retrieval",
+    "twomass_vo.core",
+    "twomass_vo.planner",
+    "twomass_vo.dask_queries",
+    "twomass_vo.cli",
+)
+#: What _http may import of the package besides itself: the exceptions, the
+#: version (User-Agent) and the package root for its ``conf`` (settings).
+HTTP_MAY_IMPORT = {"twomass_vo.exceptions", "twomass_vo.version", "twomass_vo"}
+ROOT_NAMES_FOR_HTTP = {"conf"}
+
+
+def _in(module, packages):
+    return any(module == p or module.startswith(p + ".") for p in packages)
+
+
+def import_path(graph, start, wanted):
+    """The shortest chain of imports from ``start`` to a module ``wanted`` accepts."""
+    paths = {start: [start]}
+    queue = [start]
+    while queue:
+        node = queue.pop(0)
+        for other in sorted(graph.get(node, ())):
+            if other in paths:
+                continue
+            paths[other] = paths[node] + [other]
+            if wanted(other):
+                return paths[other]
+            queue.append(other)
+    return None
+
+
+def layer_violations(graph, layers, above):
+    """Import chains from a module of ``layers`` to one of ``above``."""
+    found = []
+    for name in sorted(graph):
+        if _in(name, layers):
+            chain = import_path(graph, name, lambda m: _in(m, above))
+            if chain:
+                found.append(chain)
+    return found
+
+
+def http_violations(graph, root_names):
+    """Package modules _http imports besides itself and `HTTP_MAY_IMPORT`.
+
+    ``root_names`` maps each _http module to the names it imports from the
+    package root: only `ROOT_NAMES_FOR_HTTP` may come from there.
+    """
+    found = []
+    for name in sorted(graph):
+        if not _in(name, ["twomass_vo._http"]):
+            continue
+        for target in sorted(graph[name]):
+            if not _in(target, ["twomass_vo._http"]) and target not in HTTP_MAY_IMPORT:
+                found.append(f"{name} imports {target}")
+        for extra in sorted(set(root_names.get(name, ())) - ROOT_NAMES_FOR_HTTP):
+            found.append(f"{name} imports twomass_vo.{extra}")
+    return found
+
+
+def names_from_root():
+    """Map each package module to the names it imports from the package root."""
+    names = {}
+    for name, path in _package_modules().items():
+        is_package = path.name == "__init__.py"
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and _resolve(node, name, is_package)[0] == "twomass_vo"
+            ):
+                names.setdefault(name, set()).update(a.name for a in node.names)
+    return names
+
+
+def test_layer_checks_report_a_planted_import():
+    graph = {
+        "twomass_vo.inputs.a": {"twomass_vo.exceptions", "twomass_vo._files.b"},
+        "twomass_vo._files.b": {"twomass_vo.results.c"},
+        "twomass_vo.results.c": set(),
+        "twomass_vo._http.d": {"twomass_vo", "twomass_vo._http.e"},
+        "twomass_vo._http.e": {"twomass_vo.retrieval.f"},
+    }
+    # an indirect import counts, and the chain is shown
+    assert layer_violations(graph, ["twomass_vo.inputs"], ABOVE_INPUTS) == [
+        ["twomass_vo.inputs.a", "twomass_vo._files.b", "twomass_vo.results.c"]
+    ]
+    assert http_violations(graph, {"twomass_vo._http.d": {"conf"}}) == [
+        "twomass_vo._http.e imports twomass_vo.retrieval.f"
+    ]
+    assert http_violations({"twomass_vo._http.d": set()}, {}) == []
+    # from the root, the settings only (not a lazily loaded TwoMassBatch)
+    assert http_violations(
+        {"twomass_vo._http.d": {"twomass_vo"}}, {"twomass_vo._http.d": {"TwoMassBatch"}}
+    ) == ["twomass_vo._http.d imports twomass_vo.TwoMassBatch"]
+
+
+def test_inputs_and_geometry_import_no_layer_above():
+    graph = import_graph()
+    assert "twomass_vo.inputs.tables" in graph and "twomass_vo.geometry" in graph
+    found = layer_violations(
+        graph, ["twomass_vo.inputs", "twomass_vo.geometry"], ABOVE_INPUTS
+    )
+    assert not found, "inputs/ or geometry/ import a layer above them:\n" + "\n".join(
+        " -> ".join(chain) for chain in found
+    )
+
+
+def test_http_imports_only_the_exceptions_version_and_settings():
+    graph = import_graph()
+    assert "twomass_vo._http.fetch" in graph
+    # the package root it takes ``conf`` from is a leaf (its other names load
+    # lazily, through __getattr__, not through an import statement)
+    assert graph["twomass_vo"] <= {"twomass_vo.version"}
+    assert not graph["twomass_vo.exceptions"] and not graph["twomass_vo.version"]
+    found = http_violations(graph, names_from_root())
+    assert not found, "_http imports more than it may:\n" + "\n".join(found)

@@ -6,39 +6,20 @@ archive, keyword-only options, validation before any work, and results as
 tables (here `~twomass_vo.ImageTable`, whose rows load FITS lazily).
 """
 
-import functools
-import types
 from pathlib import Path
 
 from . import conf, planner
 from .archives import Archive, IrsaArchive, LocalArchive, SimulatedArchive
 from .exceptions import InvalidQueryError
-from .results import preview
+from .query_methods import (
+    document_query_method,
+    region_text,
+    size_text,
+    source_text,
+    square_region,
+)
 
 __all__ = ["TwoMassBatch", "open_archive"]
-
-_COMMON = """
-        band : {'all', 'J', 'H', 'Ks'}, optional
-            Band(s) to retrieve (any case; ``K`` for ``Ks``). Default all three.
-        image_type : {'atlas', 'quicklook'}, optional
-            Atlas images (default), or Quicklook images: lossy hcompress copies
-            of the Atlas images, for finding charts and positions only (a
-            `~twomass_vo.exceptions.QuicklookWarning` says so)."""
-_RETURNS = """
-        get_query_payload : bool, optional
-            Return the requests the query would send, without sending any
-            (validation still runs): a list of dicts, one per request, with
-            ``service`` (``'sia'`` or ``'tap'``), ``url``, and ``params`` (SIA)
-            or ``query`` (ADQL) and ``uploads`` (name -> Table). Local archives
-            send no requests: an empty list.
-
-        Returns
-        -------
-        table : `~twomass_vo.ImageTable` or list of dict
-            One row per image file; rows load lazily (``table[0].open()``). An
-            empty result is an empty table with the full schema and a
-            `~twomass_vo.exceptions.NoResultsWarning`. With
-            ``get_query_payload=True``, the list of requests."""
 
 
 def open_archive(archive):
@@ -85,104 +66,6 @@ def open_archive(archive):
         f"archive={archive!r}: give 'irsa' (the default), 'sim' (the simulated "
         "survey), the folder of a LocalArchive, or an Archive object"
     )
-
-
-def _region_text(shape):
-    """Return the search region as an s_region string (CIRCLE or POLYGON, ICRS deg)."""
-    if shape.polygon is None:
-        return f"CIRCLE ICRS {shape.ra:.7f} {shape.dec:+.7f} {shape.radius:.7f}"
-    from .geometry import xyz_to_radec
-
-    ra, dec = xyz_to_radec(shape.polygon.vertices)
-    corners = " ".join(f"{a:.7f} {d:+.7f}" for a, d in zip(ra, dec, strict=True))
-    return f"POLYGON ICRS {corners}"
-
-
-def _source_text(source):
-    """Return the input file's name (None for inputs given in Python)."""
-    if isinstance(source, str | Path) and Path(source).suffix:
-        return Path(source).name
-    return None
-
-
-#: The widths of a square region: its diagonal is at most the service's 7 deg.
-MIN_WIDTH, MAX_WIDTH = planner.MIN_DIAMETER, planner.MAX_DIAMETER / 2**0.5 - 1e-3
-
-
-def _square(center, width, *, resolver):
-    """Return the square of side ``width`` (deg) at ``center``: (polygon, width).
-
-    Its corners are those of the square of half-side ``tan(width / 2)`` in the
-    gnomonic (TAN) plane at the centre, east and north: its edges are great
-    circles whose midpoints lie ``width / 2`` from the centre. The width is
-    clamped into [`MIN_WIDTH`, `MAX_WIDTH`] deg, with a warning, and
-    returned with the `~regions.PolygonSkyRegion`.
-    """
-    import warnings
-
-    import numpy as np
-    from astropy.coordinates import SkyCoord
-    from regions import PolygonSkyRegion
-
-    from .exceptions import DiameterClampedWarning
-    from .geometry import radec_to_xyz, xyz_to_radec
-    from .inputs.coordinates import parse_coordinates
-
-    if not MIN_WIDTH <= width <= MAX_WIDTH:
-        clamped = min(max(width, MIN_WIDTH), MAX_WIDTH)
-        warnings.warn(
-            f"width {width} deg is outside [{MIN_WIDTH}, {MAX_WIDTH:.3f}] deg (a "
-            f"square inside the service's largest region): clamped to "
-            f"{clamped:.3f} deg.",
-            DiameterClampedWarning,
-            stacklevel=4,
-        )
-        width = clamped
-    centre = parse_coordinates(center, resolver=resolver)
-    ra = np.radians(centre.ra.deg)
-    middle = radec_to_xyz(centre.ra.deg, centre.dec.deg)
-    east = np.array([-np.sin(ra), np.cos(ra), 0.0])
-    north = np.cross(middle, east)
-    half = np.tan(np.radians(width) / 2)  # in the TAN plane
-    signs = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]])[:, :, None]
-    corners = middle + half * (signs[:, 0] * east + signs[:, 1] * north)
-    ra_c, dec_c = xyz_to_radec(corners)  # normalised there
-    square = PolygonSkyRegion(SkyCoord(ra_c, dec_c, unit="deg", frame="icrs"))
-    return square, width
-
-
-def _size_text(size):
-    if size is None:
-        return None
-    if hasattr(size, "to_value"):
-        return f"{size.to_value('arcsec'):g}"
-    return f"{float(size):g}"
-
-
-class _class_or_instance:
-    """A query method that also works on the class, as in astroquery.
-
-    ``TwoMassBatch.query_region(...)`` runs on a new default instance
-    (``TwoMassBatch()``, i.e. IRSA), like astroquery's ``class_or_instance``
-    methods; on an instance it is the plain bound method.
-    """
-
-    def __init__(self, method):
-        self._method = method
-        functools.update_wrapper(self, method)
-
-    def __get__(self, obj, cls=None):
-        if obj is not None:
-            return types.MethodType(self._method, obj)
-        method = self._method
-
-        # its signature is the method's, ``self`` first, as for any method
-        # looked up on its class (and as astroquery's class_or_instance)
-        @functools.wraps(method)
-        def on_a_default_instance(*args, **kwargs):
-            return method(cls(), *args, **kwargs)
-
-        return on_a_default_instance
 
 
 class TwoMassBatch:
@@ -301,12 +184,12 @@ class TwoMassBatch:
         bands = self._bands(band)
         image_type = planner.check_image_type(image_type)
         if kind == "square":
-            center, size = _square(center, size, resolver=self.resolver)
+            center, size = square_region(center, size, resolver=self.resolver)
         diameter = size if kind == "circle" else None
         shape = planner.region_shape(center, diameter, resolver=self.resolver)
         if get_query_payload:
-            return self._payload(
-                "circle", shape.ra, shape.dec, shape.radius, image_type=image_type
+            return self._archive.payload_circle(
+                shape.ra, shape.dec, shape.radius, image_type=image_type
             )
         table = planner.plan_region(
             self._archive,
@@ -317,7 +200,7 @@ class TwoMassBatch:
         )
         return self._record(
             table,
-            region=_region_text(shape),
+            region=region_text(shape),
             center=f"{shape.ra:.7f} {shape.dec:+.7f}",
             diameter=None if shape.polygon is not None else 2 * shape.radius,
             width=size if kind == "square" else None,
@@ -365,7 +248,7 @@ class TwoMassBatch:
         chunk = int(conf.chunk_size)
         parameters = {
             "best": best,
-            "size": _size_text(size),
+            "size": size_text(size),
             "band": band,
             "image_type": image_type_checked,
         }
@@ -392,7 +275,7 @@ class TwoMassBatch:
         )
         return self._record(
             table,
-            source=_source_text(table_arg),
+            source=source_text(table_arg),
             n_inputs=len(request.ra),
             **parameters,
         )
@@ -449,7 +332,7 @@ class TwoMassBatch:
         image_type_checked = planner.check_image_type(image_type)
         parameters = {
             "link": link,
-            "size": _size_text(size),
+            "size": size_text(size),
             "band": band,
             "image_type": image_type_checked,
         }
@@ -460,7 +343,7 @@ class TwoMassBatch:
             )
         request = sources_request(table, link=link, size=size)
         if get_query_payload:
-            return sources_payload(request, int(conf.chunk_size), self._payload)
+            return sources_payload(self._archive, request, int(conf.chunk_size))
         result = plan_sources(
             self._archive,
             request,
@@ -470,7 +353,7 @@ class TwoMassBatch:
         )
         return self._record(
             result,
-            source=_source_text(table),
+            source=source_text(table),
             n_inputs=len(request),
             **{**parameters, "link": request.link},
         )
@@ -494,11 +377,11 @@ class TwoMassBatch:
         request = coadd_keys_request(keys, band=band)
         image_type = planner.check_image_type(image_type)
         if get_query_payload:
-            return self._payload("coadd_keys", request.coadd_key)
+            return self._archive.payload_coadd_keys(request.coadd_key)
         table = planner.plan_coadd_keys(self._archive, request, image_type=image_type)
         return self._record(
             table,
-            source=_source_text(keys),
+            source=source_text(keys),
             n_inputs=len(request.coadd_key),
             band=band,
             image_type=image_type,
@@ -568,7 +451,7 @@ class TwoMassBatch:
         image_type = planner.check_image_type(image_type)
         if get_query_payload:
             return self._scans_payload(request)
-        source = _source_text(table)
+        source = source_text(table)
         table = planner.plan_scans(self._archive, request, image_type=image_type)
         return self._record(
             table,
@@ -606,34 +489,23 @@ class TwoMassBatch:
 
     def _record(self, table, **parameters):
         """Record the query's parameters, route, version and date in table.meta."""
-        from .results.result_reader import record_query
+        from .results.query_metadata import record_query
 
         return record_query(table, archive=self._archive, parameters=parameters)
-
-    def _payload(self, kind, *args, **kwargs):
-        """Return the requests a look-up would send (``get_query_payload``).
-
-        Archives that send no requests (local ones) have no ``payload_*``
-        methods: their payload is an empty list.
-        """
-        make = getattr(self._archive, f"payload_{kind}", None)
-        return [] if make is None else make(*args, **kwargs)
 
     def _points_payload(self, request, chunk):
         """Return the requests of positions, chunk by chunk as the planner asks."""
         return [
             payload
             for start in range(0, len(request.ra), chunk)
-            for payload in self._payload(
-                "points",
-                request.ra[start : start + chunk],
-                request.dec[start : start + chunk],
+            for payload in self._archive.payload_points(
+                request.ra[start : start + chunk], request.dec[start : start + chunk]
             )
         ]
 
     def _scans_payload(self, request):
-        return self._payload(
-            "scans", request.ordate, request.hemisphere, request.scanno, request.image
+        return self._archive.payload_scans(
+            request.ordate, request.hemisphere, request.scanno, request.image
         )
 
     @staticmethod
@@ -651,18 +523,4 @@ for _name in (
     "query_scan",
     "query_scans",
 ):
-    _method = TwoMassBatch.__dict__[_name]
-    _method.__doc__ = _method.__doc__.replace(
-        "        {common}", _COMMON.strip("\n")
-    ).replace("        {returns}", _RETURNS.strip("\n"))
-    setattr(TwoMassBatch, _name, _class_or_instance(_method))
-
-
-def _find_image_set(archive, coadd_key, image_type):
-    """Return the rows of one image set (for `~twomass_vo.results.preview.set_rows`)."""
-    return TwoMassBatch(archive=archive).query_coadd_keys(
-        [coadd_key], image_type=image_type
-    )
-
-
-preview.set_finder(_find_image_set)
+    setattr(TwoMassBatch, _name, document_query_method(TwoMassBatch.__dict__[_name]))

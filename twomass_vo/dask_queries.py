@@ -98,7 +98,8 @@ class ArchiveHandle:
     Attributes
     ----------
     local : bool
-        Whether the archive is local (asks no service).
+        Whether the archive asks no service
+        (`~twomass_vo.archives.Archive.asks_services` is False).
     name : str
         Names the archive's service slots (`service_slot`).
     """
@@ -108,9 +109,7 @@ class ArchiveHandle:
     _lock = threading.Lock()
 
     def __init__(self, archive):
-        from .archives import LocalArchive
-
-        self.local = isinstance(archive, LocalArchive)
+        self.local = not archive.asks_services
         self.name = f"twomass_vo-{type(archive).__name__}-{archive.name}"
         self._pickled = self._key = None
         self._here = archive
@@ -193,9 +192,9 @@ def _cluster_semaphore(name, limit):
 
 def _validate_schema(frame, mode, options):
     """Run the in-process validation on the frame's empty meta (no rows)."""
-    from .inputs.tables import read_table
+    from .inputs.tables import read_input_table
 
-    empty = read_table(frame._meta, name=f"{mode} table")
+    empty = read_input_table(frame._meta, name=f"{mode} table")
     if mode == "positions":
         from .inputs.positions import positions_request
 
@@ -230,7 +229,7 @@ def query_frame(archive, frame, *, mode, options, meta):
         or ``link`` (sources).
     meta : dict
         The query metadata of the result
-        (`~twomass_vo.results.result_writer.record_query`).
+        (`~twomass_vo.results.query_metadata.record_query`).
 
     Returns
     -------
@@ -275,10 +274,10 @@ def query_frame(archive, frame, *, mode, options, meta):
 
 def _partition(part, offset, handle, mode, options, meta):
     """Run the mode on one partition; return its result frame and not-found rows."""
-    from .inputs.tables import read_table
+    from .inputs.tables import read_input_table
 
     archive = handle.open()
-    table = read_table(part, name=f"{mode} table")
+    table = read_input_table(part, name=f"{mode} table")
     common = {
         "bands": options["bands"],
         "image_type": options["image_type"],
@@ -458,7 +457,7 @@ def download_partitions(frame, folder, *, archive=None, max_bytes=2**30, **optio
     from astropy.table import vstack
 
     from .results.image_table import ImageTable
-    from .retrieval.plan import byte_count
+    from .retrieval.file_tasks import byte_count
 
     budget = byte_count(max_bytes, "max_bytes")
     spent, rows, done, rests = 0, 0, 0, []

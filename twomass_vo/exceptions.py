@@ -1,11 +1,24 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
 """Exceptions and warnings of `twomass_vo`.
 
-The names follow `astroquery.exceptions`, so that code written for astroquery
-reads the same here.
+The names follow `astroquery.exceptions`, and the classes are subclasses of
+astroquery's too: code written for astroquery catches them as it catches
+astroquery's own (``except astroquery.exceptions.InvalidQueryError:``), and
+they stay the Python exceptions they were (`ValueError`, `RuntimeError`):
+
+- `InvalidQueryError` and its subclasses `InputError` and
+  `NameResolutionError`: a `ValueError` and an
+  `astroquery.exceptions.InvalidQueryError`; `NameResolutionError` is also an
+  `astroquery.exceptions.ResolverError`;
+- `ArchiveError` and its subclasses `ArchiveUnreachableError` and
+  `ServiceStatusError`: a `RuntimeError` and an
+  `astroquery.exceptions.RemoteServiceError`;
+- `NoResultsWarning`: an `astroquery.exceptions.NoResultsWarning`, hence an
+  `~astropy.utils.exceptions.AstropyWarning`.
 """
 
-from astropy.utils.exceptions import AstropyUserWarning, AstropyWarning
+from astropy.utils.exceptions import AstropyUserWarning
+from astroquery import exceptions as _astroquery
 
 __all__ = [
     "ArchiveError",
@@ -21,8 +34,11 @@ __all__ = [
 ]
 
 
-class InvalidQueryError(ValueError):
-    """A query argument is invalid; raised before any network call."""
+class InvalidQueryError(ValueError, _astroquery.InvalidQueryError):
+    """A query argument is invalid; raised before any network call.
+
+    Also an `astroquery.exceptions.InvalidQueryError`.
+    """
 
 
 class InputError(InvalidQueryError):
@@ -59,12 +75,18 @@ class InputError(InvalidQueryError):
         super().__init__(f"{prefix}: {value!r} {message}" if prefix else message)
 
 
-class NameResolutionError(InvalidQueryError):
-    """An object name could not be resolved to coordinates."""
+class NameResolutionError(InvalidQueryError, _astroquery.ResolverError):
+    """An object name could not be resolved to coordinates.
+
+    Also an `astroquery.exceptions.ResolverError`.
+    """
 
 
-class ArchiveError(RuntimeError):
-    """An archive could not be opened or answered with an error."""
+class ArchiveError(RuntimeError, _astroquery.RemoteServiceError):
+    """An archive could not be opened or answered with an error.
+
+    Also an `astroquery.exceptions.RemoteServiceError`.
+    """
 
 
 class ArchiveUnreachableError(ArchiveError):
@@ -116,8 +138,12 @@ class ServiceStatusError(ArchiveError):
         self.status = status
 
 
-class NoResultsWarning(AstropyWarning):
-    """A query found nothing; the result is an empty table with the full schema."""
+class NoResultsWarning(_astroquery.NoResultsWarning):
+    """A query found nothing; the result is an empty table with the full schema.
+
+    An `astroquery.exceptions.NoResultsWarning`, hence an
+    `~astropy.utils.exceptions.AstropyWarning`.
+    """
 
 
 class DiameterClampedWarning(AstropyUserWarning):

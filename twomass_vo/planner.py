@@ -307,16 +307,14 @@ def query_meta(archive, mode, image_type, **more):
     ArchiveError
         Before any request, for Quicklook images of an archive that has none.
     """
-    refusal = getattr(archive, "quicklook_refusal", None)
-    if image_type == "quicklook" and refusal:  # before any request
-        raise ArchiveError(f"{archive!r} {refusal}")
+    if image_type == "quicklook" and archive.quicklook_refusal:  # before any request
+        raise ArchiveError(f"{archive!r} {archive.quicklook_refusal}")
     return {"mode": mode, "archive": archive.name, "image_type": image_type, **more}
 
 
 def _with_route(archive, meta):
     """``meta`` plus the archive's routes and service URLs of its last look-up."""
-    route_info = getattr(archive, "route_info", None)
-    return {**meta, **(route_info() if route_info is not None else {})}
+    return {**meta, **archive.route_info()}
 
 
 def plan_region(archive, shape, *, intersect, bands, image_type):

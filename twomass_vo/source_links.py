@@ -206,7 +206,7 @@ def _scan_link(archive, request, points, rows):
         "ij,ij->i", footprints.centers[pair_set], points[source]
     ) >= np.cos(np.minimum(footprints.radii[pair_set] + _CAP_SLACK, np.pi))
     source, pair_set = source[near], pair_set[near]
-    inside, distance = footprints.contains_distance(points[source], index=pair_set)
+    inside, distance = archive.contain_sets(sets, points[source], index=pair_set)
     source, pair_set, distance = source[inside], pair_set[inside], distance[inside]
     best = best_flags(source, distance, sets.coadd_key[pair_set])
     source, pair_set, distance = source[best], pair_set[best], distance[best]
@@ -233,19 +233,19 @@ def _unique_scans(ordate, hemisphere, scanno):
     return np.unique(scan_id, return_index=True, return_inverse=True)
 
 
-def sources_payload(request, chunk_size, payload):
+def sources_payload(archive, request, chunk_size):
     """Return the requests `plan_sources` would send (``get_query_payload``).
 
     Parameters
     ----------
+    archive : `~twomass_vo.archives.Archive`
+        Where `plan_sources` would look: its ``payload_points``,
+        ``payload_coadd_keys`` and ``payload_scans`` (empty lists for
+        archives that send no requests).
     request : `~twomass_vo.inputs.sources.SourceRequest`
         Validated sources.
     chunk_size : int
         Sources per round of look-ups, as for `plan_sources`.
-    payload : callable
-        ``payload(kind, *args)``: the requests of one look-up of kind
-        ``points``, ``coadd_keys`` or ``scans`` (an empty list for archives
-        that send none).
 
     Returns
     -------
@@ -257,11 +257,11 @@ def sources_payload(request, chunk_size, payload):
     for start in range(0, len(positions), chunk_size):
         part = slice(start, start + chunk_size)
         if request.link != "measured":
-            out += payload("points", positions.ra[part], positions.dec[part])
+            out += archive.payload_points(positions.ra[part], positions.dec[part])
             continue
         keys = request.coadd_key[part]
         if (keys > 0).any():
-            out += payload("coadd_keys", np.unique(keys[keys > 0]))
+            out += archive.payload_coadd_keys(np.unique(keys[keys > 0]))
         by_scan = keys == 0
         if by_scan.any():
             ordate, hemisphere, scanno = (
@@ -269,8 +269,7 @@ def sources_payload(request, chunk_size, payload):
                 for a in (request.ordate, request.hemisphere, request.scanno)
             )
             _, first, _ = _unique_scans(ordate, hemisphere, scanno)
-            out += payload(
-                "scans",
+            out += archive.payload_scans(
                 ordate[first],
                 hemisphere[first],
                 scanno[first],

@@ -520,8 +520,7 @@ def test_bad_cgi_values_name_the_row_and_value(standin, column, value, why):
     ],
 )
 def test_cgi_failures_are_archive_errors(answer, message):
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from quiet_http import QuietHandler, QuietServer
 
     bodies = {
         "votable-error": (
@@ -535,21 +534,15 @@ def test_cgi_failures_are_archive_errors(answer, message):
     }
     status, body = bodies[answer]
 
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
+    class Handler(QuietHandler):
         def do_GET(self):
             self.send_response(status)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        base = f"http://127.0.0.1:{server.server_address[1]}"
+    with QuietServer(Handler) as server:
+        base = server.url()
         archive = IrsaArchive(
             sia_url="",
             ibe_url="",
@@ -565,9 +558,6 @@ def test_cgi_failures_are_archive_errors(answer, message):
                 image_type="quicklook",
             )
         assert base + CGI in str(info.value)
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_the_cgi_refuses_upper_cased_formats_and_needs_a_position(standin):

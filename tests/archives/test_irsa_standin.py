@@ -91,14 +91,15 @@ def test_region_is_the_local_archive(irsa, patch, intersect):
 
 @pytest.mark.parametrize("suffix", [".vot", ".tbl", ".fits", ".ecsv"])
 def test_route_is_kept_in_written_results(irsa, patch, tmp_path, suffix):
-    from twomass_vo.results.result_reader import read_table, write_table
+    from twomass_vo.results.result_reader import read_result
+    from twomass_vo.results.result_writer import write_table
 
     key = int(patch.columns["coadd_key"][0])
     table = TwoMassBatch(archive=irsa).query_coadd_keys([key])
     assert len(table) == 3
     path = tmp_path / f"result{suffix}"
     write_table(table, path)
-    back = read_table(path)
+    back = read_result(path)
     assert back.meta["route"] == table.meta["route"] == "ibe-where"
     assert back.meta["route_urls"] == table.meta["route_urls"] == irsa.ibe_url
     assert back.meta["urls"] == table.meta["urls"]

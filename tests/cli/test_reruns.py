@@ -28,7 +28,7 @@ from astropy.io import fits
 from fault_server import FaultServer
 
 from twomass_vo.cli import main
-from twomass_vo.results.result_reader import read_table
+from twomass_vo.results.result_reader import read_result
 from twomass_vo.retrieval import MANIFEST_NAME, Manifest
 from twomass_vo.retrieval.loaders import file_name_for
 
@@ -87,7 +87,7 @@ def test_the_same_command_twice(cli, tmp_path):
         f"3 file(s) in {folder}",
     ]
     assert stamps(folder) == first  # nothing fetched again
-    assert len(read_table(out_file)) == 3
+    assert len(read_result(out_file)) == 3
 
 
 def test_a_budget_run_repeated_until_done(cli, sim, tmp_path):
@@ -113,7 +113,7 @@ def test_a_budget_run_repeated_until_done(cli, sim, tmp_path):
             assert "--overwrite" not in argv and "--max-bytes" in argv
         else:
             assert status == 0 and "to continue" not in out
-    table = read_table(tmp_path / "s.ecsv")
+    table = read_result(tmp_path / "s.ecsv")
     for row in table:  # byte for byte the archive's files
         path = folder / file_name_for(row)
         assert path.read_bytes() == sim.local_path(row["access_url"]).read_bytes()
@@ -131,7 +131,7 @@ def test_the_readme_one_liner_runs_twice(cli, tmp_path, monkeypatch):
         status, out, err = cli(*command[1:])
         assert (status, err) == (0, ""), out
     assert len(fits_files(tmp_path / "m31_images")) == 24
-    assert len(read_table(tmp_path / "m31_images.vot")) == 24
+    assert len(read_result(tmp_path / "m31_images.vot")) == 24
 
 
 def test_another_result_is_an_error_before_the_download(cli, tmp_path):
@@ -165,7 +165,7 @@ def test_another_result_is_an_error_before_the_download(cli, tmp_path):
     )
     assert status == 2 and "(another query (parameters))" in err
     assert cli("--archive", "sim", "scan", *SCAN, "-o", path, "--overwrite")[0] == 0
-    assert len(read_table(path)) == 69
+    assert len(read_result(path)) == 69
 
 
 def test_a_file_that_is_no_result_is_refused_before_the_query(cli, tmp_path):
@@ -184,9 +184,9 @@ def test_the_download_report_of_a_run_again_is_replaced(cli, batch, tmp_path):
     report = tmp_path / "report.vot"
     argv = ("download", tmp_path / "t.ecsv", tmp_path / "images", "-o", report)
     assert cli(*argv)[0] == 0
-    assert set(read_table(report)["status"]) == {"ok"}
+    assert set(read_result(report)["status"]) == {"ok"}
     assert cli(*argv)[0] == 0  # the same rows: its status is brought up to date
-    assert set(read_table(report)["status"]) == {"cached"}
+    assert set(read_result(report)["status"]) == {"cached"}
 
 
 # --------------------------------------------------------- the output files
@@ -320,7 +320,7 @@ def test_a_killed_run_run_again_completes(batch, tmp_path, capsys):
         for row in table:
             name = file_name_for(row)
             assert (folder / name).read_bytes() == server.files[name]
-    statuses = read_table(report)["status"]
+    statuses = read_result(report)["status"]
     assert sorted(set(statuses)) == ["cached", "ok"]
     assert leftovers(folder) == [] and MANIFEST_NAME in os.listdir(folder)
     assert not re.search("Traceback", capsys.readouterr().err)

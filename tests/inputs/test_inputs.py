@@ -21,11 +21,11 @@ from twomass_vo.inputs import (
     PositionRequest,
     ScanRequest,
     coadd_keys_request,
-    find_column,
+    find_input_column,
     parse_angle,
     parse_band,
     positions_request,
-    read_table,
+    read_input_table,
     region_diameter,
     scan_request,
     scans_request,
@@ -211,7 +211,7 @@ def test_help_table_as_str_path(name):
 @pytest.mark.parametrize("name", sorted(HELP_TEXT))
 def test_help_table_files_read_the_same_with_astropy(name):
     # the restored files are valid IPAC tables for astropy's own reader too
-    ours = read_table(DATA / name)
+    ours = read_input_table(DATA / name)
     theirs = typed_table(name)
     assert ours.colnames == theirs.colnames
     for colname in ours.colnames:
@@ -229,19 +229,19 @@ def test_help_table_files_read_the_same_with_astropy(name):
 def test_ipac_unrecognized_unit_is_harmless(tmp_path):
     path = tmp_path / "t.tbl"
     path.write_text("|coadd_key|\n|      int|\n|  1/0 deg|\n|     null|\n        5\n")
-    assert isinstance(read_table(path)["coadd_key"].unit, u.UnrecognizedUnit)
+    assert isinstance(read_input_table(path)["coadd_key"].unit, u.UnrecognizedUnit)
     assert list(coadd_keys_request(path).coadd_key) == [5]
 
 
 def test_help_tables_are_read_as_str_with_units_and_types():
-    table = read_table(DATA / "help_positions_gator.tbl")
+    table = read_input_table(DATA / "help_positions_gator.tbl")
     assert table.colnames == ["ra", "dec", "j_m", "h_m", "k_m", "ph_qual"]
     assert all(table[c].dtype.kind == "U" for c in table.colnames)
     assert table["ra"].unit == u.deg
     assert table["j_m"].unit == u.mag
     assert table["ra"].meta["ipac_type"] == "double"
     assert list(table["ra"]) == ["218.793021", "218.889627", "219.026042"]
-    ids = read_table(DATA / "help_coadd_keys_ids.tbl")
+    ids = read_input_table(DATA / "help_coadd_keys_ids.tbl")
     assert list(ids["my_column"]) == ["these", "are my", "column", "values"]
     assert list(ids["id"]) == ["1", "59", "3", "200"]
 
@@ -251,7 +251,7 @@ def test_help_tables_are_read_as_str_with_units_and_types():
     [("help_dhs_scan.tbl", True), ("help_dhs_scan_null.tbl", True)],
 )
 def test_empty_and_null_image_values_are_masked(name, masked):
-    table = read_table(DATA / name)
+    table = read_input_table(DATA / name)
     assert bool(np.ma.getmaskarray(table["image"])[0]) is masked
     assert list(table["xdate"]) == ["971031"]
 
@@ -274,7 +274,7 @@ def test_help_size_column_overrides_global_size():
 def test_global_band_fills_rows_without_band(band, bands):
     request = scans_request(DATA / "help_dhs_scan_noimage.tbl", band=band)
     assert list(request.bands) == ["JHK"]  # the table's band column wins
-    table = read_table(DATA / "help_dhs_scan_noimage.tbl")
+    table = read_input_table(DATA / "help_dhs_scan_noimage.tbl")
     table.remove_column("band")
     assert list(scans_request(table, band=band).bands) == [bands]
     keys = coadd_keys_request([1590591, 1590591], band=band)
@@ -320,7 +320,7 @@ def test_same_table_as_astropy_tables_gives_same_request(name):
     typed = typed_table(name)
     assert_requests_equal(request_for(name, typed), expected)
     assert_requests_equal(request_for(name, QTable(typed)), expected)
-    as_str = read_table(DATA / name)
+    as_str = read_input_table(DATA / name)
     assert_requests_equal(request_for(name, as_str), expected)
 
 
@@ -349,16 +349,16 @@ def test_qtable_with_quantities_is_converted():
     assert list(request.id) == ["a", "b"]
 
 
-def test_read_table_copies_astropy_tables():
+def test_read_input_table_copies_astropy_tables():
     table = Table({"coadd_key": [1, 2]})
-    copy = read_table(table)
+    copy = read_input_table(table)
     copy["coadd_key"][0] = 99
     assert table["coadd_key"][0] == 1
     qtable = QTable({"ra": [1.0] * u.deg})
-    assert type(read_table(qtable)) is Table
+    assert type(read_input_table(qtable)) is Table
 
 
-def test_read_table_accepts_structured_arrays_and_dicts():
+def test_read_input_table_accepts_structured_arrays_and_dicts():
     array = np.array([(1590591, "J")], dtype=[("coadd_key", "i8"), ("band", "U1")])
     assert list(coadd_keys_request(array).bands) == ["J"]
     assert list(coadd_keys_request({"coadd_key": [5, 6]}).coadd_key) == [5, 6]
@@ -438,14 +438,14 @@ def test_input_files_are_bounded(tmp_path):
     with conf.set_temp("max_input_size", 5000):
         for path, why in ((plain, "is larger than 5000 bytes"), (packed, "gzip")):
             with pytest.raises(InputError, match=why) as info:
-                read_table(path)
+                read_input_table(path)
             assert "twomass_vo.conf.max_input_size" in str(info.value)
             assert str(path) in str(info.value)
-    assert len(read_table(packed)) == 1000
+    assert len(read_input_table(packed)) == 1000
     broken = tmp_path / "cut.csv.gz"
     broken.write_bytes(gzip.compress(text)[:-20])
     with pytest.raises(InputError, match="gzip data end too early"):
-        read_table(broken)
+        read_input_table(broken)
 
 
 @pytest.mark.parametrize("kind", ["fifo", "device", "link to a device"])
@@ -460,20 +460,20 @@ def test_input_files_are_regular_files(tmp_path, kind):
     else:
         path.symlink_to("/dev/zero")  # reading it would never end
     with pytest.raises(InputError, match="not a regular file: refused"):
-        read_table(path)
+        read_input_table(path)
 
 
-def test_read_table_format_option(tmp_path):
+def test_read_input_table_format_option(tmp_path):
     path = tmp_path / "keys.data"
     shutil.copy(DATA / "help_coadd_keys_bands.tbl", path)
-    assert list(read_table(path, format="ipac")["band"]) == ["J", "H", "K"]
+    assert list(read_input_table(path, format="ipac")["band"]) == ["J", "H", "K"]
     with pytest.raises(InvalidQueryError, match="unknown table format"):
-        read_table(path, format="xls")
+        read_input_table(path, format="xls")
 
 
-def test_read_table_rejects_other_types():
+def test_read_input_table_rejects_other_types():
     with pytest.raises(InvalidQueryError, match="positions table must be"):
-        read_table(42, name="positions table")
+        read_input_table(42, name="positions table")
 
 
 # ---------------------------------------------------------------------------
@@ -494,7 +494,7 @@ def test_ipac_keywords_comments_and_null_line(tmp_path):
         "\n"
         "  000805 north  999    12\n"
     )
-    table = read_table(path)
+    table = read_input_table(path)
     assert table.meta["keywords"] == {"fixlen": "T"}
     assert list(np.ma.getmaskarray(table["image"])) == [True, False]
     request = scans_request(path)
@@ -509,7 +509,7 @@ def test_ipac_value_touching_a_bar_belongs_to_its_column(tmp_path):
     # '65.497627' starts under the first bar; 'y' runs under the 3rd bar,
     # touching its own column only; '50' runs past the last bar.
     path.write_text("|       ra|      dec|best|size|\n65.497627 19.535070    y   50\n")
-    table = read_table(path)
+    table = read_input_table(path)
     assert [table[c][0] for c in table.colnames] == [
         "65.497627",
         "19.535070",
@@ -517,7 +517,7 @@ def test_ipac_value_touching_a_bar_belongs_to_its_column(tmp_path):
         "50",
     ]
     path.write_text("|       ra|      dec|best|size|\n 65.497627 19.535070   y    50\n")
-    table = read_table(path)
+    table = read_input_table(path)
     assert [table[c][0] for c in table.colnames] == [
         "65.497627",
         "19.535070",
@@ -546,7 +546,7 @@ def test_ipac_format_errors(tmp_path, text, reason):
     path = tmp_path / "bad.tbl"
     path.write_text(text)
     with pytest.raises(InputError) as excinfo:
-        read_table(path, name="positions table")
+        read_input_table(path, name="positions table")
     message = str(excinfo.value)
     assert reason in message
     assert str(path) in message
@@ -556,7 +556,7 @@ def test_ipac_format_errors(tmp_path, text, reason):
 
 def test_ipac_header_only_is_an_empty_table(tmp_path):
     path = write_ipac(tmp_path / "t.tbl", {"coadd_key": [], "band": []})
-    table = read_table(path)
+    table = read_input_table(path)
     assert len(table) == 0 and table.colnames == ["coadd_key", "band"]
     assert len(coadd_keys_request(path)) == 0
 
@@ -637,11 +637,11 @@ def test_position_column_synonyms(ra_name, dec_name):
 
 def test_first_synonym_wins_and_exact_case_wins():
     table = Table({"in_ra": [1.0], "RA": [2.0], "dec": [3.0]})
-    assert find_column(table, "ra") == "RA"
+    assert find_input_column(table, "ra") == "RA"
     assert list(positions_request(table).ra) == [2.0]
     table = Table({"Ra": [1.0], "ra": [2.0]})
-    assert find_column(table, "ra") == "ra"
-    assert find_column(table, "scan") is None
+    assert find_input_column(table, "ra") == "ra"
+    assert find_input_column(table, "scan") is None
     assert set(COLUMN_SYNONYMS["date"]) == {"xdate", "date", "ordate"}
 
 
@@ -1324,7 +1324,7 @@ def test_psc_votables_feed_positions():
     ],
 )
 def test_psc_votables_feed_dhs(name, ordate, scan, n):
-    table = read_table(DATA / name)
+    table = read_input_table(DATA / name)
     assert table["xdate"][0] in ("1997-10-24", "2000-09-21")  # ISO dates
     request = scans_request(DATA / name)
     assert len(request) == n
@@ -1335,7 +1335,7 @@ def test_psc_votables_feed_dhs(name, ordate, scan, n):
 
 
 def test_psc_date_synonym(tmp_path):
-    table = read_table(DATA / "gator_fp_psc_polygon_10_10.xml")
+    table = read_input_table(DATA / "gator_fp_psc_polygon_10_10.xml")
     table.rename_column("xdate", "date")
     table.write(tmp_path / "psc.xml", format="votable")
     assert list(scans_request(tmp_path / "psc.xml").ordate) == ["000921"] * 7

@@ -16,7 +16,8 @@ from astropy.io import fits
 from astropy.io.votable import parse, validate
 
 from twomass_vo.cli import main
-from twomass_vo.results.result_reader import read_table, write_table
+from twomass_vo.results.result_reader import read_result
+from twomass_vo.results.result_writer import write_table
 
 SCAN = ("971031", "n", 96)
 #: parameter -> (value as given, value as every format reads it back)
@@ -44,7 +45,7 @@ def test_hostile_metadata_reads_back(hostile_table, tmp_path, suffix):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no warning either
         write_table(hostile_table, path)
-    meta = read_table(path).meta
+    meta = read_result(path).meta
     got = {k: meta["parameters"][k] for k in HOSTILE}
     assert got == {k: read for k, (_, read) in HOSTILE.items()}
     assert meta["query"] == "x'/y & z"
@@ -89,7 +90,7 @@ def test_cli_writes_fits_from_a_latin1_and_a_unicode_file_name(sim, tmp_path):
         for suffix in (".fits", ".vot", ".tbl"):
             out = tmp_path / f"out{suffix}"
             assert main(["--archive", "sim", "scans", str(source), "-o", str(out)]) == 0
-            written = read_table(out).meta["parameters"]["source"]
+            written = read_result(out).meta["parameters"]["source"]
             assert written == os.fsdecode(raw).encode(
                 "utf-8", "surrogateescape"
             ).decode("utf-8", "backslashreplace")
@@ -107,7 +108,7 @@ def test_non_ascii_ids_in_every_format(batch, tmp_path, suffix):
     table = batch.query_positions(positions, band="J")
     path = tmp_path / f"t{suffix}"
     write_table(table, path)
-    back = read_table(path)
+    back = read_result(path)
     assert [str(i) for i in back["id"]] == [str(i) for i in table["id"]]
     assert "Ségur" in set(back["id"])
     if suffix == ".fits":

@@ -436,7 +436,7 @@ def test_matplotlib_is_imported_only_for_pictures(tmp_path):
         "import sys, warnings\n"
         "from twomass_vo import TwoMassBatch\n"
         "t = TwoMassBatch(archive='sim').query_scan('971031', 'n', 96, image=197)\n"
-        "from twomass_vo.results.result_reader import write_table\n"
+        "from twomass_vo.results.result_writer import write_table\n"
         f"write_table(t, {str(tmp_path / 'x.vot')!r})\n"
         "assert 'matplotlib' not in sys.modules, 'imported'\n"
         "t.plot()\n"

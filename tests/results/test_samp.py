@@ -16,7 +16,7 @@ import pytest
 from astropy.io import fits
 
 from twomass_vo.cli import main
-from twomass_vo.results.result_reader import read_table
+from twomass_vo.results.result_reader import read_result
 from twomass_vo.results.samp import SAMPError, broadcast
 
 samp = pytest.importorskip("pyvo.samp")
@@ -70,7 +70,7 @@ class Receiver:
             return
         path = local_path(params["url"])
         if mtype == "table.load.votable":
-            loaded = read_table(path)
+            loaded = read_result(path)
         elif mtype == "image.load.fits":
             with fits.open(path) as hdul:
                 loaded = hdul[0].header.copy()

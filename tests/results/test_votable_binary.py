@@ -19,8 +19,8 @@ from astropy.table import MaskedColumn
 
 import twomass_vo.results.votable_binary as votable_binary
 from twomass_vo.cli import main
-from twomass_vo.results.result_reader import read_table, write_table
-from twomass_vo.results.result_writer import BINARY2_ROWS
+from twomass_vo.results.result_reader import read_result
+from twomass_vo.results.result_writer import BINARY2_ROWS, write_table
 
 M31 = "00h42m44.3s +41d16m08s"
 
@@ -88,13 +88,13 @@ def test_binary2_and_tabledata_read_the_same(region, tmp_path):
         assert serialization(path) == fmt.upper()
         ok, report = volint(path)
         assert ok, report
-    text, binary = (read_table(p) for p in paths.values())
+    text, binary = (read_result(p) for p in paths.values())
     assert_same_rows(text, binary)
     assert_same_rows(binary, table)  # and what was written
     assert binary["dist_edge"].mask.sum() == 26 and binary["best"].sum() == 33
     assert binary["scntr"].mask[0] and not binary["scntr"].mask[1:].any()
     assert list(binary["id"][:3]) == ["Ségur", "", "m31 core"]
-    assert binary.meta == text.meta == read_table(paths["tabledata"]).meta
+    assert binary.meta == text.meta == read_result(paths["tabledata"]).meta
     # every INFO, PARAM and FIELD the same (booleans are 'boolean' in BINARY2)
     assert metadata(paths["tabledata"]) == metadata(paths["binary2"])
     best = {f.name: f for f in parse(str(paths["binary2"])).get_first_table().fields}
@@ -109,7 +109,7 @@ def test_auto_is_binary2_above_the_row_count(region, tmp_path):
     write_table(region[rows], large)
     assert serialization(small) == "TABLEDATA"
     assert serialization(large) == "BINARY2"
-    assert_same_rows(read_table(large), region[rows])
+    assert_same_rows(read_result(large), region[rows])
     with pytest.raises(ValueError, match="votable_format='binary'"):
         write_table(region, tmp_path / "x.vot", votable_format="binary")
 
@@ -120,10 +120,10 @@ def test_the_stream_is_written_in_blocks(region, tmp_path, monkeypatch):
     monkeypatch.setattr(votable_binary, "BLOCK_ROWS", 6)
     part = region[:20]
     write_table(part, tmp_path / "t.vot", votable_format="binary2")
-    assert_same_rows(read_table(tmp_path / "t.vot"), part)
+    assert_same_rows(read_result(tmp_path / "t.vot"), part)
     empty = region[:0]
     write_table(empty, tmp_path / "e.vot", votable_format="binary2")
-    assert len(read_table(tmp_path / "e.vot")) == 0
+    assert len(read_result(tmp_path / "e.vot")) == 0
     assert volint(tmp_path / "e.vot")[0]
 
 
@@ -132,7 +132,7 @@ def test_what_binary2_cannot_hold_is_written_as_text(region, tmp_path):
     face = "\N{GRINNING FACE}"  # outside the BMP: no unicodeChar (UCS-2) holds it
     table.replace_column("id", np.array([face, "a", "b", "c", "d"]))
     write_table(table, tmp_path / "t.vot", votable_format="binary2")
-    back = read_table(tmp_path / "t.vot")
+    back = read_result(tmp_path / "t.vot")
     assert serialization(tmp_path / "t.vot") == "TABLEDATA"
     assert list(back["id"]) == list(table["id"])
 

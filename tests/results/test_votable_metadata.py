@@ -21,14 +21,9 @@ from astropy.table import Table
 from twomass_vo.cli import main
 from twomass_vo.exceptions import NoResultsWarning
 from twomass_vo.results.image_table import COLUMNS
-from twomass_vo.results.result_reader import (
-    FORMATS,
-    flat_meta,
-    read_table,
-    structured_meta,
-    to_votable,
-    write_table,
-)
+from twomass_vo.results.query_metadata import flat_meta, structured_meta
+from twomass_vo.results.result_reader import read_result
+from twomass_vo.results.result_writer import FORMATS, to_votable, write_table
 from twomass_vo.version import version as __version__
 
 SCAN = ("971031", "n", "96")
@@ -142,7 +137,7 @@ def test_a_vo_archive_records_its_urls(batch):
         def describe(self, check=False):
             return {"name": "mirror", "tap_url": "http://127.0.0.1:1/tap", "x": 1}
 
-    from twomass_vo.results.result_reader import record_query
+    from twomass_vo.results.query_metadata import record_query
 
     table.meta = {"mode": "scans"}
     record_query(table, archive=FakeArchive(), parameters={"band": "all"})
@@ -190,7 +185,7 @@ def test_every_format_round_trips_rows_and_metadata(suffix, batch, sim, tmp_path
     path = tmp_path / f"scan{suffix}"
     assert run(*MODES["scan"](None), "-o", path) == 0
     expected = batch.query_scan(*SCAN, image=197)
-    table = read_table(path)
+    table = read_result(path)
     assert table.colnames == [c[0] for c in COLUMNS]
     assert len(table) == len(expected) == 3
     for name in ("coadd_key", "scanno", "image", "scntr"):
@@ -257,7 +252,7 @@ def test_empty_result_still_validates(batch, tmp_path):
     write_table(table, path)
     ok, report = volint(path)
     assert ok, report
-    assert len(read_table(path)) == 0
+    assert len(read_result(path)) == 0
 
 
 def test_write_table_refuses_unknown_extension_and_overwrite(batch, tmp_path):
@@ -283,12 +278,12 @@ def test_a_table_from_an_older_file_writes_valid_ucds(batch, tmp_path):
     old.write_text(text)
     assert not volint(old)[0]
     again = tmp_path / "again.vot"
-    write_table(read_table(old), again)
+    write_table(read_result(old), again)
     ok, report = volint(again)
     assert ok, report
     csv = tmp_path / "rows.csv"
     write_table(table, csv)
-    assert read_table(csv)["ra"].unit == "deg"
+    assert read_result(csv)["ra"].unit == "deg"
 
 
 # ------------------------------------------------- a VO mirror records its URLs
@@ -319,4 +314,4 @@ def test_a_vo_mirror_result_records_its_endpoints(mirror_env, tmp_path):
         warnings.simplefilter("ignore", ResourceWarning)
         infos = {i.name: i.value for i in parse(str(path)).resources[0].infos}
     assert infos["url_tap"] == mirror_env["TAP_URL"]
-    assert read_table(path).meta["urls"] == table.meta["urls"]
+    assert read_result(path).meta["urls"] == table.meta["urls"]

@@ -54,9 +54,10 @@ import threading
 import time
 from dataclasses import dataclass
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlparse
+
+from quiet_http import QuietHandler, QuietHTTPServer, QuietServer
 
 __all__ = ["FaultServer", "Request"]
 
@@ -77,23 +78,13 @@ class Request:
     client: tuple = ()
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(QuietHTTPServer):
     request_queue_size = 128
-    allow_reuse_address = True
-
-    def handle_error(self, request, client_address):
-        # A client that gave up (timeout) makes the answer fail: expected here.
-        if not isinstance(sys.exc_info()[1], OSError):
-            super().handle_error(request, client_address)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     protocol_version = "HTTP/1.1"
     server_version = "FaultServer/1.0"
-
-    def log_message(self, format, *args):  # quiet
-        pass
 
     def setup(self):
         owner = self.server.owner
@@ -297,10 +288,10 @@ class FaultServer:
         self._scripts = {}
         self._chaos = None
         self._stopping = threading.Event()
-        self._httpd = _Server(("127.0.0.1", 0), _Handler)
-        self._httpd.owner = self
-        self.port = self._httpd.server_address[1]
-        self._thread = None
+        self._quiet = QuietServer(
+            _Handler, owner=self, server_class=_Server, poll_interval=0.05
+        )
+        self.port = self._quiet.port
 
     # -- content
     def _data(self, path):
@@ -315,7 +306,7 @@ class FaultServer:
     def url(self, path, *, host="127.0.0.1"):
         """Return the URL of ``path`` on this server (``host``: a name of 127.0.0.1)."""
         scheme = "http" if self.ssl_context is None else "https"
-        return f"{scheme}://{host}:{self.port}/{path}"
+        return self._quiet.url(f"/{path}", host=host, scheme=scheme)
 
     # -- faults
     def script(self, path, faults):
@@ -346,21 +337,13 @@ class FaultServer:
     # -- life
     def start(self):
         """Serve in a daemon thread; returns self."""
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            daemon=True,
-        )
-        self._thread.start()
+        self._quiet.start()
         return self
 
     def stop(self):
         """Stop serving and close the socket."""
         self._stopping.set()
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self._quiet.close(timeout=5)
 
     def __enter__(self):
         return self.start()

@@ -267,11 +267,11 @@ INPUTS = [
                                                      _POSITIONS), seconds=120),
     Case("inputs", "result-table-fifo", *_input(
         _fifo("result.vot"),
-        "from twomass_vo.results.result_reader import read_table\n"
-        "        read_table(path)  # what 'twomass-vo download FILE' reads"),
+        "from twomass_vo.results.result_reader import read_result\n"
+        "        read_result(path)  # what 'twomass-vo download FILE' reads"),
          seconds=30),
     Case("inputs", "result-table-8-GiB-sparse", *_input(
         _sparse("result.csv", 8 << 30),
-        "from twomass_vo.results.result_reader import read_table\n"
-        "        read_table(path)"), seconds=120),
+        "from twomass_vo.results.result_reader import read_result\n"
+        "        read_result(path)"), seconds=120),
 ]  # fmt: skip

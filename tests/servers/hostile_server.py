@@ -31,12 +31,12 @@ which prints ``PORT <n>`` once listening.
 """
 
 import argparse
-import sys
 import threading
 import time
 import zlib
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
+
+from quiet_http import QuietHandler, QuietServer
 
 __all__ = ["HostileServer", "gzip_of_zeros"]
 
@@ -55,22 +55,9 @@ def gzip_of_zeros(size):
     return b"".join(parts)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def handle_error(self, request, client_address):
-        # a client that gave up (its deadline) breaks the answer: expected
-        if not isinstance(sys.exc_info()[1], OSError):
-            super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     protocol_version = "HTTP/1.1"
     server_version = "HostileVO/1.0"
-
-    def log_message(self, format, *args):  # quiet
-        pass
 
     def do_GET(self):
         self._answer()
@@ -185,7 +172,6 @@ class HostileServer:
         self.stopping = threading.Event()
         self._bombs = {}
         self._server = None
-        self._thread = None
 
     def bomb(self, decoded_bytes):
         """The gzip body of a bomb (made once per size)."""
@@ -199,21 +185,16 @@ class HostileServer:
 
     def url(self, path=""):
         """The URL of ``path`` on this server."""
-        return f"http://127.0.0.1:{self.port}{path}"
+        return self._server.url(path)
 
     def start(self):
-        self._server = _Server(("127.0.0.1", 0), _Handler)
-        self._server.owner = self
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._server = QuietServer(_Handler, owner=self).start()
+        self.port = self._server.port
         return self
 
     def stop(self):
         self.stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(10)
+        self._server.close(timeout=10)
 
     def __enter__(self):
         return self.start()

@@ -67,10 +67,10 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 from astropy.table import Table
+from quiet_http import QuietHandler, QuietServer
 
 from twomass_vo.archives.local.store_paths import relative_paths
 from twomass_vo.geometry import (
@@ -323,11 +323,8 @@ class IrsaStandIn:
         """Listen on a free port of 127.0.0.1 (a daemon thread)."""
         standin = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
 
             def do_GET(self):
                 standin._handle(self, "GET")
@@ -335,18 +332,13 @@ class IrsaStandIn:
             def do_POST(self):
                 standin._handle(self, "POST")
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._server = QuietServer(Handler).start()
         return self
 
     def stop(self):
         """Stop listening and close the socket."""
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join()
+            self._server.close()
             self._server = None
 
     def __enter__(self):
@@ -358,12 +350,12 @@ class IrsaStandIn:
     @property
     def port(self):
         """The port it listens on."""
-        return self._server.server_address[1]
+        return self._server.port
 
     @property
     def base(self):
         """``http://127.0.0.1:<port>``."""
-        return f"http://127.0.0.1:{self.port}"
+        return self._server.url()
 
     @property
     def ibe_url(self):

@@ -3,10 +3,10 @@
 
 `local_source` turns a non-HTTP ``access_url`` into a local path: the
 archive the row came from is asked first (a simulated archive makes its
-files on demand), then the file makers registered with `register_source`
-(the simulated archive registers itself, so that a table read back from a
-file can still make its files), then ``file://`` URLs (without a host, or
-``localhost``) and plain paths.
+files on demand; for rows of no archive, such as a table read back from a
+file, the caller passes the simulated stores,
+`~twomass_vo.archives.simulated.archive.SimulatedStores`, instead), then
+``file://`` URLs (without a host, or ``localhost``) and plain paths.
 
 `open_regular`, `copy_regular` and `read_regular` read only regular files
 (never a FIFO, a device such as ``/dev/zero``, a socket or a folder: checked
@@ -23,7 +23,6 @@ import hashlib
 import lzma
 import os
 import stat
-import threading
 import zlib
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -33,11 +32,8 @@ __all__ = [
     "local_source",
     "open_regular",
     "read_regular",
-    "register_source",
 ]
 
-_SOURCES = []
-_SOURCES_LOCK = threading.Lock()
 _KINDS = (
     (stat.S_ISDIR, "a folder"),
     (stat.S_ISFIFO, "a FIFO (named pipe)"),
@@ -49,21 +45,6 @@ _KINDS = (
 CHUNK = 1 << 20
 
 
-def register_source(resolver):
-    """Register a maker of local files for ``file://`` URLs of no known archive.
-
-    Parameters
-    ----------
-    resolver : callable
-        ``resolver(url)`` returns the local path of ``url`` (making the file
-        if needed), or None if the URL is not one of its files. Registering
-        the same callable twice has no effect.
-    """
-    with _SOURCES_LOCK:
-        if resolver not in _SOURCES:
-            _SOURCES.append(resolver)
-
-
 def local_source(url, archive=None):
     """Local file behind a non-HTTP ``url``, or None for ``http(s)`` URLs.
 
@@ -72,7 +53,9 @@ def local_source(url, archive=None):
     url : str
         An ``access_url`` or ``cutout_url``.
     archive : `~twomass_vo.archives.Archive`, optional
-        The archive the URL came from; asked first (``archive.local_path``).
+        The archive the URL came from, or any object with a ``local_path(url)``
+        method (`~twomass_vo.archives.simulated.archive.SimulatedStores` for
+        rows of no archive); asked first.
 
     Returns
     -------
@@ -96,17 +79,10 @@ def local_source(url, archive=None):
             f"refusing {url!r}: a file:// URL with a host ({parsed.netloc!r}) is "
             "not a local file (use file:///path)"
         )
-    if archive is not None and hasattr(archive, "local_path"):
+    if archive is not None:
         path = archive.local_path(url)
         if path is not None:
             return Path(path)
-    if archive is None and parsed.scheme == "file":
-        with _SOURCES_LOCK:
-            resolvers = list(_SOURCES)
-        for resolver in resolvers:
-            path = resolver(url)
-            if path is not None:
-                return Path(path)
     if parsed.scheme == "file":
         return Path(unquote(parsed.path))
     if parsed.scheme == "":

@@ -1,11 +1,16 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
-"""The archive interface that every source of 2MASS image metadata implements.
+"""The archive contract that every source of 2MASS image metadata implements.
 
 An archive answers four look-ups, each returning `ImageSets` (registered J/H/Ks
 image sets with their footprints), and turns chosen (set, band) pairs into
-file URLs. The mode planner (`twomass_vo.planner`) decides the exact
-semantics (overlaps / covers / enclosed, containment, best image, duplicates)
-on top of these look-ups, so an archive may return a superset of candidates.
+file URLs (`FileRefs`). The mode planner (`twomass_vo.planner`) decides the
+exact semantics (overlaps / covers / enclosed, the best image, duplicates) on
+top of these look-ups, so an archive may return a superset of candidates;
+which sets contain which points is decided in one place,
+`Archive.contain_sets`. Everything else the package asks of an archive
+(requests for ``get_query_payload``, routes, cutouts, local files, Quicklook
+refusal, diagnostics, closing) is declared on `Archive` with a default
+(:ref:`new_archive` writes an archive from this contract alone).
 """
 
 import abc
@@ -170,22 +175,36 @@ class FileRefs:
 
 
 class Archive(abc.ABC):
-    """Where 2MASS image metadata lives: the interface of every archive.
+    """Where 2MASS image metadata lives: the contract of every archive.
 
-    Subclasses implement the four look-ups and `files`; the planner
-    (`twomass_vo.planner`) applies the exact semantics of the five modes on
-    top. Look-ups may return supersets (candidates), never subsets.
+    The planner (`twomass_vo.planner`), `twomass_vo.source_links`,
+    `~twomass_vo.TwoMassBatch`, the results and the downloads use an archive
+    through these methods and attributes only. A new archive implements the
+    four look-ups and `files` (abstract); everything else has a default that
+    is right for an archive that sends no requests and holds its sets in
+    memory. Look-ups may return supersets (candidates), never subsets: the
+    planner applies the exact semantics of the five modes on top, and
+    decides which sets contain which points through `contain_sets`.
+
+    An archive is a context manager: ``with archive: ...`` calls `close` on
+    exit.
     """
 
     #: Short name shown in diagnostics and table metadata.
     name = "archive"
 
-    #: Whether the archive makes server-side cutouts (``cutout_url``).
+    #: Whether `cutout_urls` makes server-side cutout URLs (``cutout_url``).
     makes_cutouts = False
 
+    #: Whether the archive asks services over the network: partitions of a
+    #: Dask query then hold one of ``twomass_vo.conf.service_concurrency``
+    #: slots while they ask it (`twomass_vo.dask_queries.service_slot`).
+    asks_services = True
+
+    # ------------------------------------------------------------ look-ups
     @abc.abstractmethod
     def find_circle(self, ra, dec, radius, *, image_type="atlas"):
-        """Image sets that may overlap a circle.
+        """Image sets that may overlap a circle (the region mode).
 
         Parameters
         ----------
@@ -207,7 +226,7 @@ class Archive(abc.ABC):
 
     @abc.abstractmethod
     def find_points(self, ra, dec):
-        """Image sets that may contain each of many points.
+        """Image sets that may contain each of many points (the positions mode).
 
         Parameters
         ----------
@@ -223,7 +242,7 @@ class Archive(abc.ABC):
 
     @abc.abstractmethod
     def find_coadd_keys(self, keys):
-        """Image sets with the given coadd_keys.
+        """Image sets with the given coadd_keys (the coadd_key mode).
 
         Parameters
         ----------
@@ -238,7 +257,7 @@ class Archive(abc.ABC):
 
     @abc.abstractmethod
     def find_scans(self, ordate, hemisphere, scanno, image):
-        """Image sets of date-hemisphere-scans.
+        """Image sets of date-hemisphere-scans (the scan modes).
 
         Parameters
         ----------
@@ -260,7 +279,8 @@ class Archive(abc.ABC):
         Parameters
         ----------
         sets : `ImageSets`
-            The sets (one row per file wanted).
+            The sets (one row per file wanted), as this archive's look-ups
+            returned them.
         band_code : ndarray of int
             0, 1, 2 for J, H, K, per row.
         image_type : {'atlas', 'quicklook'}
@@ -272,6 +292,7 @@ class Archive(abc.ABC):
             URLs, formats, sizes and footprints.
         """
 
+    # ------------------------------------------------------------ geometry
     def set_footprints(self, sets):
         """Exact footprints of image sets returned by this archive's look-ups.
 
@@ -287,6 +308,33 @@ class Archive(abc.ABC):
             returns the same values without recomputing them.
         """
         return Footprints(sets.corners)
+
+    def contain_sets(self, sets, points, *, index=None):
+        """Whether points lie in image sets, and their distance to the edges.
+
+        The one place where containment is decided, for every mode: the
+        positions mode (`contain_points`), the sources mode's coadd_key
+        (`contain_keys`) and scan links, hence the best image too.
+
+        Parameters
+        ----------
+        sets : `ImageSets`
+            Sets returned by this archive's look-ups.
+        points : ndarray of float, shape (M, 3)
+            Unit vectors (`~twomass_vo.geometry.radec_to_xyz`).
+        index : ndarray of int, shape (M,), optional
+            The set of each point (default: point ``i`` and set ``i``).
+
+        Returns
+        -------
+        inside : ndarray of bool
+            Whether each point lies in its set (boundary inclusive).
+        distance : ndarray of float
+            Signed smallest angle from each point to its set's four edges,
+            radians, positive inside
+            (`~twomass_vo.geometry.Footprints.contains_distance`).
+        """
+        return self.set_footprints(sets).contains_distance(points, index=index)
 
     def contain_points(self, ra, dec, *, with_corners=True):
         """Image sets containing each of many points, with the edge distances.
@@ -307,11 +355,11 @@ class Archive(abc.ABC):
             the index of the point, grouped by point.
         distance : ndarray of float
             Smallest angle from the point to the set's four edges, radians
-            (`~twomass_vo.geometry.Footprints.edge_distance`).
+            (`contain_sets`).
         """
         sets = self.find_points(ra, dec)
         points = radec_to_xyz(ra, dec)[sets.query_index]
-        inside, distance = self.set_footprints(sets).contains_distance(points)
+        inside, distance = self.contain_sets(sets, points)
         sets = sets.take(inside)
         return (sets if with_corners else sets.without_corners()), distance[inside]
 
@@ -337,7 +385,7 @@ class Archive(abc.ABC):
             Whether the point lies in its set (boundary inclusive).
         distance : ndarray of float
             Signed smallest angle from the point to the set's four edges,
-            radians (negative outside).
+            radians (negative outside; `contain_sets`).
         """
         keys = np.asarray(keys, np.int64)
         unique, inverse = np.unique(keys, return_inverse=True)
@@ -347,12 +395,11 @@ class Archive(abc.ABC):
         which = first[inverse]
         point = np.flatnonzero(which >= 0)
         xyz = radec_to_xyz(np.asarray(ra)[point], np.asarray(dec)[point])
-        inside, distance = self.set_footprints(found).contains_distance(
-            xyz, index=which[point]
-        )
+        inside, distance = self.contain_sets(found, xyz, index=which[point])
         sets = replace(found.take(which[point]), query_index=point)
         return (sets if with_corners else sets.without_corners()), inside, distance
 
+    # ------------------------------------------------------------ files
     def files_for_table(self, sets, band_code, image_type):
         """`files`, in the cheapest form for the result table.
 
@@ -390,7 +437,7 @@ class Archive(abc.ABC):
         -------
         urls : ndarray of str
             ``''`` where there is no server-side cutout (the rows are then cut
-            locally by `~twomass_vo.ImageRow.cutout`).
+            locally by `~twomass_vo.ImageRow.cutout`): everywhere, by default.
         """
         return np.zeros(len(access_url), dtype="U1")
 
@@ -405,10 +452,136 @@ class Archive(abc.ABC):
         Returns
         -------
         path : `~pathlib.Path` or None
-            The file, made on demand where the archive can.
+            The file, made on demand where the archive can; None by default
+            (the URL is then read as it is: ``file://``, a path or
+            ``http(s)://``).
         """
         return None
 
+    # ------------------------------------------------------------ requests
+    def payload_circle(self, ra, dec, radius, *, image_type="atlas"):
+        """Return the requests `find_circle` would send (``get_query_payload``).
+
+        Parameters
+        ----------
+        ra, dec, radius, image_type
+            As for `find_circle`.
+
+        Returns
+        -------
+        payloads : list of dict
+            One dict per request (``service``, ``url``, and ``params`` or
+            ``query``); an empty list (the default) for an archive that
+            sends none.
+        """
+        return []
+
+    def payload_points(self, ra, dec):
+        """Return the requests `find_points` would send (``get_query_payload``).
+
+        Parameters
+        ----------
+        ra, dec
+            As for `find_points`.
+
+        Returns
+        -------
+        payloads : list of dict
+            As for `payload_circle` (default: none).
+        """
+        return []
+
+    def payload_coadd_keys(self, keys):
+        """Return the requests `find_coadd_keys` would send (``get_query_payload``).
+
+        Parameters
+        ----------
+        keys
+            As for `find_coadd_keys`.
+
+        Returns
+        -------
+        payloads : list of dict
+            As for `payload_circle` (default: none).
+        """
+        return []
+
+    def payload_scans(self, ordate, hemisphere, scanno, image):
+        """Return the requests `find_scans` would send (``get_query_payload``).
+
+        Parameters
+        ----------
+        ordate, hemisphere, scanno, image
+            As for `find_scans`.
+
+        Returns
+        -------
+        payloads : list of dict
+            As for `payload_circle` (default: none).
+        """
+        return []
+
+    def route_info(self):
+        """Return the routes and service URLs of the last look-up (table metadata).
+
+        Returns
+        -------
+        info : dict
+            Entries added to a result's ``meta`` after its look-ups (e.g.
+            which of several services answered); empty by default.
+        """
+        return {}
+
+    @property
+    def quicklook_refusal(self):
+        """Why Quicklook images are refused before any request, or None.
+
+        Returns
+        -------
+        refusal : str or None
+            Completes ``"<archive> ..."`` in the
+            `~twomass_vo.exceptions.ArchiveError` the planner raises for
+            ``image_type='quicklook'``; None (the default): Quicklook
+            queries run (and `files` says if a file is missing).
+        """
+        return None
+
+    @property
+    def serves_quicklook(self):
+        """Whether the archive has Quicklook files besides the Atlas files.
+
+        Returns
+        -------
+        answer : bool
+            True by default (the sets of a local index list both kinds).
+        """
+        return True
+
+    # ------------------------------------------------------------ lifecycle
+    def clear_cache(self):
+        """Forget what the look-ups remembered (nothing, by default).
+
+        An archive that keeps the sets it returned (so that `files` can give
+        their URLs later) frees them here; sets returned before the call can
+        then no longer be passed to `files`.
+        """
+        return None
+
+    def close(self):
+        """Release what the archive holds open (nothing, by default).
+
+        An archive with its own HTTP session closes its connections here;
+        ``with archive: ...`` calls it on exit.
+        """
+        return None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ------------------------------------------------------------ diagnostics
     def describe(self, *, check=False):
         """Describe the archive and where its data lives (diagnostics).
 

@@ -43,7 +43,6 @@ from .frames import (
 from .output import (
     download_rows,
     expect_outputs,
-    read_result,
     rerun_command,
     send_samp,
     stage_pictures,
@@ -275,7 +274,9 @@ def main(argv=None):
             with scheduler(args):
                 done = download_parquet(args, archive)
             return EXIT_OK if done else EXIT_NOT_RETRIEVED
-        if args.mode == "download":
+        if args.mode == "download":  # an ImageTable file, with its metadata
+            from ..results.result_reader import read_result
+
             table = read_result(args.table)
             if args.archive is not None or args.tap_url:
                 table.archive = _archive(args)

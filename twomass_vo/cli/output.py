@@ -1,8 +1,8 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
 """What the ``twomass-vo`` command writes: result tables, downloads, pictures.
 
-The output side of `twomass_vo.cli`: reading an ImageTable file
-(`read_result`), downloading its rows with a summary (`download_rows`),
+The output side of `twomass_vo.cli`: downloading the rows of a result
+with a summary (`download_rows`),
 and the output files, all through `~twomass_vo.cli.output_files.Outputs`
 (checked before any work, written under temporary names, renamed together
 once all are written): `expect_outputs` checks the paths of the options,
@@ -19,7 +19,6 @@ __all__ = [
     "download_rows",
     "expect_outputs",
     "output_formats",
-    "read_result",
     "rerun_command",
     "send_samp",
     "stage_pictures",
@@ -34,13 +33,6 @@ def output_formats():
     from ..results.result_writer import FORMATS
 
     return (*FORMATS, *REGION_FORMATS, ".moc.fits", ".parquet")
-
-
-def read_result(path):
-    """Read an ImageTable file (``download`` subcommand) with its metadata."""
-    from ..results.result_reader import read_table
-
-    return read_table(path)
 
 
 def rerun_command(argv):
@@ -118,10 +110,10 @@ def download_rows(table, folder, args):
 def stage_result(outputs, table, path, *, votable_format="auto"):
     """Write the table, its MOC (``.moc.fits``) or its footprints (region file).
 
-    ``votable_format`` is that of `~twomass_vo.results.result_reader.write_table`.
+    ``votable_format`` is that of `~twomass_vo.results.result_writer.write_table`.
     """
     from ..results.moc import REGION_FORMATS, footprint_file
-    from ..results.result_reader import write_table
+    from ..results.result_writer import write_table
 
     def write(tmp):
         if path.name.lower().endswith(".moc.fits"):

@@ -90,12 +90,6 @@ def _is_table(path):
     return Path(name).suffix in FORMATS and not name.endswith(".moc.fits")
 
 
-def _read(path):
-    from ..results.result_reader import read_table
-
-    return read_table(path)
-
-
 def _table_difference(old, new):
     """Return how two result tables differ in words, or None if they do not."""
     old_names = [n for n in old.colnames if n not in REPORT_COLUMNS]
@@ -166,11 +160,13 @@ def same_result(existing, written):
         return None if same else "other content"
     if _same_but_dates(existing, written):
         return None
+    from ..results.result_reader import read_result
+
     try:
-        old = _read(existing)
+        old = read_result(existing)
     except Exception as exc:  # any reader's error: not a result table
         return f"not a result table ({type(exc).__name__})"
-    return _table_difference(old, _read(written))
+    return _table_difference(old, read_result(written))
 
 
 #: The first bytes of a table file of each format (CSV: any text).

@@ -17,7 +17,7 @@ __all__ = ["build_parser", "check_arguments", "parse_size"]
 def parse_size(text):
     """Parse a byte count: ``1GiB``, ``500MB``, ``2G``, ``1000000`` or ``none``.
 
-    The grammar is the API's (`~twomass_vo.retrieval.plan.byte_count`), so
+    The grammar is the API's (`~twomass_vo.retrieval.file_tasks.byte_count`), so
     that ``--max-bytes`` and ``max_bytes=`` accept and refuse the same texts.
 
     Parameters
@@ -37,7 +37,7 @@ def parse_size(text):
     argparse.ArgumentTypeError
         If the text is not a size.
     """
-    from ..retrieval.plan import byte_count
+    from ..retrieval.file_tasks import byte_count
 
     try:
         return byte_count(text)

@@ -34,11 +34,11 @@ references after the look-up.  An empty table is a valid input (no rows).
 """
 
 from .coadd_keys import coadd_keys_request
-from .columns import COLUMN_SYNONYMS, find_column
+from .columns import COLUMN_SYNONYMS, find_input_column
 from .positions import positions_request
 from .requests import KeyRequest, PositionRequest, ScanRequest
 from .scans import scan_request, scans_request
-from .tables import read_table
+from .tables import read_input_table
 from .values import parse_angle, parse_band, region_diameter, region_size
 
 __all__ = [
@@ -47,11 +47,11 @@ __all__ = [
     "PositionRequest",
     "ScanRequest",
     "coadd_keys_request",
-    "find_column",
+    "find_input_column",
     "parse_angle",
     "parse_band",
     "positions_request",
-    "read_table",
+    "read_input_table",
     "region_diameter",
     "region_size",
     "scan_request",

@@ -16,14 +16,14 @@ from ..exceptions import InputError, InvalidQueryError
 from .columns import (
     column_ints,
     column_values,
-    find_column,
+    find_input_column,
     missing_column_error,
     raise_first_bad,
     row_bands,
     row_ids,
 )
 from .requests import KeyRequest
-from .tables import read_table
+from .tables import read_input_table
 from .values import parse_band
 
 __all__ = [
@@ -42,7 +42,7 @@ def coadd_keys_request(keys, *, band="all"):
     Parameters
     ----------
     keys : `~astropy.table.Table`, str, `pathlib.Path`, int or sequence of int
-        A table (or table file, see `~twomass_vo.inputs.tables.read_table`)
+        A table (or table file, see `~twomass_vo.inputs.tables.read_input_table`)
         with a ``coadd_key`` column and optional ``band`` (j/h/k/a per row;
         also ``filter``) and ``id`` columns; or the keys themselves: one
         integer or a sequence or array of integers.  A str is the path of a
@@ -100,8 +100,8 @@ def coadd_keys_request(keys, *, band="all"):
         isinstance(keys, np.ndarray) and keys.dtype.names
     )
     if is_table or type(keys).__module__.split(".")[0] == "pandas":
-        table = read_table(keys, name="coadd_key table")
-        name = find_column(table, "coadd_key")
+        table = read_input_table(keys, name="coadd_key table")
+        name = find_input_column(table, "coadd_key")
         if name is None:
             raise missing_column_error(table, "coadd_key", "coadd_key table")
         col = table[name]

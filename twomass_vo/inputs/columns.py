@@ -26,7 +26,7 @@ __all__ = [
     "column_ints",
     "column_values",
     "digits_value",
-    "find_column",
+    "find_input_column",
     "map_strings",
     "missing_column_error",
     "plain_value",
@@ -65,7 +65,7 @@ _MAX_DIGITS = 18  # every integer of up to 18 decimal digits fits in int64
 # --------------------------------------------------------------------------
 
 
-def find_column(table, kind):
+def find_input_column(table, kind):
     """Find the column of an input quantity by its accepted names.
 
     Parameters
@@ -332,7 +332,7 @@ def row_ids(table, n, *, fallback=(), prefer=()):
     kinds = (*_kinds(prefer), "id", *_kinds(fallback))
     name = None
     for kind in kinds if table is not None else ():
-        name = find_column(table, kind)
+        name = find_input_column(table, kind)
         if name is not None:
             break
     if name is None:
@@ -352,7 +352,7 @@ def _kinds(kinds):
 def row_bands(table, default):
     """Band codes of the rows from the ``band`` column, else ``default``."""
     n = len(table)
-    name = find_column(table, "band")
+    name = find_input_column(table, "band")
     if name is None:
         return np.full(n, default, dtype="U3")
     col = table[name]

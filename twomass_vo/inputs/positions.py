@@ -18,7 +18,7 @@ from .columns import (
     angle_unit_factor,
     column_floats,
     column_values,
-    find_column,
+    find_input_column,
     map_strings,
     missing_column_error,
     plain_value,
@@ -26,7 +26,7 @@ from .columns import (
     row_ids,
 )
 from .requests import PositionRequest
-from .tables import read_table
+from .tables import read_input_table
 from .values import parse_angle
 
 __all__ = [
@@ -56,8 +56,8 @@ def _position_table(source, name):
         ra = np.atleast_1d(icrs.ra.deg).astype(np.float64)
         dec = np.atleast_1d(icrs.dec.deg).astype(np.float64)
         return Table({"ra": ra, "dec": dec}, copy=False)
-    table = read_table(source, name=name)
-    if all(find_column(table, kind) is None for kind in ("ra", "dec")):
+    table = read_input_table(source, name=name)
+    if all(find_input_column(table, kind) is None for kind in ("ra", "dec")):
         # a table whose positions are a SkyCoord column (a name column next
         # to it is then an id, see `_positions`)
         for colname in table.colnames:
@@ -77,7 +77,7 @@ def positions_request(source, *, best=False, size=None, resolver=None):
     Parameters
     ----------
     source : `~astropy.table.Table`, str, path or `~astropy.coordinates.SkyCoord`
-        The position table (see `~twomass_vo.inputs.tables.read_table`), or
+        The position table (see `~twomass_vo.inputs.tables.read_input_table`), or
         the positions themselves.
         The table has ``ra`` and ``dec`` columns (also ``ra_deg``,
         ``raj2000``, ``in_ra``; ``dec_deg``, ``dej2000``, ``decj2000``,
@@ -142,9 +142,9 @@ def positions_request(source, *, best=False, size=None, resolver=None):
 
 def _positions(table, resolver):
     n = len(table)
-    ra_name = find_column(table, "ra")
-    dec_name = find_column(table, "dec")
-    obj_name = find_column(table, "object")
+    ra_name = find_input_column(table, "ra")
+    dec_name = find_input_column(table, "dec")
+    obj_name = find_input_column(table, "object")
     if (ra_name is None) != (dec_name is None):
         kind = "dec" if dec_name is None else "ra"
         raise missing_column_error(table, kind, "position table with ra and dec")
@@ -296,7 +296,7 @@ def _resolve_names(col, colname, data, rows, resolver):
 
 def _sizes(table, default):
     n = len(table)
-    name = find_column(table, "size")
+    name = find_input_column(table, "size")
     if name is None:
         return np.full(n, default)
     col = table[name]
@@ -318,7 +318,7 @@ def _sizes(table, default):
 
 def _bests(table, default):
     n = len(table)
-    name = find_column(table, "best")
+    name = find_input_column(table, "best")
     out = np.full(n, default, dtype=bool)
     if name is None:
         return out

@@ -20,7 +20,7 @@ from .columns import (
     column_ints,
     column_values,
     digits_value,
-    find_column,
+    find_input_column,
     map_strings,
     missing_column_error,
     plain_value,
@@ -30,7 +30,7 @@ from .columns import (
     string_codes,
 )
 from .requests import ScanRequest
-from .tables import read_table
+from .tables import read_input_table
 from .values import parse_band
 
 __all__ = [
@@ -297,7 +297,7 @@ def scans_request(source, *, band="all"):
     Parameters
     ----------
     source : `~astropy.table.Table`, str or `pathlib.Path`
-        The DHS table (see `~twomass_vo.inputs.tables.read_table`) with the
+        The DHS table (see `~twomass_vo.inputs.tables.read_input_table`) with the
         columns ``xdate`` (also ``date``, ``ordate``), ``hem`` (also
         ``hemis``, ``hemisphere``) and ``scan`` (also ``scanno``), in any
         case; optional ``image``, ``band`` (j/h/k/a; also ``filter``) and
@@ -330,17 +330,17 @@ def scans_request(source, *, band="all"):
     means all the image sets of the scan.
     """
     default = parse_band(band, column="band")
-    table = read_table(source, name="DHS table")
+    table = read_input_table(source, name="DHS table")
     names = {}
     for kind in ("date", "hemisphere", "scan"):
-        names[kind] = find_column(table, kind)
+        names[kind] = find_input_column(table, kind)
         if names[kind] is None:
             raise missing_column_error(table, kind, "DHS table")
     n = len(table)
     ordate = ordate_column(table[names["date"]], names["date"])
     hemisphere = hemisphere_column(table[names["hemisphere"]], names["hemisphere"])
     scanno = scan_column(table[names["scan"]], names["scan"])
-    image_name = find_column(table, "image")
+    image_name = find_input_column(table, "image")
     if image_name is None:
         image = np.zeros(n, dtype=np.int64)
     else:

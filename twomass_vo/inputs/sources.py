@@ -32,7 +32,7 @@ from ..exceptions import InputError, InvalidQueryError
 from .columns import (
     column_ints,
     column_values,
-    find_column,
+    find_input_column,
     missing_column_error,
     raise_first_bad,
     row_ids,
@@ -40,7 +40,7 @@ from .columns import (
 from .positions import positions_request
 from .requests import PositionRequest
 from .scans import hemisphere_column, ordate_column, scan_column
-from .tables import read_table
+from .tables import read_input_table
 
 __all__ = [
     "LINKS",
@@ -113,7 +113,7 @@ class SourceRequest:
 
 def _position_view(table):
     """Return the columns `positions_request` reads, under their own names."""
-    names = [find_column(table, kind) for kind in ("ra", "dec")]
+    names = [find_input_column(table, kind) for kind in ("ra", "dec")]
     if None in names:
         coords = [c for c in table.colnames if isinstance(table[c], SkyCoord)]
         if coords and names == [None, None]:
@@ -121,7 +121,7 @@ def _position_view(table):
         else:
             kind = "ra" if names[0] is None else "dec"
             raise missing_column_error(table, kind, "source table")
-    size = find_column(table, "size")
+    size = find_input_column(table, "size")
     if size is not None:
         names.append(size)
     return Table({name: table[name] for name in names}, copy=False)
@@ -133,7 +133,7 @@ def sources_request(source, *, link="measured", size=None):
     Parameters
     ----------
     source : `~astropy.table.Table`, pandas DataFrame, str or path
-        The catalogue rows (see `~twomass_vo.inputs.tables.read_table`),
+        The catalogue rows (see `~twomass_vo.inputs.tables.read_input_table`),
         with positions (``ra``/``dec`` or the other names in the module
         docstring, degrees or sexagesimal, or a SkyCoord column), an
         optional ``size`` (cutout, arcsec) and, for ``link="measured"``,
@@ -160,7 +160,7 @@ def sources_request(source, *, link="measured", size=None):
         scan.
     """
     link = check_link(link)
-    table = read_table(source, name="source table")
+    table = read_input_table(source, name="source table")
     n = len(table)
     positions = positions_request(_position_view(table), best=link == "best", size=size)
     ids = row_ids(table, n, prefer="designation", fallback="source_key")
@@ -186,7 +186,7 @@ def sources_request(source, *, link="measured", size=None):
 
 def _coadd_keys(table):
     """Return the coadd_key of every row, 0 where there is none (or null)."""
-    name = find_column(table, "coadd_key")
+    name = find_input_column(table, "coadd_key")
     if name is None:
         return np.zeros(len(table), np.int64)
     col = table[name]
@@ -216,19 +216,19 @@ def check_link_columns(table):
         If the table has neither a ``coadd_key`` column nor all three scan
         columns; the message names those missing.
     """
-    if find_column(table, "coadd_key") is None:
+    if find_input_column(table, "coadd_key") is None:
         _scan_names(table, None)
 
 
 def _scan_names(table, keys):
     """Return the scan columns' names; an error naming those missing."""
-    names = {kind: find_column(table, kind) for kind in SCAN_KINDS}
+    names = {kind: find_input_column(table, kind) for kind in SCAN_KINDS}
     missing = [kind for kind, name in names.items() if name is None]
     if not missing:
         return names
     shown = {"date": "xdate (or date)", "hemisphere": "hemis", "scan": "scan"}
     lacking = ", ".join(shown[kind] for kind in missing)
-    key_name = find_column(table, "coadd_key")
+    key_name = find_input_column(table, "coadd_key")
     if key_name is not None and keys is not None:
         row = int(np.flatnonzero(keys == 0)[0])
         raise InputError(

@@ -1,7 +1,7 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
 """Reading the input tables of the batch modes from files and file-like objects.
 
-`read_table` reads IPAC ASCII tables (as on the service's help page), VOTable,
+`read_input_table` reads IPAC ASCII tables (as on the service's help page), VOTable,
 CSV, FITS, ECSV and other astropy-readable text tables, from a path, a
 file-like object, a string holding the table text or an astropy
 `~astropy.table.Table`.  The format follows the file name ending (compression
@@ -30,7 +30,7 @@ from ..exceptions import InputError, InvalidQueryError
 
 __all__ = [
     "null_words",
-    "read_table",
+    "read_input_table",
 ]
 
 
@@ -56,7 +56,7 @@ _FORMATS = ("ipac", "votable", "csv", "fits", "ecsv", "ascii")
 # --------------------------------------------------------------------------
 
 
-def read_table(source, *, name="table", format=None):
+def read_input_table(source, *, name="table", format=None):
     r"""Read an input table of a batch mode.
 
     Parameters
@@ -212,7 +212,7 @@ def _read_file(path, *, name, format):
 
 
 def _read_ipac(data):
-    """Read an IPAC ASCII table with every column as str (see `read_table`)."""
+    """Read an IPAC ASCII table with every column as str (see `read_input_table`)."""
     lines = data.decode("utf-8-sig").splitlines()
 
     keywords = {}

@@ -34,13 +34,16 @@ class ImageRow(Row):
     """
 
     def _loader(self):
-        from .. import archives  # noqa: F401 - archives register their file makers
+        from ..archives.simulated.archive import SimulatedStores
         from ..retrieval.loaders import Loader
 
         table = self.table
         loader = getattr(table, "_loader", None)
         if loader is None:
-            loader = table._loader = Loader(archive=table.archive)
+            # rows of no archive (read back from a file): the simulated
+            # stores still make their files
+            archive = table.archive if table.archive is not None else SimulatedStores()
+            loader = table._loader = Loader(archive=archive)
         return loader
 
     def open(self, *, decompress=True):

@@ -4,7 +4,7 @@
 A result of `~twomass_vo.TwoMassBatch` on a dask DataFrame is a dask
 DataFrame whose partitions are pandas frames of the `~twomass_vo.ImageTable`
 columns (`image_frame`); the query metadata (the structure of
-`twomass_vo.results.result_writer`) rides in each frame's ``attrs["twomass_vo"]``.
+`twomass_vo.results.query_metadata`) rides in each frame's ``attrs["twomass_vo"]``.
 `partition_table` turns a partition (or any such frame) back into an
 `~twomass_vo.ImageTable` whose rows open and download; `write_parquet`
 writes an ImageTable (one file) or a dask result (a folder of one file per
@@ -71,7 +71,7 @@ def image_frame(table, *, meta=None):
         A result (any number of rows).
     meta : dict, optional
         The query metadata to keep (default: the table's own, made
-        structured by `~twomass_vo.results.result_writer.structured_meta`).
+        structured by `~twomass_vo.results.query_metadata.structured_meta`).
 
     Returns
     -------
@@ -81,7 +81,7 @@ def image_frame(table, *, meta=None):
     """
     import pandas as pd
 
-    from .result_writer import structured_meta
+    from .query_metadata import structured_meta
 
     columns = {}
     for name in table.colnames:
@@ -106,7 +106,7 @@ def frame_meta(frame):
     Returns
     -------
     meta : dict
-        The structure of `twomass_vo.results.result_writer`.
+        The structure of `twomass_vo.results.query_metadata`.
     """
     attrs = getattr(frame, "attrs", None)
     if attrs is None:  # a dask DataFrame: its empty pandas frame holds them
@@ -144,7 +144,7 @@ def partition_table(frame, *, archive=None):
 
 
 def _parquet_metadata(meta):
-    from .result_writer import structured_meta
+    from .query_metadata import structured_meta
 
     return {META_KEY.encode(): json.dumps(structured_meta(dict(meta))).encode()}
 

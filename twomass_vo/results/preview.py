@@ -32,7 +32,6 @@ __all__ = [
     "plot_preview",
     "plot_previews",
     "preview_center",
-    "set_finder",
     "set_rows",
     "table_preview",
 ]
@@ -40,31 +39,15 @@ __all__ = [
 _BANDS = ("K", "H", "J")  # red, green, blue
 #: Most panels `plot_previews` draws.
 MAX_PANELS = 16
-# How `set_rows` asks an archive for the bands a table lacks: installed by
-# `twomass_vo.core` (the query layer sits above this module, so it is not
-# imported from here).
-_FIND_SET = []
-
-
-def set_finder(find):
-    """Install how `set_rows` looks up the image set of a coadd_key.
-
-    Parameters
-    ----------
-    find : callable
-        ``find(archive, coadd_key, image_type)`` returning an
-        `~twomass_vo.results.image_table.ImageTable` with the set's rows.
-        `twomass_vo.core` installs one (a ``query_coadd_keys`` on the archive).
-    """
-    _FIND_SET[:] = [find]
 
 
 def set_rows(row):
     """Return the J, H and Ks rows of the image set of ``row``.
 
     The rows are taken from ``row``'s table; bands missing there (e.g. a
-    result of ``band='J'``) are looked up by ``coadd_key`` in the table's
-    archive.
+    result of ``band='J'``) are asked of the table's archive, through the
+    archive contract (`~twomass_vo.archives.Archive.find_coadd_keys`, then
+    `~twomass_vo.archives.Archive.files`).
 
     Parameters
     ----------
@@ -93,21 +76,38 @@ def set_rows(row):
     missing = [b for b in ("J", "H", "K") if b not in rows]
     if missing:
         archive = getattr(table, "archive", None)
-        if archive is None or not _FIND_SET:
+        if archive is None:
             raise ValueError(
                 f"coadd_key {key}: the table has no {', '.join(missing)} image "
                 "and no archive to ask for it (query with band='all')"
             )
-        import warnings
-
-        from ..exceptions import QuicklookWarning
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", QuicklookWarning)
-            others = _FIND_SET[0](archive, key, image_type)
-        for other in others:
+        for other in _set_files(table, key, image_type):
             rows.setdefault(str(other["band"]).upper(), other)
     return {b: rows[b] for b in ("J", "H", "K")}
+
+
+def _set_files(table, key, image_type):
+    """Return the rows of every file of the set ``key``, asked of the table's archive.
+
+    The rows are a new table of the same class (an
+    `~twomass_vo.results.image_table.ImageTable`), bound to the archive.
+    """
+    archive = table.archive
+    sets = archive.find_coadd_keys(np.array([key], np.int64))
+    rows, band_code = np.nonzero(sets.has_band)
+    refs = archive.files(sets.take(rows), band_code, image_type)
+    columns = {
+        name: getattr(sets, name)[rows]
+        for name in ("coadd_key", "ordate", "hemisphere", "scanno", "image")
+    }
+    columns.update(
+        band=np.array(["J", "H", "K"])[band_code],
+        image_type=np.full(len(rows), image_type),
+        access_url=refs.access_url,
+        access_format=refs.access_format,
+        s_region=refs.s_region,
+    )
+    return type(table).from_columns(columns, archive=archive)
 
 
 def _noise_units(data):

@@ -1,35 +1,19 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
-"""The query metadata of a result, and result files that keep it.
+"""Reading result files back, with their query metadata.
 
-The metadata structure, `record_query` and the writers live in
-`twomass_vo.results.result_writer` (re-exported here); this module adds
-`read_table`, which reads any file `write_table` writes back into an
-`~twomass_vo.ImageTable` with the same structure. See
-`twomass_vo.results.result_writer` for the structure.
+`read_result` reads any file `~twomass_vo.results.result_writer.write_table`
+writes (VOTable, IPAC, FITS, ECSV, CSV) back into an
+`~twomass_vo.ImageTable` whose ``meta`` has the structure of
+`twomass_vo.results.query_metadata`, and gives its columns the contract's
+UCDs, utypes and descriptions.
 """
 
 from pathlib import Path
 
-from .result_writer import (
-    FORMATS,
-    META_KEYS,
-    flat_meta,
-    record_query,
-    structured_meta,
-    to_votable,
-    write_table,
-)
+from .query_metadata import structured_meta
+from .result_writer import FORMATS
 
-__all__ = [
-    "FORMATS",
-    "META_KEYS",
-    "flat_meta",
-    "read_table",
-    "record_query",
-    "structured_meta",
-    "to_votable",
-    "write_table",
-]
+__all__ = ["read_result"]
 
 
 def _read_votable(source):
@@ -45,8 +29,8 @@ def _read_votable(source):
     return first.to_table(), structured_meta(flat)
 
 
-def read_table(path):
-    """Read a result written by `write_table` (any format), with its metadata.
+def read_result(path):
+    """Read a result file of any format, with its query metadata.
 
     Parameters
     ----------
@@ -56,8 +40,9 @@ def read_table(path):
     Returns
     -------
     table : `~twomass_vo.ImageTable`
-        The rows, with ``table.meta`` in the structure of this module. Its
-        rows load from ``access_url`` (no archive attached).
+        The rows, with ``table.meta`` in the structure of
+        `twomass_vo.results.query_metadata`. Its rows load from
+        ``access_url`` (no archive attached).
 
     Raises
     ------

@@ -2,7 +2,7 @@
 """Send a result to TOPCAT, Aladin, DS9, ... over SAMP (``ImageTable.broadcast``).
 
 The table is written as a VOTable (with its query metadata, see
-`twomass_vo.results.result_reader`) into a folder and offered to every client of
+`twomass_vo.results.result_writer`) into a folder and offered to every client of
 the hub subscribed to ``table.load.votable``; on request the image files
 (``image.load.fits``; written into the same folder first) and the coverage
 of the footprints as a MOC (``coverage.load.moc.fits``, needs mocpy). Each

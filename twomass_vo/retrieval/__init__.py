@@ -2,7 +2,7 @@
 """Retrieval at scale: parallel, budgeted, resumable downloads of an ImageTable.
 
 - `~twomass_vo.retrieval.downloads`: `download`, the entry point;
-- `~twomass_vo.retrieval.plan`: byte counts, one task per file, what is
+- `~twomass_vo.retrieval.file_tasks`: byte counts, one task per file, what is
   already there; `~twomass_vo.retrieval.runs`: running the tasks (budget,
   threads, executors); `~twomass_vo.retrieval.tasks`: one file (fetch, copy,
   decompress or cut out, then check);
@@ -17,9 +17,9 @@
 from .._http.retry_policy import RetryPolicy
 from .downloads import ONE_GIB, STATUSES, download
 from .file_cache import cache_dir, cached_path, clear_cache
+from .file_tasks import byte_count
 from .fits_check import check_fits
 from .manifest import MANIFEST_NAME, Manifest
-from .plan import byte_count
 
 __all__ = [
     "MANIFEST_NAME",

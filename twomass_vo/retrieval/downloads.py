@@ -55,8 +55,8 @@ from astropy.table import Column
 from .._http.deadline import positive_seconds
 from .._http.retry_policy import retry_policy
 from .file_cache import cache_dir, cache_shards
+from .file_tasks import already_complete, byte_count, plan_files
 from .manifest import Manifest, folder_lock, remove_parts
-from .plan import already_complete, byte_count, plan
 from .runs import choose_executor, run_in_threads, run_on_executor
 from .tasks import TaskOptions
 
@@ -157,7 +157,7 @@ def download(
     error = [""] * n
     finished = False
     try:
-        tasks, rows_of, bad = plan(table, folder, decompress)
+        tasks, rows_of, bad = plan_files(table, folder, decompress)
         for i, message in bad.items():
             status[i], error[i] = "failed", message
             log.warning("row %d: not downloaded: %s", i, message)

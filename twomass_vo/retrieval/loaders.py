@@ -238,7 +238,9 @@ class Loader:
     ----------
     archive : `~twomass_vo.archives.Archive`, optional
         Asked first for a local path of a URL (a simulated archive makes the
-        file on demand).
+        file on demand); any object with a ``local_path(url)`` method will
+        do (`~twomass_vo.ImageRow` passes the simulated stores for rows of
+        no archive).
     """
 
     def __init__(self, *, archive=None):

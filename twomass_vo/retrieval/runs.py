@@ -259,7 +259,7 @@ def run_in_threads(
 
     Parameters
     ----------
-    todo : list of `~twomass_vo.retrieval.plan.Task`
+    todo : list of `~twomass_vo.retrieval.file_tasks.Task`
         The files to write, in order.
     options : `~twomass_vo.retrieval.tasks.TaskOptions`
         What every task needs to know.
@@ -362,7 +362,7 @@ def run_on_executor(
 
     Parameters
     ----------
-    todo : list of `~twomass_vo.retrieval.plan.Task`
+    todo : list of `~twomass_vo.retrieval.file_tasks.Task`
         The files to write, in order.
     options : `~twomass_vo.retrieval.tasks.TaskOptions`
         What every task needs to know.

@@ -1,7 +1,7 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
 """One file of a download run: fetch, copy, decompress or cut out, then check.
 
-`run_task` writes the file of one `~twomass_vo.retrieval.plan.Task` into the
+`run_task` writes the file of one `~twomass_vo.retrieval.file_tasks.Task` into the
 run's folder, under a hidden temporary name renamed once the file is complete
 and its FITS structure checked (`~twomass_vo._files.atomic_files.atomic_writer`), and
 reports what happened as a plain, picklable dict: it runs in a thread, a
@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 from astropy.io import fits
 
-from .. import archives  # noqa: F401 - archives register their file makers
 from .._files.atomic_files import atomic_writer, write_atomic
 from .._files.local_files import copy_regular, local_source
 from .._http.fetch import Cancelled, FetchError, fetch
 from .._http.retry_policy import RetryPolicy
+from ..archives.simulated.archive import SimulatedStores
 from .compressed_fits import open_fits, plain_fits
 from .file_cache import cached_copy, cached_path
 from .fits_check import check_fits
@@ -197,13 +197,17 @@ def run_task(task, options, archive=None, cancel=None, on_bytes=None):
 
     Parameters
     ----------
-    task : `~twomass_vo.retrieval.plan.Task`
+    task : `~twomass_vo.retrieval.file_tasks.Task`
         The file: its name, source URL and mode (``copy``, ``decompress``
         or ``cutout``).
     options : `TaskOptions`
         The run's folder, timeouts, retries and ceiling.
     archive : `~twomass_vo.archives.Archive`, optional
-        The archive of the rows (for the local files of its own store).
+        The archive of the rows (for the local files of its own store);
+        without one (rows read back from a file, tasks on a process pool),
+        the simulated stores
+        (`~twomass_vo.archives.simulated.archive.SimulatedStores`) make
+        their files.
     cancel : `threading.Event`, optional
         Set to stop the transfer (status ``cancelled``).
     on_bytes : callable, optional
@@ -215,6 +219,8 @@ def run_task(task, options, archive=None, cancel=None, on_bytes=None):
         ``name``, ``status`` (``ok``, ``failed`` or ``cancelled``), ``path``
         and ``error``; with ``size`` and ``sha256`` when ``ok``.
     """
+    if archive is None:
+        archive = SimulatedStores()
     target = os.path.join(options.folder, task.name)
     result = {"name": task.name, "status": "failed", "path": "", "error": ""}
     try:

@@ -99,6 +99,9 @@ class LocalArchive(Archive):
 
     name = "local"
 
+    #: A local archive asks no service (no Dask service slot is needed).
+    asks_services = False
+
     def __init__(self, path=None, *, _columns=None, _meta=None):
         if _columns is not None:  # in-memory archive (from_table without a path)
             self.path, self.meta, self.columns = None, dict(_meta), _columns
@@ -316,14 +319,40 @@ class LocalArchive(Archive):
             *(np.asarray(col[c][rows]) for c in parts),
         )
 
+    def contain_sets(self, sets, points, *, index=None):
+        """`~twomass_vo.archives.Archive.contain_sets` from the stored edge normals.
+
+        Parameters
+        ----------
+        sets : `~twomass_vo.archives.ImageSets`
+            Sets returned by this archive's look-ups.
+        points : ndarray of float, shape (M, 3)
+            Unit vectors.
+        index : ndarray of int, shape (M,), optional
+            The set of each point (default: point ``i`` and set ``i``).
+
+        Returns
+        -------
+        inside : ndarray of bool
+            Whether each point lies in its set (boundary inclusive).
+        distance : ndarray of float
+            Signed edge distance, radians (the generic values, bit for bit).
+        """
+        if not self.has_geometry:
+            return super().contain_sets(sets, points, index=index)
+        rows = np.asarray(sets.ref, np.int64)
+        return self._contain_rows(rows if index is None else rows[index], points)
+
+    def _contain_rows(self, rows, points):
+        """`contain_sets` of index rows (one per point), from the stored normals."""
+        return contains_distance(np.asarray(self.columns["normals"][rows]), points)
+
     def contain_points(self, ra, dec, *, with_corners=True):  # noqa: D102
         if not self.has_geometry:
             return super().contain_points(ra, dec, with_corners=with_corners)
+        # the candidates' rows only: their other columns are read for the kept
         points, rows = self.zones.query_pairs(ra, dec, self.search_radius)
-        inside, distance = contains_distance(
-            np.asarray(self.columns["normals"][rows]),
-            radec_to_xyz(ra, dec)[points],
-        )
+        inside, distance = self._contain_rows(rows, radec_to_xyz(ra, dec)[points])
         sets = self._sets(rows[inside], points[inside], with_corners=with_corners)
         # a large look-up maps much of the index: released when the result's
         # files are asked for (not between the chunks of one query)
@@ -404,9 +433,8 @@ class LocalArchive(Archive):
         if not self.has_geometry:
             return super().contain_keys(keys, ra, dec, with_corners=with_corners)
         point, rows = self._key_rows(keys)
-        inside, distance = contains_distance(
-            np.asarray(self.columns["normals"][rows]),
-            radec_to_xyz(np.asarray(ra)[point], np.asarray(dec)[point]),
+        inside, distance = self._contain_rows(
+            rows, radec_to_xyz(np.asarray(ra)[point], np.asarray(dec)[point])
         )
         return self._sets(rows, point, with_corners=with_corners), inside, distance
 

@@ -19,7 +19,6 @@ import uuid
 from pathlib import Path
 
 from ..._files.atomic_files import open_own, write_atomic
-from ..._files.local_files import register_source
 from ..local.archive import LocalArchive
 from ..local.index_builder import FORMAT
 from ..local.index_files import GEOMETRY_COLUMNS
@@ -27,7 +26,7 @@ from .patches import SIM_FIELDS, estimated_sizes, simulate_patch
 from .survey_layout import survey_layout
 from .synthetic_fits import image_bytes
 
-__all__ = ["SimulatedArchive", "default_sim_path", "simulate_patch"]
+__all__ = ["SimulatedArchive", "SimulatedStores", "default_sim_path", "simulate_patch"]
 
 _TEXT = ("ordate", "hemisphere", "scandir")
 _OPEN = {}
@@ -247,10 +246,32 @@ class SimulatedArchive(LocalArchive):
         write_atomic(path, image_bytes(self._fields(row), band, kind))
 
 
-def _store_file(url):
-    """Return the simulated file behind a ``file://`` URL of no archive, or None."""
-    archive = SimulatedArchive.holding(url)
-    return None if archive is None else archive.local_path(url)
+class SimulatedStores:
+    """The file stores of the simulated archives, for rows of no archive.
 
+    A table read back from a file has no archive; its ``file://`` URLs may
+    name files of a simulated store, which are made on demand. The row
+    loader (`~twomass_vo.ImageRow.open`) and the download task
+    (`~twomass_vo.retrieval.tasks.run_task`) pass this object where they
+    would pass the rows' archive. It holds nothing (it pickles to a process
+    pool's workers as is): each call looks at the simulated archives opened
+    in the process and at the default folder (`SimulatedArchive.holding`).
+    """
 
-register_source(_store_file)  # tables read back from files still make their files
+    def local_path(self, url):
+        """Return the simulated file behind a ``file://`` URL, made if needed.
+
+        Parameters
+        ----------
+        url : str
+            Any ``access_url``.
+
+        Returns
+        -------
+        path : `~pathlib.Path` or None
+            The file, or None for a URL of no simulated store.
+        """
+        if not str(url).startswith("file:"):
+            return None
+        archive = SimulatedArchive.holding(url)
+        return None if archive is None else archive.local_path(url)

@@ -1,8 +1,8 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
-"""Planning a download: byte counts, one task per file, what is already there.
+"""The files of a download: byte counts, one task per file, what is already there.
 
 `byte_count` reads a budget or a ceiling as the user writes it (``"1GiB"``,
-``1 * u.GB``); `plan` turns the rows of a table into `Task` objects (one per
+``1 * u.GB``); `plan_files` turns the rows of a table into `Task` objects (one per
 distinct file name, built from validated metadata only) and reports the rows
 that cannot be downloaded; `already_complete` tells whether a file in the
 folder is the one wanted. Nothing here touches the network.
@@ -20,7 +20,7 @@ import numpy as np
 from .fits_check import check_fits
 from .loaders import cutout_center, file_name_for
 
-__all__ = ["Task", "already_complete", "byte_count", "plan"]
+__all__ = ["Task", "already_complete", "byte_count", "plan_files"]
 
 _BLOCK = 2880
 _COPY_CHUNK = 1 << 20
@@ -202,7 +202,7 @@ def _cutout_estimate(size_arcsec, full):
     return min(estimate, full) if full > 0 else estimate
 
 
-def plan(table, folder, decompress):
+def plan_files(table, folder, decompress):
     """Plan a download: one task per distinct file name, before any transfer.
 
     Parameters
