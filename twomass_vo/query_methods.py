@@ -12,7 +12,7 @@ live here:
 - `square_region`, the square of the ``width=`` option (`MIN_WIDTH` to
   `MAX_WIDTH` degrees);
 - `region_text`, `source_text` and `size_text`: the values a result records
-  in its metadata (`~twomass_vo.results.result_reader.record_query`).
+  in its metadata (`~twomass_vo.results.query_metadata.record_query`).
 """
 
 import functools

@@ -244,6 +244,9 @@ def test_configured_tap_table_missing_falls_back_to_ibe(standin, patch):
     assert all(path != "/tap/sync" for path, _ in sent[1:])
     assert archive.routes()["coadd_keys"] == "ibe-where"  # remembered
     assert "IBE is used instead" in archive.discovery.reason
+    # the router remembers; the archive's configuration is not rewritten
+    assert archive.router.configured_table == "twomass.allsky_images"
+    assert archive.table is None and archive.router.table is None
     assert a.meta["route"] == "tap, ibe-where"
     TwoMassBatch(archive=archive).query_coadd_keys(keys)
     assert sum(r.path == "/tap/sync" for r in standin.requests[before:]) == 1

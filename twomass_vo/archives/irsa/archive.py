@@ -1,12 +1,15 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
 """`IrsaArchive`: the archive of IRSA's 2MASS services (see `twomass_vo.archives.irsa`).
 
-The routes of each mode (`~twomass_vo.archives.irsa.routes`), IBE
+The archive holds a router (`~twomass_vo.archives.irsa.router`: the route
+of each mode, the discovery of a TAP table, the fallbacks) and builds the
+requests of each route (`~twomass_vo.archives.irsa.payloads`) for IBE
 (`~twomass_vo.archives.irsa.ibe`), the SIA v1 CGI
-(`~twomass_vo.archives.irsa.sia1`) and the discovery of a TAP table
-(`~twomass_vo.archives.irsa.discovery`) are used from here; the settings are
+(`~twomass_vo.archives.irsa.sia1`), SIA v2 and TAP; the settings are
 `twomass_vo.archives.irsa.settings.conf`.
 """
+
+from functools import partial
 
 import numpy as np
 import requests
@@ -15,16 +18,16 @@ from ...exceptions import ArchiveError, ArchiveUnreachableError
 from ..base import ImageSets
 from ..vo.adql import checked_columns
 from ..vo.archive import VOArchive
-from ..vo.diagnostics import RouteDiagnostics
-from ..vo.service_values import check_url, validated_ints
-from .discovery import Discovery, discover_image_table
+from ..vo.query_values import check_url, validated_ints
+from .diagnostics import RouteDiagnostics
 from .ibe import (
     ibe_cutout_urls,
     ibe_file_rows,
     run_ibe,
     upload_index,
 )
-from .routes import MODES, IrsaRoutes
+from .payloads import IrsaPayloads
+from .router import MODES, IrsaRouter
 from .settings import conf
 from .sia1 import pairs_near, rows_of_sets, run_sia1, sia1_file_rows
 
@@ -86,7 +89,7 @@ class IrsaUnreachableError(ArchiveUnreachableError):
     """
 
 
-class IrsaArchive(RouteDiagnostics, IrsaRoutes, VOArchive):
+class IrsaArchive(RouteDiagnostics, IrsaPayloads, VOArchive):
     """The 2MASS All-Sky Atlas images at IRSA: SIA v2, IBE and TAP.
 
     Every argument defaults to its setting in
@@ -223,7 +226,6 @@ class IrsaArchive(RouteDiagnostics, IrsaRoutes, VOArchive):
         table = pick(table, "table") or None
         configured = irsa_columns()
         configured.update(columns or {})
-        self._configured = checked_columns(configured)
         super().__init__(
             sia_url=pick(sia_url, "sia_url") or None,
             tap_url=pick(tap_url, "tap_url"),
@@ -250,30 +252,34 @@ class IrsaArchive(RouteDiagnostics, IrsaRoutes, VOArchive):
         ):
             value = int(validated_ints(value, name, low=1, high=10**7)[0])
             setattr(self, name, value)
-        self.discover = bool(pick(discover, "discover"))
-        self.configured_table = table
-        self._discovery = None
-        if not self.discover:
-            self._discovery = Discovery(
-                table,
-                dict(self._configured),
-                reason="configured (TAP_SCHEMA not read)"
-                if table
-                else "no table configured and discovery off",
-            )
-        self._log = None
-        self._depth = 0
-        #: Why SIA v2 is no longer used for regions (None while it answers).
-        self.sia_failure = None
-        #: Why IBE searches (boxes, uploads) are no longer used (None while
-        #: IBE answers): regions and positions then go to the SIA v1 CGI.
-        self.ibe_failure = None
+        #: Route choice, discovery and fallback
+        #: (`~twomass_vo.archives.irsa.router.IrsaRouter`).
+        self.router = IrsaRouter(
+            self.sia,
+            self.tap_url,
+            self.ibe_url,
+            self.sia1_url,
+            table=table,
+            columns=checked_columns(configured),
+            discover=pick(discover, "discover"),
+            upload=self.upload,
+        )
 
     def __repr__(self):
         where = self.ibe_url or self.sia_url or self.tap_url or self.sia1_url
         return f"<IrsaArchive at {where}>"
 
-    # ------------------------------------------------------------- discovery
+    # ---------------------------------------------------- what the router knows
+    @property
+    def table(self):
+        """The TAP image table in use: discovered, else configured (or None)."""
+        return self.router.table
+
+    @property
+    def columns(self):
+        """The columns of `table` (discovered, else configured)."""
+        return self.router.columns
+
     @property
     def discovery(self):
         """What discovery found, or None.
@@ -282,58 +288,53 @@ class IrsaArchive(RouteDiagnostics, IrsaRoutes, VOArchive):
 
         None until the first look-up that needs TAP (or `discover_table`).
         """
-        return self._discovery
+        return self.router.discovery
+
+    @property
+    def sia_failure(self):
+        """Why SIA v2 is no longer used for regions (None while it answers)."""
+        return self.router.sia_failure
+
+    @property
+    def ibe_failure(self):
+        """Why IBE searches are no longer used (None while IBE answers)."""
+        return self.router.ibe_failure
 
     def discover_table(self):
-        """Find the TAP image table once (``TAP_SCHEMA``); return the `Discovery`.
+        """Find the TAP image table once (``TAP_SCHEMA``); return what was found.
+
+        A `~twomass_vo.archives.irsa.discovery.Discovery`, kept by the router.
 
         Raises
         ------
         twomass_vo.exceptions.ArchiveError
             Only when the TAP service cannot be reached at all.
         """
-        if self._discovery is None:
-            from pyvo.dal import TAPService
+        try:
+            return self.router.discover_table(self.session)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise self._unreachable(self.tap_url, exc) from exc
 
-            service = TAPService(self.tap_url, session=self.session)
-            try:
-                found = discover_image_table(
-                    service, table=self.configured_table, configured=self._configured
-                )
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                raise self._unreachable(self.tap_url, exc) from exc
-            self._use(found)
-        return self._discovery
+    def routes(self, image_type="atlas"):
+        """Return the route of each mode, as far as known without network access.
 
-    def _use(self, found):
-        self._discovery = found
-        if found.table is not None:
-            self.table = found.table
-            self.columns = checked_columns(found.columns)
-        else:
-            self.table = None
-            self.columns = dict(self._configured)
+        See `~twomass_vo.archives.irsa.router.IrsaRouter.routes`.
+        """
+        return self.router.routes(image_type)
 
-    def _drop_tap(self, exc):
-        """Remember that the TAP table cannot answer (a missing table or column)."""
-        self._use(
-            Discovery(None, reason=f"TAP query failed ({exc}); IBE is used instead")
-        )
+    def route_url(self, route):
+        """Return the service URL of a route."""
+        return self.router.route_url(route)
 
-    def _tap_table(self):
-        """Whether a usable TAP table is known (without network access)."""
-        if self._discovery is not None:
-            return self._discovery.table is not None
-        return self.configured_table is not None
+    def route_info(self):
+        """Routes and service URLs of the last look-up (for table metadata).
 
-    def _tap_spatial(self):
-        if self._discovery is not None:
-            return self._discovery.spatial and bool(self.upload)
-        return (
-            self.configured_table is not None
-            and bool(self.upload)
-            and bool(self._configured["s_region"])
-        )
+        See `~twomass_vo.archives.irsa.router.IrsaRouter.route_info`.
+        """
+        return self.router.route_info()
+
+    def _look_up(self, mode, call, image_type="atlas"):
+        return self.router.look_up(mode, call, image_type, discover=self.discover_table)
 
     def _unreachable(self, url, exc):
         from ..._http.network_errors import network_failure
@@ -349,13 +350,6 @@ class IrsaArchive(RouteDiagnostics, IrsaRoutes, VOArchive):
             detail=f"{type(exc).__name__}: {exc}",
         )
 
-    def _needs_discovery(self, mode):
-        """Read TAP_SCHEMA first when the mode could take a TAP route."""
-        if self._discovery is not None or not self.discover:
-            return
-        if mode != "region" or self.routes()["region"] == "tap":
-            self.discover_table()
-
     # ---------------------------------------------------------------- look-ups
     def find_circle(self, ra, dec, radius, *, image_type="atlas"):  # noqa: D102
         def call():
@@ -365,10 +359,12 @@ class IrsaArchive(RouteDiagnostics, IrsaRoutes, VOArchive):
         return self._look_up("region", call, image_type)
 
     def find_points(self, ra, dec):  # noqa: D102
+        by_vo = super().find_points
+
         def call():
             route = self.routes()["positions"]
             if route not in ("ibe-upload", "sia1-groups"):
-                return super(IrsaArchive, self).find_points(ra, dec)
+                return by_vo(ra, dec)
             payloads = self.payload_points(ra, dec)
             parts = []
             for payload, table in zip(
@@ -390,23 +386,17 @@ class IrsaArchive(RouteDiagnostics, IrsaRoutes, VOArchive):
         return pairs_near(self._image_sets(table, "sia1"), payload["members"], ra, dec)
 
     def find_coadd_keys(self, keys):  # noqa: D102
-        return self._look_up(
-            "coadd_keys", lambda: super(IrsaArchive, self).find_coadd_keys(keys)
-        )
+        return self._look_up("coadd_keys", partial(super().find_coadd_keys, keys))
 
     def find_scans(self, ordate, hemisphere, scanno, image):  # noqa: D102
         return self._look_up(
-            "scans",
-            lambda: super(IrsaArchive, self).find_scans(
-                ordate, hemisphere, scanno, image
-            ),
+            "scans", partial(super().find_scans, ordate, hemisphere, scanno, image)
         )
 
     # ------------------------------------------------------- requests and rows
     def _execute(self, payload):
         """Run one request (SIA v2, TAP, IBE or the CGI); log its route and URL."""
-        if self._log is not None:
-            self._log.append((payload.get("route", payload["service"]), payload["url"]))
+        self.router.record(payload.get("route", payload["service"]), payload["url"])
         if payload["service"] == "ibe":
             table = run_ibe(self.session, payload, unreachable=self._unreachable)
             table.meta["ibe_url"] = payload["url"]
@@ -425,8 +415,7 @@ class IrsaArchive(RouteDiagnostics, IrsaRoutes, VOArchive):
 
     def _execute_integers(self, payload, names):
         """Run a (position, coadd_key) pairs query (TAP); log its route and URL."""
-        if self._log is not None:
-            self._log.append((payload.get("route", payload["service"]), payload["url"]))
+        self.router.record(payload.get("route", payload["service"]), payload["url"])
         try:
             return super()._execute_integers(payload, names)
         except ArchiveError as exc:
@@ -470,7 +459,7 @@ class IrsaArchive(RouteDiagnostics, IrsaRoutes, VOArchive):
             If a row's coadd_key contradicts its set's, or if a set's
             Quicklook file of a wanted band is not listed.
         """
-        store = self._store
+        store = self.sets
         ref = np.asarray(sets.ref, np.int64)
         if not len(ref):
             return

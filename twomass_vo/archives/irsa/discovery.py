@@ -39,7 +39,7 @@ from astropy.io.votable.exceptions import VOWarning
 from astropy.units import UnitsWarning
 
 from ..vo.adql import adql_string, is_column_name, is_table_name
-from ..vo.service_values import as_text
+from ..vo.column_text import as_text
 
 __all__ = [
     "CANDIDATE_NAMES",

@@ -27,7 +27,7 @@ uploaded ``idx`` column echoed as ``in_idx`` or not (`upload_index`).
   are NAXIS1 / NAXIS2, ``ra1 .. dec4`` the computed corners);
 * a search box may be at most 5 degrees wide for 2MASS All-Sky (the "Max
   SIZE" of IBE's documentation; a larger one is an HTTP 400, "Search region
-  is too large"): `~twomass_vo.archives.irsa.routes` splits larger regions;
+  is too large"): `~twomass_vo.archives.irsa.payloads` splits larger regions;
 * files live at ``{data}/{ordate}{hemisphere}/s{scanno:03d}/image/{fname}``
   (gzip-compressed), and IBE's data service cuts them out:
   ``?center=ra,dec&size=Narcsec&gzip=false`` (clipped to the image; HTTP 500
@@ -52,13 +52,11 @@ import numpy as np
 from ..._http.vo_session import answer_of
 from ...exceptions import ArchiveError
 from ...geometry import radec_to_xyz, sin_corners
-from ..vo.service_values import (
-    as_numbers,
-    as_text,
-    checked_footprints,
-    dhs_keys,
+from ..set_keys import dhs_keys
+from ..vo.answer_values import checked_footprints, valid_dates
+from ..vo.column_text import as_numbers, as_text
+from ..vo.query_values import (
     format_number,
-    valid_dates,
     validated_ints,
     validated_points,
     validated_scans,

@@ -40,15 +40,10 @@ import numpy as np
 from ..._http.vo_session import answer_of, printable
 from ...exceptions import ArchiveError
 from ...geometry import radec_to_xyz, sin_corners, xyz_to_radec
-from ..vo.service_values import (
-    as_numbers,
-    as_text,
-    check_file_rows,
-    dhs_keys,
-    format_number,
-    service_value_error,
-    validated_points,
-)
+from ..set_keys import dhs_keys
+from ..vo.answer_values import check_file_rows, service_value_error
+from ..vo.column_text import as_numbers, as_text
+from ..vo.query_values import format_number, validated_points
 
 __all__ = [
     "IMAGE_TYPE_CODES",

@@ -37,6 +37,7 @@ from ...geometry import (
 )
 from ...geometry.sky_index import ZoneIndex
 from ..base import BANDS, Archive, FileRefs, ImageSets
+from ..set_keys import dhs_keys as dhs_key
 from .index_builder import (
     FORMAT as FORMAT,  # re-exported: the format this version writes
 )
@@ -44,7 +45,6 @@ from .index_builder import (
     READABLE_FORMATS,
     REQUIRED_COLUMNS,
     base_columns,
-    dhs_key,
     index_columns,
     write_index_folder,
 )

@@ -3,9 +3,10 @@
 
 `base_columns` validates per-set columns and puts them in index order
 (declination zones, then RA) with the two look-up indexes (coadd_key and
-`dhs_key`: date-hemisphere-scan-image); `index_columns` adds the stored
-footprint geometry in memory; `write_index_folder` writes the folder
-(``archive.json``, ``index/<column>.npy``, ``files/``) atomically.
+`~twomass_vo.archives.set_keys.dhs_keys`: date-hemisphere-scan-image);
+`index_columns` adds the stored footprint geometry in memory;
+`write_index_folder` writes the folder (``archive.json``,
+``index/<column>.npy``, ``files/``) atomically.
 """
 
 import json
@@ -18,6 +19,7 @@ import numpy as np
 
 from ...exceptions import ArchiveError, InputError
 from ...geometry.sky_index import ZoneIndex
+from ..set_keys import dhs_keys
 from .index_files import (
     GEOMETRY_COLUMNS,
     WCS_COLUMNS,
@@ -32,7 +34,6 @@ __all__ = [
     "REQUIRED_COLUMNS",
     "ZONE_HEIGHT",
     "base_columns",
-    "dhs_key",
     "index_columns",
     "write_index_folder",
 ]
@@ -68,15 +69,6 @@ _STORED_DTYPES = {
     "cdelt2": np.float64,
     "crota2": np.float64,
 }
-
-
-def dhs_key(ordate, hemisphere, scanno, image):
-    """One int64 per (date, hemisphere, scan, image): sortable look-up key."""
-    date = np.asarray(ordate).astype(np.int64)
-    hem = (np.char.lower(np.asarray(hemisphere).astype("U1")) == "s").astype(np.int64)
-    return (
-        (date * 2 + hem) * 1000 + np.asarray(scanno, np.int64)
-    ) * 10_000 + np.asarray(image, np.int64)
 
 
 def index_columns(sets, *, name, extra_meta=None):
@@ -124,7 +116,7 @@ def base_columns(sets, *, name, extra_meta=None):
         columns[column] = columns[column][order]
     del order
     columns["key_order"] = np.argsort(columns["coadd_key"], kind="stable")
-    dhs = dhs_key(
+    dhs = dhs_keys(
         columns["ordate"],
         columns["hemisphere"],
         columns["scanno"],

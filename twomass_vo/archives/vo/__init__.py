@@ -8,8 +8,11 @@
   mode, built from validated values only;
 - `~twomass_vo.archives.vo.file_rows` and `~twomass_vo.archives.vo.image_sets`:
   a service's answer as file rows, grouped into J/H/K image sets;
-- `~twomass_vo.archives.vo.service_values`: the values a service sends and
-  the values we send it, checked;
+- `~twomass_vo.archives.vo.query_values`: the values we send a service,
+  validated; `~twomass_vo.archives.vo.answer_values`: the values it answers,
+  checked; `~twomass_vo.archives.vo.column_text`: answer columns as text,
+  numbers and band codes; `~twomass_vo.archives.vo.file_paths`: 2MASS file
+  paths parsed;
 - `~twomass_vo.archives.vo.soda`: SODA cutout URLs;
 - `~twomass_vo.archives.vo.diagnostics`: what an archive is configured with,
   and whether its endpoints answer.

@@ -5,8 +5,8 @@
 image table; `checked_columns` and `check_table_name` validate the names that
 go into ADQL (`is_column_name` and `is_table_name` say whether a name would
 pass, for names a service lists), and `adql_string` writes a string literal.
-`AdqlQueries` is the part of `~twomass_vo.archives.VOArchive` that builds
-the requests of each look-up without network access (the ``payload_*``
+`AdqlBuilder` (``archive.queries`` of a `~twomass_vo.archives.VOArchive`)
+builds the requests of each look-up without network access (the ``payload_*``
 methods): ADQL with typed, validated values only -- ``IN (...)`` lists for
 short inputs, uploaded tables for long ones -- or SIA v2 parameters where the
 archive searches by SIA v2.
@@ -18,8 +18,8 @@ import numpy as np
 from astropy.table import Table
 
 from ...exceptions import ArchiveError, InvalidQueryError
-from .service_values import (
-    dhs_keys,
+from ..set_keys import dhs_keys
+from .query_values import (
     format_number,
     validated_ints,
     validated_points,
@@ -31,7 +31,7 @@ __all__ = [
     "DEFAULT_COLUMNS",
     "MAX_NAME_LENGTH",
     "POS_IDX",
-    "AdqlQueries",
+    "AdqlBuilder",
     "adql_string",
     "check_table_name",
     "checked_columns",
@@ -188,15 +188,64 @@ def check_table_name(table):
     return table
 
 
-class AdqlQueries:
-    """The ``payload_*`` methods of `~twomass_vo.archives.VOArchive`.
+class AdqlBuilder:
+    """The requests (ADQL and SIA v2) of each look-up, built without network access.
 
-    A mixin: it reads the archive's ``table``, ``columns``, ``tap_url``,
-    ``sia_url``, thresholds and ``upload`` settings, and builds SIA v2 requests
-    with ``_sia`` (`~twomass_vo.archives.vo.sia2.SiaQueries`).
+    `~twomass_vo.archives.VOArchive` builds one over its current table and
+    settings (``archive.queries``); its ``payload_*`` methods return what
+    this builds.
+
+    Parameters
+    ----------
+    table : str or None
+        The TAP table of image files (validated, see `check_table_name`).
+    columns : dict
+        Contract name -> column of ``table`` (see `checked_columns`).
+    tap_url : str
+        The TAP base URL the requests go to.
+    sia : `~twomass_vo.archives.vo.sia2.SiaClient` or None, optional
+        The SIA v2 service: regions (and positions without uploads) are asked
+        there when given.
+    uploads : bool, optional
+        Whether TAP requests may upload tables.
+    maxrec : int, optional
+        ``MAXREC`` of every TAP request.
+    upload_threshold : int, optional
+        Longest ``IN (...)`` list; longer inputs are uploaded.
+    async_threshold : int, optional
+        Uploaded rows above which a TAP request is asynchronous.
+    chunk_size : int, optional
+        Most rows uploaded per TAP request.
+    pairs_first : bool, optional
+        Positions: ask first for the distinct (position, coadd_key) pairs.
     """
 
-    def _select(self):
+    def __init__(
+        self,
+        table,
+        columns,
+        *,
+        tap_url,
+        sia=None,
+        uploads=True,
+        maxrec=1_000_000,
+        upload_threshold=100,
+        async_threshold=12_000,
+        chunk_size=100_000,
+        pairs_first=True,
+    ):
+        self.table = table
+        self.columns = columns
+        self.tap_url = tap_url
+        self.sia = sia
+        self.uploads = bool(uploads)
+        self.maxrec = maxrec
+        self.upload_threshold = upload_threshold
+        self.async_threshold = async_threshold
+        self.chunk_size = chunk_size
+        self.pairs_first = pairs_first
+
+    def select(self):
         """Return the select list, ``i.<column>`` for every mapped column."""
         names = []
         for key, value in self.columns.items():
@@ -228,14 +277,7 @@ class AdqlQueries:
     def _region(self):
         return f"i.{self.columns['s_region']}"
 
-    def _uploads_enabled(self):
-        if self.upload is not None:
-            return bool(self.upload)
-        if self._upload_capability is not None:
-            return self._upload_capability
-        return True
-
-    def payload_circle(self, ra, dec, radius, *, image_type="atlas"):
+    def circle(self, ra, dec, radius):
         """Build the requests of `~twomass_vo.archives.VOArchive.find_circle`.
 
         Without network access.
@@ -246,14 +288,12 @@ class AdqlQueries:
             Centre, ICRS degrees.
         radius : float
             Radius, degrees (0 < radius <= 90).
-        image_type : {'atlas', 'quicklook'}, optional
-            Ignored: the table lists both kinds of file.
 
         Returns
         -------
         payloads : list of dict
             One request: ``{"service": "sia", "url", "params"}`` with
-            ``POS=CIRCLE ra dec r`` (when ``sia_url`` is set), else
+            ``POS=CIRCLE ra dec r`` (when there is an SIA v2 service), else
             ``{"service": "tap", "url", "query", "uploads", "maxrec", "mode"}``
             with ``INTERSECTS(CIRCLE('ICRS', ra, dec, r), s_region) = 1``.
         """
@@ -261,17 +301,17 @@ class AdqlQueries:
         radius = float(radius)
         if not (np.isfinite(radius) and 0 < radius <= 90):
             raise InvalidQueryError(f"radius={radius!r} must be in (0, 90] degrees")
-        if self.sia_url is not None:
-            return [self._sia(ra, dec, radius)]
+        if self.sia is not None:
+            return [self.sia.circle(ra, dec, radius)]
         self._need("s_region", purpose="search a region")
         query = (
-            f"SELECT {self._select()} FROM {self.table} AS i WHERE "
+            f"SELECT {self.select()} FROM {self.table} AS i WHERE "
             f"INTERSECTS(CIRCLE('ICRS', {format_number(ra)}, {format_number(dec)}, "
             f"{format_number(radius)}), {self._region()}) = 1"
         )
         return [self._tap(query)]
 
-    def payload_points(self, ra, dec):
+    def points(self, ra, dec):
         """Build the requests of `~twomass_vo.archives.VOArchive.find_points`.
 
         Without network access.
@@ -293,7 +333,7 @@ class AdqlQueries:
             ``DISTINCT u.pos_idx, i.coadd_key`` and asks for CSV (``"format":
             "csv"``, ``"columns"``: the two names);
             `~twomass_vo.archives.VOArchive.find_points` then looks up the
-            distinct coadd_keys of the answer with `payload_coadd_keys`
+            distinct coadd_keys of the answer with `coadd_keys`
             (requests that depend on the first answer, so not listed here).
             Otherwise every mapped column of every matching file row is
             selected. Without uploads: one SIA v2 request per point
@@ -302,15 +342,16 @@ class AdqlQueries:
         """
         ra, dec = validated_points(ra, dec)
         n = len(ra)
-        if not self._uploads_enabled():
-            if self.sia_url is not None:
+        if not self.uploads:
+            if self.sia is not None:
                 return [
-                    self._sia(a, d, POINT_RADIUS) for a, d in zip(ra, dec, strict=True)
+                    self.sia.circle(a, d, POINT_RADIUS)
+                    for a, d in zip(ra, dec, strict=True)
                 ]
             self._need("s_region", purpose="search positions")
             return [
                 self._tap(
-                    f"SELECT {self._select()} FROM {self.table} AS i WHERE "
+                    f"SELECT {self.select()} FROM {self.table} AS i WHERE "
                     f"CONTAINS(POINT('ICRS', {format_number(a)}, {format_number(d)}), "
                     f"{self._region()}) = 1"
                 )
@@ -327,7 +368,7 @@ class AdqlQueries:
         if pairs:
             query = f"SELECT DISTINCT u.{POS_IDX}, i.{key} {join}"
         else:
-            query = f"SELECT u.{POS_IDX}, {self._select()} {join}"
+            query = f"SELECT u.{POS_IDX}, {self.select()} {join}"
         # 32-bit indices where they fit: a smaller upload
         index_type = np.int32 if n < 2**31 else np.int64
         payloads = []
@@ -351,10 +392,10 @@ class AdqlQueries:
         n = len(values)
         if n == 0:
             return []
-        if n <= self.upload_threshold or not self._uploads_enabled():
+        if n <= self.upload_threshold or not self.uploads:
             return [
                 self._tap(
-                    f"SELECT {self._select()} FROM {self.table} AS i WHERE "
+                    f"SELECT {self.select()} FROM {self.table} AS i WHERE "
                     + clause(values[start : start + self.upload_threshold])
                 )
                 for start in range(0, n, self.upload_threshold)
@@ -365,7 +406,7 @@ class AdqlQueries:
             payloads.append(self._tap(upload_query, make_upload(part), len(part)))
         return payloads
 
-    def payload_coadd_keys(self, keys):
+    def coadd_keys(self, keys):
         """Build the requests of `~twomass_vo.archives.VOArchive.find_coadd_keys`.
 
         Without network access.
@@ -395,12 +436,12 @@ class AdqlQueries:
         return self._listed(
             keys,
             lambda part: f"{column} IN ({', '.join(str(int(k)) for k in part)})",
-            f"SELECT {self._select()} FROM {self.table} AS i "
+            f"SELECT {self.select()} FROM {self.table} AS i "
             f"JOIN TAP_UPLOAD.{_KEY_TABLE} AS u ON {column} = u.{_KEY_VALUE}",
             lambda part: {_KEY_TABLE: Table({_KEY_VALUE: part})},
         )
 
-    def payload_scans(self, ordate, hemisphere, scanno, image):
+    def scans(self, ordate, hemisphere, scanno, image):
         """Build the requests of `~twomass_vo.archives.VOArchive.find_scans`.
 
         Without network access.
@@ -469,7 +510,7 @@ class AdqlQueries:
         return self._listed(
             np.arange(len(first)),
             lambda part: " OR ".join(term(j) for j in part),
-            f"SELECT {self._select()} FROM {self.table} AS i "
+            f"SELECT {self.select()} FROM {self.table} AS i "
             f"JOIN TAP_UPLOAD.{_SCAN_TABLE} AS u ON {c['ordate']} = u.{_SCAN_ORDATE} "
             f"AND {c['hemisphere']} = u.{_SCAN_HEM} AND {c['scanno']} = u.{_SCAN_NO}",
             upload,

@@ -35,19 +35,24 @@ date / hemisphere / scan / image columns (IRSA's SIA v2), they are parsed from
 the file path
 ``.../{ordate}{hem}/s{scan:03d}/image/{b}i{scan:03d}{image:04d}.fits[.gz]``.
 
-`VOArchive` composes the modules of the VO layer, each one concern:
+`VOArchive` holds small service objects that share its one HTTP session
+(`~twomass_vo._http.vo_session`), as pyvo's services and astroquery's IRSA
+module do:
 
-* `~twomass_vo._http.vo_session`: the HTTP session (bounded answers; time
-  limits from `~twomass_vo._http.deadline`);
-* `~twomass_vo.archives.vo.service_values`: values sent and received, validated;
-* `~twomass_vo.archives.vo.adql`: the requests of each look-up (``payload_*``);
-* `~twomass_vo.archives.vo.sia2` and `~twomass_vo.archives.vo.tap`: running them;
-* `~twomass_vo.archives.vo.file_rows`: an answer's rows, one per image file;
-* `~twomass_vo.archives.vo.image_sets`: the rows grouped into image sets;
-* `~twomass_vo.archives.vo.soda`: SODA cutout URLs;
-* `~twomass_vo.archives.vo.diagnostics`: ``describe`` and ``check``.
+* ``archive.sia``: the SIA v2 service (`~twomass_vo.archives.vo.sia2.SiaClient`);
+* ``archive.tap``: the TAP service, sync / async / uploads
+  (`~twomass_vo.archives.vo.tap.TapClient`);
+* ``archive.queries``: the requests of each look-up, built from the current
+  table and settings (`~twomass_vo.archives.vo.adql.AdqlBuilder`);
+* ``archive.rows``: answers read as file rows
+  (`~twomass_vo.archives.vo.file_rows.FileRowMapper`);
+* ``archive.sets``: the image sets seen, with their files
+  (`~twomass_vo.archives.vo.image_sets.SetStore`).
 
-This module keeps the look-ups themselves (``find_*``) and `VOArchive.files`.
+Values sent are validated by `~twomass_vo.archives.vo.query_values`, values
+answered checked by `~twomass_vo.archives.vo.answer_values`. This module
+keeps the look-ups themselves (``find_*``), `VOArchive.files` and
+`VOArchive.cutout_urls`.
 """
 
 import warnings
@@ -58,30 +63,25 @@ from astropy.utils.exceptions import AstropyUserWarning
 from ..._http.deadline import positive_seconds
 from ..._http.vo_session import make_session
 from ...exceptions import ArchiveError, InvalidQueryError
-from ..base import Archive, FileRefs, ImageSets
+from ..base import Archive, ImageSets
+from ..set_keys import dhs_keys
 from .adql import (
     DEFAULT_COLUMNS,
     POS_IDX,
-    AdqlQueries,
+    AdqlBuilder,
     check_table_name,
     checked_columns,
 )
+from .answer_values import check_pairs, uploaded_index
+from .column_text import band_codes
 from .diagnostics import ArchiveDiagnostics, EndpointStatus
-from .file_rows import FileRowMapping, find_column
-from .image_sets import SET_FIELDS, SetStore, expand, sets_of_pairs
-from .service_values import (
-    band_codes,
-    check_url,
-    dhs_keys,
-    parse_image_paths,
-    service_value_error,
-    uploaded_index,
-    validated_ints,
-    validated_scans,
-)
-from .sia2 import POINT_RADIUS, SiaQueries  # noqa: F401 (POINT_RADIUS: public name here)
+from .file_paths import parse_image_paths
+from .file_rows import FileRowMapper, find_column
+from .image_sets import SetStore, expand, sets_in_ranges, sets_of_pairs
+from .query_values import check_url, validated_ints, validated_scans
+from .sia2 import POINT_RADIUS, SiaClient  # noqa: F401 (POINT_RADIUS: public name here)
 from .soda import soda_cutout_urls
-from .tap import TapExecution
+from .tap import TapClient, answer_table
 
 __all__ = [
     "DEFAULT_COLUMNS",
@@ -97,14 +97,7 @@ __all__ = [
 IMAGE_TYPES = ("atlas", "quicklook")
 
 
-class VOArchive(
-    AdqlQueries,
-    SiaQueries,
-    TapExecution,
-    FileRowMapping,
-    ArchiveDiagnostics,
-    Archive,
-):
+class VOArchive(ArchiveDiagnostics, Archive):
     """2MASS image metadata from an SIA v2 and a TAP service (through pyvo).
 
     Parameters
@@ -249,23 +242,21 @@ class VOArchive(
         resolve_coadd_keys=True,
         pairs_first=True,
     ):
-        self.sia_url = check_url(sia_url, "sia_url")
-        self.sia_capabilities = bool(sia_capabilities)
+        sia_url = check_url(sia_url, "sia_url")
         self.resolve_coadd_keys = bool(resolve_coadd_keys)
         self.pairs_first = bool(pairs_first)
-        self._sia_endpoint = None
-        self.tap_url = check_url(tap_url, "tap_url", required=True).rstrip("/")
+        tap_url = check_url(tap_url, "tap_url", required=True).rstrip("/")
         self.datalink_url = check_url(datalink_url, "datalink_url")
         self.data_url_root = check_url(data_url_root, "data_url_root")
         if self.data_url_root is not None and not self.data_url_root.endswith("/"):
             self.data_url_root += "/"
         # None: no table yet (an archive that finds it at run time sets it)
-        self.table = None if table is None else check_table_name(table)
+        self._table = None if table is None else check_table_name(table)
         if collection is not None and not str(collection).strip():
             collection = None
-        self.collection = None if collection is None else str(collection)
-        self.columns = checked_columns(columns)
-        if self.columns["access_url"] is None and self.data_url_root is None:
+        collection = None if collection is None else str(collection)
+        self._columns = checked_columns(columns)
+        if self._columns["access_url"] is None and self.data_url_root is None:
             raise InvalidQueryError(
                 "the table has no access_url column: give data_url_root"
             )
@@ -286,14 +277,163 @@ class VOArchive(
         self.async_threshold = int(async_threshold)
         self.chunk_size = int(chunk_size)
         self.maxrec = int(maxrec)
-        self.sia_maxrec = int(sia_maxrec)
-        self.timeout = positive_seconds(timeout, "timeout")
-        self.async_timeout = positive_seconds(async_timeout, "async_timeout")
-        self.upload = upload
-        self._upload_capability = None
+        timeout = positive_seconds(timeout, "timeout")
+        async_timeout = positive_seconds(async_timeout, "async_timeout")
         self._own_session = session is None
-        self.session = session if session is not None else make_session(self.timeout)
-        self._store = SetStore()
+        session = session if session is not None else make_session(timeout)
+        #: The SIA v2 service (`~twomass_vo.archives.vo.sia2.SiaClient`).
+        self.sia = SiaClient(
+            sia_url,
+            session,
+            timeout,
+            collection=collection,
+            maxrec=sia_maxrec,
+            capabilities=sia_capabilities,
+        )
+        #: The TAP service (`~twomass_vo.archives.vo.tap.TapClient`).
+        self.tap = TapClient(tap_url, session, timeout, async_timeout, upload=upload)
+        #: Answers as file rows (`~twomass_vo.archives.vo.file_rows.FileRowMapper`).
+        self.rows = FileRowMapper(self.data_url_root)
+        #: The image sets seen so far, with their files
+        #: (`~twomass_vo.archives.vo.image_sets.SetStore`).
+        self.sets = SetStore()
+
+    # ----------------------------------------------- settings of the services
+    @property
+    def table(self):
+        """The TAP table of image files (None: none known)."""
+        return self._table
+
+    @property
+    def columns(self):
+        """Contract name -> column of `table` (None: the table has no such column)."""
+        return self._columns
+
+    @property
+    def session(self):
+        """The `requests.Session` of every request (shared by the services)."""
+        return self.tap.session
+
+    @session.setter
+    def session(self, session):
+        self.tap.session = self.sia.session = session
+
+    @property
+    def sia_url(self):
+        """The SIA v2 URL as configured (None: no SIA v2)."""
+        return self.sia.url
+
+    @property
+    def sia_query_url(self):
+        """The SIA v2 query endpoint (see `~twomass_vo.archives.vo.sia2.SiaClient`)."""
+        return self.sia.query_url
+
+    @property
+    def collection(self):
+        """The SIA v2 ``COLLECTION`` constraint, or None."""
+        return self.sia.collection
+
+    @property
+    def sia_maxrec(self):
+        """``MAXREC`` of every SIA v2 request."""
+        return self.sia.maxrec
+
+    @property
+    def sia_capabilities(self):
+        """Whether the SIA v2 query endpoint is read from the capabilities."""
+        return self.sia.capabilities
+
+    @property
+    def tap_url(self):
+        """The TAP base URL."""
+        return self.tap.url
+
+    @property
+    def upload(self):
+        """Whether the TAP service takes uploads, as configured (None: ask it)."""
+        return self.tap.upload
+
+    @property
+    def timeout(self):
+        """Time limit in seconds of each request's socket reads."""
+        return self.tap.timeout
+
+    @property
+    def async_timeout(self):
+        """Time limit in seconds of an asynchronous TAP job."""
+        return self.tap.async_timeout
+
+    # ------------------------------------------------------------- requests
+    @property
+    def queries(self):
+        """The request builder of the current table and settings.
+
+        An `~twomass_vo.archives.vo.adql.AdqlBuilder`, made on each use from
+        ``table``, ``columns``, the SIA v2 service (when ``sia_url`` is set),
+        whether uploads are on, and the thresholds.
+        """
+        return AdqlBuilder(
+            self.table,
+            self.columns,
+            tap_url=self.tap_url,
+            sia=self.sia if self.sia_url is not None else None,
+            uploads=self.tap.uploads_enabled,
+            maxrec=self.maxrec,
+            upload_threshold=self.upload_threshold,
+            async_threshold=self.async_threshold,
+            chunk_size=self.chunk_size,
+            pairs_first=self.pairs_first,
+        )
+
+    def payload_circle(self, ra, dec, radius, *, image_type="atlas"):
+        """Build the requests of `find_circle`, without network access.
+
+        See `~twomass_vo.archives.vo.adql.AdqlBuilder.circle`;
+        ``image_type`` is ignored (the table lists both kinds of file).
+        """
+        return self.queries.circle(ra, dec, radius)
+
+    def payload_points(self, ra, dec):
+        """Build the requests of `find_points`, without network access.
+
+        See `~twomass_vo.archives.vo.adql.AdqlBuilder.points`.
+        """
+        return self.queries.points(ra, dec)
+
+    def payload_coadd_keys(self, keys):
+        """Build the requests of `find_coadd_keys`, without network access.
+
+        See `~twomass_vo.archives.vo.adql.AdqlBuilder.coadd_keys`.
+        """
+        return self.queries.coadd_keys(keys)
+
+    def payload_scans(self, ordate, hemisphere, scanno, image):
+        """Build the requests of `find_scans`, without network access.
+
+        See `~twomass_vo.archives.vo.adql.AdqlBuilder.scans`.
+        """
+        return self.queries.scans(ordate, hemisphere, scanno, image)
+
+    def _execute(self, payload):
+        """Run one request (SIA v2 or TAP); return its rows."""
+        if payload["service"] == "sia":
+            maxrec = int(payload["params"]["MAXREC"])
+            return answer_table(
+                "SIA v2", payload["url"], maxrec, lambda: self.sia.run(payload)
+            )
+        return self.tap.run(payload)
+
+    def _file_rows(self, table, source):
+        """File rows of a ``tap`` or ``sia`` answer (`FileRowMapper.read`)."""
+        if source == "tap":
+            url = f"{self.tap_url} ({self.table})"
+        else:
+            url = self.sia_query_url
+        return self.rows.read(table, source, self.columns, url)
+
+    def _execute_integers(self, payload, names):
+        """Run a TAP request whose answer is integer columns ``names``."""
+        return self.tap.run_integers(payload, names)
 
     def close(self):
         """Close the HTTP connections of the archive's own session.
@@ -321,7 +461,7 @@ class VOArchive(
         `files` can give their URLs; this frees that memory. Sets returned
         before the call can no longer be passed to `files`.
         """
-        self._store.clear()
+        self.sets.clear()
 
     @property
     def makes_cutouts(self):
@@ -344,22 +484,22 @@ class VOArchive(
         if not keep.any():
             return ImageSets.empty()
         index = np.zeros(len(table), np.int64) if index is None else index
-        ref = self._store.add(rows, corners_of)
+        ref = self.sets.add(rows, corners_of)
         pairs = np.unique(np.stack([np.asarray(index, np.int64)[keep], ref], 1), axis=0)
-        return self._store.sets(pairs[:, 1], pairs[:, 0])
+        return self.sets.sets(pairs[:, 1], pairs[:, 0])
 
     # ---------------------------------------------------------------- look-ups
     def find_circle(self, ra, dec, radius, *, image_type="atlas"):  # noqa: D102
-        self._resolve_sia()
+        self.sia.resolve()
         (payload,) = self.payload_circle(ra, dec, radius)
         sets = self._image_sets(self._execute(payload), payload["service"])
         return self._with_real_keys(sets)
 
     def find_points(self, ra, dec):  # noqa: D102
         if len(np.atleast_1d(ra)):
-            self._resolve_uploads()
-            if not self._uploads_enabled():
-                self._resolve_sia()
+            self.tap.resolve_uploads()
+            if not self.tap.uploads_enabled:
+                self.sia.resolve()
         payloads = self.payload_points(ra, dec)
         if payloads and payloads[0].get("format") == "csv":
             return self._find_points_by_pairs(payloads)
@@ -392,19 +532,7 @@ class VOArchive(
             name, key = payload["columns"]
             pos_idx, coadd_key = self._execute_integers(payload, (name, key))
             sent = payload["uploads"]["pos"][POS_IDX]
-            low, high = int(sent[0]), int(sent[-1])
-            bad = (pos_idx < low) | (pos_idx > high)
-            bad |= (coadd_key < 0) | (coadd_key > 2**62)
-            if bad.any():
-                i = int(np.flatnonzero(bad)[0])
-                raise service_value_error(
-                    payload["url"],
-                    i,
-                    f"({name}, {key})",
-                    (int(pos_idx[i]), int(coadd_key[i])),
-                    f"is not an uploaded {name} ({low}..{high}) with a coadd_key "
-                    "in 0..2**62",
-                )
+            check_pairs(pos_idx, coadd_key, sent, (name, key), payload["url"])
             index.append(pos_idx)
             keys.append(coadd_key)
         return sets_of_pairs(
@@ -443,12 +571,12 @@ class VOArchive(
                 stacklevel=3,
             )
             return sets
-        return self._store.sets(sets.ref, sets.query_index)
+        return self.sets.sets(sets.ref, sets.query_index)
 
     def find_coadd_keys(self, keys):  # noqa: D102
         keys = validated_ints(keys, "coadd_key", low=0, high=2**62)
         if len(np.unique(keys)) > self.upload_threshold:
-            self._resolve_uploads()
+            self.tap.resolve_uploads()
         found = self._run_all(self.payload_coadd_keys(keys))
         if not len(found):
             return ImageSets.empty()
@@ -462,30 +590,13 @@ class VOArchive(
     def find_scans(self, ordate, hemisphere, scanno, image):  # noqa: D102
         ordate, hem, scanno, image = validated_scans(ordate, hemisphere, scanno, image)
         if len(np.unique(dhs_keys(ordate, hem, scanno, 0))) > self.upload_threshold:
-            self._resolve_uploads()
+            self.tap.resolve_uploads()
         found = self._run_all(self.payload_scans(ordate, hem, scanno, image))
         if not len(found):
             return ImageSets.empty()
         # request r asks for keys [lo, hi]: one image, or all images of a scan
         lo = dhs_keys(ordate, hem, scanno, image)
-        hi = np.where(image > 0, lo, lo + 9999)
-        set_keys = dhs_keys(found.ordate, found.hemisphere, found.scanno, found.image)
-        order = np.argsort(set_keys, kind="stable")
-        start = np.searchsorted(set_keys[order], lo, side="left")
-        stop = np.searchsorted(set_keys[order], hi, side="right")
-        counts = stop - start
-        request = np.repeat(np.arange(len(lo)), counts)
-        offsets = np.arange(counts.sum()) - np.repeat(
-            np.cumsum(counts) - counts, counts
-        )
-        chosen = order[np.repeat(start, counts) + offsets]
-        sets = found.take(chosen)
-        return ImageSets(
-            **{
-                **{f: getattr(sets, f) for f in SET_FIELDS},
-                "query_index": request.astype(np.int64),
-            }
-        )
+        return sets_in_ranges(found, lo, np.where(image > 0, lo, lo + 9999))
 
     def _run_all(self, payloads):
         parts = [self._image_sets(self._execute(p), p["service"]) for p in payloads]
@@ -502,25 +613,10 @@ class VOArchive(
                 f"image_type={image_type!r} must be one of {', '.join(IMAGE_TYPES)}"
             )
         kind = IMAGE_TYPES.index(image_type)
-        ref = np.asarray(sets.ref, np.int64)
-        band = np.asarray(band_code, np.int64)
-        s = self._store
-        if len(ref) and (ref.max() >= len(s) or ref.min() < 0):
-            raise ArchiveError(
-                "these image sets were not found by this archive (or its cache "
-                "was cleared)"
-            )
-        has = s.has[ref, kind, band]
+        has, refs = self.sets.file_refs(sets.ref, kind, band_code)
         if kind == 1 and not self.serves_quicklook and not has.all():
             raise ArchiveError(f"{self!r} {self._no_quicklook}")
-        urls = np.where(has, s.url[ref, kind, band], "").astype(str)
-        formats = np.where(has, s.format[ref, kind, band], "").astype(str)
-        return FileRefs(
-            access_url=urls,
-            access_format=formats,
-            access_estsize=np.where(has, s.size[ref, kind, band], -1).astype(np.int64),
-            s_region=s.s_region[ref],
-        )
+        return refs
 
     def cutout_urls(self, access_url, ra, dec, size_arcsec):
         """SODA cutout URLs (``datalink_url`` set), else ``''``.
@@ -546,5 +642,5 @@ class VOArchive(
         size = np.asarray(size_arcsec, np.float64)
         if self.datalink_url is None or n == 0:
             return np.zeros(n, dtype="U1")
-        pubdid = self._store.pubdid_of(access_url)
+        pubdid = self.sets.pubdid_of(access_url)
         return soda_cutout_urls(self.datalink_url, pubdid, ra, dec, size)

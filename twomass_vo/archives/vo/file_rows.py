@@ -1,7 +1,7 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
 """Mapping a VO service's answer to the archive's columns, one row per image file.
 
-`FileRowMapping` is the part of `~twomass_vo.archives.VOArchive` that reads
+`FileRowMapper` (``archive.rows`` of a `~twomass_vo.archives.VOArchive`) reads
 a TAP answer (the table's columns, mapped by ``columns``) or an SIA v2 answer
 (ObsCore columns) as file rows: date, hemisphere, scan, image, band, image
 type, coadd_key, position, access URL / format / size, publisher DID, and
@@ -16,23 +16,19 @@ is meant cannot be told.
 import numpy as np
 
 from ...exceptions import ArchiveError
-from .image_sets import parse_footprints
-from .service_values import (
-    LazyPaths,
-    as_numbers,
-    as_text,
-    band_codes,
+from ..set_keys import dhs_keys
+from .answer_values import (
     check_file_rows,
     checked_footprints,
-    dhs_keys,
-    ordate_text,
     polygon_xyz,
     service_ints,
     service_value_error,
-    zfill,
 )
+from .column_text import as_numbers, as_text, band_codes, ordate_text, zfill
+from .file_paths import LazyPaths
+from .image_sets import parse_footprints
 
-__all__ = ["FileRowMapping", "find_column"]
+__all__ = ["FileRowMapper", "find_column"]
 
 #: ObsCore columns of an SIA v2 response, per contract column.
 _OBSCORE = {
@@ -64,20 +60,54 @@ def find_column(table, *names):
     return None
 
 
-class FileRowMapping:
+class FileRowMapper:
     """File rows of a service answer, for `~twomass_vo.archives.VOArchive`.
 
-    A mixin: it reads the archive's ``columns``, ``table``, ``sia_url`` and
-    ``data_url_root``.
+    Held by the archive as ``archive.rows``.
+
+    Parameters
+    ----------
+    data_url_root : str or None
+        Root of the file tree, for tables without an ``access_url`` column:
+        the URL is ``{root}{ordate}{hem}/s{scan:03d}/image/{file}``.
     """
 
-    def _file_rows(self, table, source):
-        """Contract columns of a response (one row per image file)."""
+    def __init__(self, data_url_root=None):
+        self.data_url_root = data_url_root
+
+    def read(self, table, source, columns, url):
+        """Contract columns of an answer (one row per image file).
+
+        Parameters
+        ----------
+        table : `~astropy.table.Table`
+            The answer.
+        source : {'tap', 'sia'}
+            The service that answered: a TAP answer has the table's columns
+            (named by ``columns``), an SIA v2 answer ObsCore columns.
+        columns : dict
+            Contract name -> column name of the TAP table (see
+            `~twomass_vo.archives.vo.DEFAULT_COLUMNS`).
+        url : str
+            The service (and table) that answered, for the messages.
+
+        Returns
+        -------
+        rows : dict of ndarray
+            The contract columns of the kept rows, and ``dhs``.
+        keep : ndarray of bool
+            Which answer rows are image files.
+        corners_of : callable
+            Kept-row indices -> corner vectors ``(k, 4, 3)`` (checked).
+
+        Raises
+        ------
+        twomass_vo.exceptions.ArchiveError
+            For an unreadable or bad value, naming ``url``, the row and the
+            value.
+        """
         n = len(table)
-        cols = self.columns
-        url = (
-            f"{self.tap_url} ({self.table})" if source == "tap" else self.sia_query_url
-        )
+        cols = columns
 
         def get(key):
             names = (_OBSCORE.get(key), cols[key]) if source == "sia" else (cols[key],)
@@ -185,7 +215,7 @@ class FileRowMapping:
         rows["dhs"] = dhs_keys(
             rows["ordate"], rows["hemisphere"], rows["scanno"], rows["image"]
         )
-        region = self._footprint_source(table, source)
+        region = _footprint_source(table, source, columns)
         return rows, keep, (lambda i: checked_footprints(region, kept[i], url))
 
     def _require(self, ok, what, url, path_source, column):
@@ -211,31 +241,30 @@ class FileRowMapping:
         head = add(add(self.data_url_root, rows["ordate"]), rows["hemisphere"])
         return add(add(add(add(head, "/s"), scan3), folder), name)
 
-    def _footprint_source(self, table, source):
-        """Return a function: response row indices -> corner vectors (k, 4, 3)."""
-        corners = self.columns["corners"] if source == "tap" else None
-        if corners is not None and all(
-            find_column(table, c) is not None for c in corners
-        ):
-            columns = [
-                as_numbers(find_column(table, c), np.float64, np.nan) for c in corners
-            ]
 
-            def from_corners(idx):
-                ra = np.stack([columns[k][idx] for k in (0, 2, 4, 6)], axis=1)
-                dec = np.stack([columns[k][idx] for k in (1, 3, 5, 7)], axis=1)
-                return polygon_xyz(ra, dec)
+def _footprint_source(table, source, columns):
+    """Return a function: response row indices -> corner vectors (k, 4, 3)."""
+    corners = columns["corners"] if source == "tap" else None
+    if corners is not None and all(find_column(table, c) is not None for c in corners):
+        values = [
+            as_numbers(find_column(table, c), np.float64, np.nan) for c in corners
+        ]
 
-            return from_corners
-        name = _OBSCORE["s_region"] if source == "sia" else self.columns["s_region"]
-        column = find_column(table, name, self.columns["s_region"])
-        if column is None:
-            raise ArchiveError(
-                f"the answer has no footprint column ({name}); columns: "
-                f"{', '.join(table.colnames)}"
-            )
+        def from_corners(idx):
+            ra = np.stack([values[k][idx] for k in (0, 2, 4, 6)], axis=1)
+            dec = np.stack([values[k][idx] for k in (1, 3, 5, 7)], axis=1)
+            return polygon_xyz(ra, dec)
 
-        def from_region(idx):
-            return parse_footprints(column, idx)
+        return from_corners
+    name = _OBSCORE["s_region"] if source == "sia" else columns["s_region"]
+    column = find_column(table, name, columns["s_region"])
+    if column is None:
+        raise ArchiveError(
+            f"the answer has no footprint column ({name}); columns: "
+            f"{', '.join(table.colnames)}"
+        )
 
-        return from_region
+    def from_region(idx):
+        return parse_footprints(column, idx)
+
+    return from_region

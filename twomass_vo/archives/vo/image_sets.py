@@ -4,9 +4,11 @@
 A service answers one row per image *file* (band and image type); `SetStore`
 groups them into image sets (one per date-hemisphere-scan-image), keeps each
 file's access URL, format, size and publisher DID, and hands the sets out as
-`~twomass_vo.archives.base.ImageSets`. `parse_footprints` reads a set's four
-corners from a service's footprint column (STC-S ``s_region`` strings or DALI
-polygon arrays).
+`~twomass_vo.archives.base.ImageSets` (and their files as
+`~twomass_vo.archives.base.FileRefs`). `expand` and `sets_in_ranges` pair
+the sets found with the inputs they answer (by coadd_key, by scan).
+`parse_footprints` reads a set's four corners from a service's footprint
+column (STC-S ``s_region`` strings or DALI polygon arrays).
 
 `sets_of_pairs` is the second half of the two-step position look-up of an
 upload route: a first query answers only (position, coadd_key) pairs, each
@@ -18,10 +20,18 @@ import numpy as np
 
 from ...exceptions import ArchiveError
 from ...geometry import format_s_region, parse_s_region, xyz_to_radec
-from ..base import ImageSets
-from .service_values import polygon_xyz
+from ..base import FileRefs, ImageSets
+from ..set_keys import dhs_keys
+from .answer_values import polygon_xyz
 
-__all__ = ["SET_FIELDS", "SetStore", "expand", "parse_footprints", "sets_of_pairs"]
+__all__ = [
+    "SET_FIELDS",
+    "SetStore",
+    "expand",
+    "parse_footprints",
+    "sets_in_ranges",
+    "sets_of_pairs",
+]
 
 #: The `~twomass_vo.archives.base.ImageSets` fields of a set (all but the
 #: query index).
@@ -142,6 +152,47 @@ class SetStore:
         hit = (sorted_urls[pos] == urls) & (urls != "")
         return np.where(hit, pubdids[pos], "")
 
+    def file_refs(self, ref, kind, band_code):
+        """Return the files of sets ``ref``, in one kind and band each.
+
+        Parameters
+        ----------
+        ref : array-like of int
+            The sets (rows of this store).
+        kind : int
+            0 Atlas, 1 Quicklook.
+        band_code : array-like of int
+            0, 1, 2 for J, H, Ks, one per set.
+
+        Returns
+        -------
+        has : ndarray of bool
+            Which sets have such a file.
+        files : `~twomass_vo.archives.base.FileRefs`
+            Their URLs, formats, sizes (``''`` / -1 where there is none) and
+            footprints.
+
+        Raises
+        ------
+        twomass_vo.exceptions.ArchiveError
+            If a set is not in this store (another archive's, or forgotten).
+        """
+        ref = np.asarray(ref, np.int64)
+        band = np.asarray(band_code, np.int64)
+        if len(ref) and (ref.max() >= len(self) or ref.min() < 0):
+            raise ArchiveError(
+                "these image sets were not found by this archive (or its cache "
+                "was cleared)"
+            )
+        has = self.has[ref, kind, band]
+        size = np.where(has, self.size[ref, kind, band], -1).astype(np.int64)
+        return has, FileRefs(
+            access_url=np.where(has, self.url[ref, kind, band], "").astype(str),
+            access_format=np.where(has, self.format[ref, kind, band], "").astype(str),
+            access_estsize=size,
+            s_region=self.s_region[ref],
+        )
+
     def sets(self, ref, query_index):
         """Return the sets ``ref`` as `~twomass_vo.archives.base.ImageSets`."""
         return ImageSets(
@@ -157,6 +208,41 @@ class SetStore:
             has_band=self.has[ref].any(axis=1),
             query_index=np.asarray(query_index, np.int64),
         )
+
+
+def sets_in_ranges(found, lo, hi):
+    """Return the found sets whose key is in each request's range.
+
+    Parameters
+    ----------
+    found : `~twomass_vo.archives.base.ImageSets`
+        Distinct sets (any order).
+    lo, hi : ndarray of int64
+        Request ``r`` asks for the sets whose
+        `~twomass_vo.archives.set_keys.dhs_keys` is in ``[lo[r], hi[r]]``
+        (one image, or every image of a scan).
+
+    Returns
+    -------
+    sets : `~twomass_vo.archives.base.ImageSets`
+        One row per (request, set), ``query_index`` the request, requests in
+        order and the sets of one request by key.
+    """
+    set_keys = dhs_keys(found.ordate, found.hemisphere, found.scanno, found.image)
+    order = np.argsort(set_keys, kind="stable")
+    start = np.searchsorted(set_keys[order], lo, side="left")
+    stop = np.searchsorted(set_keys[order], hi, side="right")
+    counts = stop - start
+    request = np.repeat(np.arange(len(lo)), counts)
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    chosen = order[np.repeat(start, counts) + offsets]
+    sets = found.take(chosen)
+    return ImageSets(
+        **{
+            **{f: getattr(sets, f) for f in SET_FIELDS},
+            "query_index": request.astype(np.int64),
+        }
+    )
 
 
 def expand(found, order, start, stop):

@@ -1,19 +1,19 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
 """SIA v2 querying: the requests, the query endpoint and their execution.
 
-`SiaQueries` is the part of `~twomass_vo.archives.VOArchive` that makes
-SIA v2 requests (``POS=CIRCLE ra dec r`` plus ``COLLECTION`` and an explicit
-``MAXREC``) and finds the query endpoint in the service's VOSI capabilities;
-`run_sia_query` runs one. Positions are searched by SIA v2 only as a
-fallback, one small circle (`POINT_RADIUS`) per position, when the TAP
-service takes no uploads.
+`SiaClient` is the SIA v2 service of a `~twomass_vo.archives.VOArchive`
+(``archive.sia``): it makes SIA v2 requests (``POS=CIRCLE ra dec r`` plus
+``COLLECTION`` and an explicit ``MAXREC``), finds the query endpoint in
+the service's VOSI capabilities and runs them (`run_sia_query`).
+Positions are searched by SIA v2 only as a fallback, one small circle
+(`POINT_RADIUS`) per position, when the TAP service takes no uploads.
 """
 
 from ..._http.vo_session import read_capabilities
 from ...exceptions import InvalidQueryError
-from .service_values import check_url, format_number
+from .query_values import check_url, format_number
 
-__all__ = ["POINT_RADIUS", "SiaQueries", "run_sia_query"]
+__all__ = ["POINT_RADIUS", "SiaClient", "run_sia_query"]
 
 #: Circle radius (degrees) that stands for a point in the per-position SIA v2
 #: fallback: any positive radius gives a superset of the images containing the
@@ -43,43 +43,96 @@ def run_sia_query(session, url, params):
     return query.execute()
 
 
-class SiaQueries:
-    """SIA v2 requests of `~twomass_vo.archives.VOArchive` (a mixin).
+class SiaClient:
+    """An SIA v2 service: its requests, its query endpoint, their execution.
 
-    Reads the archive's ``sia_url``, ``collection``, ``sia_maxrec``,
-    ``sia_capabilities``, ``session`` and ``timeout``.
+    Held by `~twomass_vo.archives.VOArchive` as ``archive.sia``, as pyvo's
+    `~pyvo.dal.SIA2Service` holds a service URL: the endpoint is read from
+    the service's VOSI capabilities on first use (`resolve`).
+
+    Parameters
+    ----------
+    url : str or None
+        The service's base URL or its query endpoint (None: no SIA v2).
+    session : `requests.Session`
+        The session that sends every request (the archive's).
+    timeout : float
+        Time limit in seconds of the capabilities request.
+    collection : str, optional
+        ``COLLECTION`` constraint of every request.
+    maxrec : int, optional
+        ``MAXREC`` of every request.
+    capabilities : bool, optional
+        Read ``{url}/capabilities`` for the query endpoint (`resolve`);
+        False: ``url`` is the query endpoint.
     """
 
-    def _sia(self, ra, dec, radius):
+    def __init__(
+        self,
+        url,
+        session,
+        timeout,
+        *,
+        collection=None,
+        maxrec=100_000,
+        capabilities=True,
+    ):
+        self.url = url
+        self.session = session
+        self.timeout = timeout
+        self.collection = collection
+        self.maxrec = int(maxrec)
+        self.capabilities = bool(capabilities)
+        self._endpoint = None
+
+    def circle(self, ra, dec, radius):
+        """Return the request of one circle (``POS=CIRCLE ra dec r``).
+
+        Parameters
+        ----------
+        ra, dec, radius : float
+            Centre and radius, degrees (validated by the caller).
+
+        Returns
+        -------
+        payload : dict
+            ``{"service": "sia", "url", "params"}``, ``COLLECTION`` and
+            ``MAXREC`` included.
+        """
         circle = f"{format_number(ra)} {format_number(dec)} {format_number(radius)}"
         params = {"POS": f"CIRCLE {circle}"}
         if self.collection is not None:
             params["COLLECTION"] = self.collection
-        params["MAXREC"] = str(self.sia_maxrec)
-        return {"service": "sia", "url": self.sia_query_url, "params": params}
+        params["MAXREC"] = str(self.maxrec)
+        return {"service": "sia", "url": self.query_url, "params": params}
 
     @property
-    def sia_query_url(self):
-        """The SIA v2 query endpoint: ``sia_url``, or the one its capabilities name.
+    def query_url(self):
+        """The query endpoint: ``url``, or the one its capabilities name.
 
         Until the capabilities have been read (on the first SIA v2 look-up,
-        when ``sia_capabilities`` is true) this is ``sia_url`` itself.
+        when ``capabilities`` is true) this is ``url`` itself.
         """
-        return self._sia_endpoint or self.sia_url
+        return self._endpoint or self.url
 
-    def _resolve_sia(self, session=None):
-        """Read ``{sia_url}/capabilities`` once for the query endpoint.
+    def resolve(self, session=None):
+        """Read ``{url}/capabilities`` once for the query endpoint.
 
         As pyvo's `~pyvo.dal.SIA2Service` does: the access URL of the
         ``ivo://ivoa.net/std/SIA#query-2.0`` capability. When the service has
-        no (readable) capabilities, ``sia_url`` is the query endpoint.
+        no (readable) capabilities, ``url`` is the query endpoint.
+
+        Parameters
+        ----------
+        session : `requests.Session`, optional
+            Session of this request (default: the client's).
         """
-        if self.sia_url is None or not self.sia_capabilities or self._sia_endpoint:
+        if self.url is None or not self.capabilities or self._endpoint:
             return
-        endpoint = self.sia_url
+        endpoint = self.url
         found = None
         capabilities = read_capabilities(
-            session or self.session, self.sia_url, self.timeout
+            session or self.session, self.url, self.timeout
         )
         for capability in capabilities:
             if str(capability.standardid or "").lower() == _SIA2_STANDARD:
@@ -90,5 +143,9 @@ class SiaQueries:
             try:
                 endpoint = check_url(found.rstrip("?&"), "SIA v2 query endpoint")
             except InvalidQueryError:
-                endpoint = self.sia_url
-        self._sia_endpoint = endpoint
+                endpoint = self.url
+        self._endpoint = endpoint
+
+    def run(self, payload):
+        """Run one request of `circle`; return pyvo's results."""
+        return run_sia_query(self.session, payload["url"], payload["params"])

@@ -1,18 +1,18 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
 """TAP execution: running the archive's requests, sync or async, with uploads.
 
-`TapExecution` is the part of `~twomass_vo.archives.VOArchive` that runs
-one request (a TAP query, synchronous or asynchronous, with its uploaded
-tables; or an SIA v2 request through `~twomass_vo.archives.vo.sia2.run_sia_query`),
-turns service and transport errors into `~twomass_vo.exceptions.ArchiveError`,
-refuses truncated answers, and probes once whether the TAP service takes
-uploads.
+`TapClient` is the TAP service of a `~twomass_vo.archives.VOArchive`
+(``archive.tap``): it runs one query (synchronous or asynchronous, with its
+uploaded tables) and probes once whether the service takes uploads;
+`answer_table` turns service and transport errors of a TAP or SIA v2
+request into `~twomass_vo.exceptions.ArchiveError` (`request_failure`) and
+refuses truncated answers.
 
 Uploaded tables are sent as BINARY2 VOTables (`binary2_upload`): about 28
 bytes per uploaded position instead of ~100 in TABLEDATA, so that 12,000
 positions stay under DaCHS's default limit of 500 kB for synchronous uploads.
 
-``TapExecution._execute_integers`` runs a query whose answer is a few integer
+`TapClient.run_integers` runs a query whose answer is a few integer
 columns (the (position, set) pairs of the two-step position look-up) and
 reads it as CSV (``RESPONSEFORMAT=csv``) with one vectorised parse instead
 of a VOTable (`read_integer_answer`); services that answer VOTable anyway
@@ -35,11 +35,16 @@ from astropy.units import UnitsWarning
 from ..._http.deadline import time_limit
 from ..._http.vo_session import read_capabilities
 from ...exceptions import ArchiveError
+from .answer_values import service_value_error
 from .file_rows import find_column
-from .service_values import service_value_error
-from .sia2 import run_sia_query
 
-__all__ = ["TapExecution", "binary2_upload", "read_integer_answer"]
+__all__ = [
+    "TapClient",
+    "answer_table",
+    "binary2_upload",
+    "read_integer_answer",
+    "request_failure",
+]
 
 
 #: VOTable datatype of each numpy (kind, itemsize) written by `binary2_upload`.
@@ -211,7 +216,7 @@ def read_integer_answer(response, url, names, maxrec):
                 warnings.simplefilter("ignore", UnitsWarning)
                 results = TAPResults(parse(io.BytesIO(body)), url=url)
         except DALAccessError as exc:
-            raise ArchiveError(TapExecution._error_message("TAP", url, exc)) from exc
+            raise ArchiveError(_error_message("TAP", url, exc)) from exc
         except ValueError as exc:
             raise ArchiveError(
                 f"TAP answer from {url} is not a VOTable: {exc}"
@@ -247,57 +252,144 @@ def read_integer_answer(response, url, names, maxrec):
 _FINAL_PHASES = ("COMPLETED", "ERROR", "ABORTED", "ARCHIVED")
 
 
-class TapExecution:
-    """Request execution of `~twomass_vo.archives.VOArchive` (a mixin).
+def answer_table(kind, url, maxrec, run):
+    """Run one request; return its rows, or raise an ArchiveError.
 
-    Reads the archive's ``session``, ``timeout``, ``async_timeout``,
-    ``tap_url`` and ``upload`` settings.
+    Parameters
+    ----------
+    kind : str
+        ``TAP`` or ``SIA v2`` (for the messages).
+    url : str
+        The service URL (for the messages).
+    maxrec : int
+        The request's ``MAXREC``: an answer that reaches it is truncated.
+    run : callable
+        Runs the request; returns pyvo's results.
+
+    Raises
+    ------
+    twomass_vo.exceptions.ArchiveError
+        For a server or transport error (`request_failure`) or a truncated
+        answer: a truncated candidate list would silently lose images.
+    """
+    from pyvo.dal.exceptions import DALAccessError, DALOverflowWarning
+
+    try:
+        with warnings.catch_warnings():
+            for category in (DALOverflowWarning, VOWarning, UnitsWarning):
+                warnings.simplefilter("ignore", category)
+            results = run()
+            table = results.to_table()
+    except DALAccessError as exc:
+        if isinstance(getattr(exc, "cause", None), ArchiveError):
+            raise exc.cause from exc  # a limit of the session: says it all
+        raise request_failure(kind, url, exc) from exc
+    except requests.RequestException as exc:
+        raise request_failure(kind, url, exc) from exc
+    status = str(results.status[0]).lower()
+    if status == "overflow" or len(table) >= maxrec:
+        raise ArchiveError(
+            f"{kind} answer from {url} was truncated at {len(table)} rows "
+            f"(MAXREC={maxrec}): ask for a smaller region or fewer inputs, or "
+            "raise the archive's maxrec / sia_maxrec"
+        )
+    return table
+
+
+def request_failure(kind, url, exc):
+    """Return the error of a failed request: unreachable (one line), or not.
+
+    A network failure (pyvo reports a refused connection as a
+    ``DALFormatError``) is an `~twomass_vo.exceptions.ArchiveUnreachableError`
+    naming the host and the cause; anything else keeps the service's text.
+
+    Parameters
+    ----------
+    kind : str
+        The service kind (``TAP``, ``SIA v2``).
+    url : str
+        The URL asked.
+    exc : Exception
+        What the request raised.
+    """
+    from ..._http.network_errors import unreachable_error
+
+    where = getattr(exc, "url", None) or url
+    unreachable = unreachable_error(f"{kind} service", where, exc)
+    if unreachable is not None:
+        return unreachable
+    if isinstance(exc, requests.RequestException):
+        return ArchiveError(f"{kind} request to {url} failed: {exc}")
+    return ArchiveError(_error_message(kind, url, exc))
+
+
+def _error_message(kind, url, exc):
+    reason = str(exc) or type(exc).__name__
+    cause = getattr(exc, "cause", None)
+    response = getattr(cause, "response", None)
+    if response is not None and response.text and response.text not in reason:
+        reason = f"{reason}: {response.text.strip()[:500]}"
+    where = getattr(exc, "url", None) or url
+    reason = " ".join(reason.split())  # one line (an HTML page has many)
+    return f"{kind} query to {where} failed ({type(exc).__name__}): {reason}"
+
+
+class TapClient:
+    """A TAP service: running queries, sync or async, with uploads.
+
+    Held by `~twomass_vo.archives.VOArchive` as ``archive.tap``, as pyvo's
+    `~pyvo.dal.TAPService` holds a base URL; whether the service takes
+    uploads is read from its capabilities on first need
+    (`resolve_uploads`).
+
+    Parameters
+    ----------
+    url : str
+        The TAP base URL (queries go to ``/sync`` and ``/async``).
+    session : `requests.Session`
+        The session that sends every request (the archive's).
+    timeout : float
+        Time limit in seconds of each request.
+    async_timeout : float
+        Time limit in seconds of an asynchronous job, polls included.
+    upload : bool or None, optional
+        Whether the service takes uploads; None: read its capabilities.
     """
 
-    def _execute(self, payload):
-        """Run one payload; return its rows as a `~astropy.table.Table`."""
+    def __init__(self, url, session, timeout, async_timeout, *, upload=None):
+        self.url = url
+        self.session = session
+        self.timeout = timeout
+        self.async_timeout = async_timeout
+        self.upload = upload
+        #: What the capabilities said about uploads (None: not read yet).
+        self.upload_capability = None
+
+    def run(self, payload):
+        """Run one TAP payload; return its rows as a `~astropy.table.Table`.
+
+        Parameters
+        ----------
+        payload : dict
+            ``{"service": "tap", "url", "query", "uploads", "maxrec",
+            "mode"}`` (see `~twomass_vo.archives.vo.adql`).
+        """
         from pyvo.dal import TAPService
-        from pyvo.dal.exceptions import DALAccessError, DALOverflowWarning
 
         url = payload["url"]
-        kind = "SIA v2" if payload["service"] == "sia" else "TAP"
-        try:
-            with warnings.catch_warnings():
-                for category in (DALOverflowWarning, VOWarning, UnitsWarning):
-                    warnings.simplefilter("ignore", category)
-                if payload["service"] == "sia":
-                    maxrec = int(payload["params"]["MAXREC"])
-                    results = run_sia_query(self.session, url, payload["params"])
-                else:
-                    maxrec = payload["maxrec"]
-                    uploads = {
-                        name: binary2_upload(value)
-                        for name, value in payload["uploads"].items()
-                    } or None
-                    if payload["mode"] == "async":
-                        results = self._run_async(
-                            url, payload["query"], maxrec, uploads
-                        )
-                    else:
-                        service = TAPService(url, session=self.session)
-                        results = service.run_sync(
-                            payload["query"], maxrec=maxrec, uploads=uploads
-                        )
-                table = results.to_table()
-        except DALAccessError as exc:
-            if isinstance(getattr(exc, "cause", None), ArchiveError):
-                raise exc.cause from exc  # a limit of the session: says it all
-            raise self._failure(kind, url, exc) from exc
-        except requests.RequestException as exc:
-            raise self._failure(kind, url, exc) from exc
-        status = str(results.status[0]).lower()
-        if status == "overflow" or len(table) >= maxrec:
-            raise ArchiveError(
-                f"{kind} answer from {url} was truncated at {len(table)} rows "
-                f"(MAXREC={maxrec}): ask for a smaller region or fewer inputs, or "
-                "raise the archive's maxrec / sia_maxrec"
-            )
-        return table
+        maxrec = payload["maxrec"]
+
+        def run():
+            uploads = {
+                name: binary2_upload(value)
+                for name, value in payload["uploads"].items()
+            } or None
+            if payload["mode"] == "async":
+                return self._run_async(url, payload["query"], maxrec, uploads)
+            service = TAPService(url, session=self.session)
+            return service.run_sync(payload["query"], maxrec=maxrec, uploads=uploads)
+
+        return answer_table("TAP", url, maxrec, run)
 
     @contextlib.contextmanager
     def _completed_job(self, url, query, maxrec, uploads, **params):
@@ -352,7 +444,7 @@ class TapExecution:
         with self._completed_job(url, query, maxrec, uploads) as job:
             return job.fetch_result()
 
-    def _execute_integers(self, payload, names):
+    def run_integers(self, payload, names):
         """Run a TAP payload whose answer is integer columns ``names``.
 
         Asks for ``payload["format"]`` (CSV), synchronously or as an
@@ -392,49 +484,32 @@ class TapExecution:
         except DALAccessError as exc:
             if isinstance(getattr(exc, "cause", None), ArchiveError):
                 raise exc.cause from exc  # a limit of the session: says it all
-            raise self._failure("TAP", url, exc) from exc
+            raise request_failure("TAP", url, exc) from exc
         except requests.RequestException as exc:
-            raise self._failure("TAP", url, exc) from exc
+            raise request_failure("TAP", url, exc) from exc
 
-    @classmethod
-    def _failure(cls, kind, url, exc):
-        """Return the error of a failed request: unreachable (one line), or not.
-
-        A network failure (pyvo reports a refused connection as a
-        ``DALFormatError``) is an `~twomass_vo.exceptions.ArchiveUnreachableError`
-        naming the host and the cause; anything else keeps the service's text.
-        """
-        from ..._http.network_errors import unreachable_error
-
-        where = getattr(exc, "url", None) or url
-        unreachable = unreachable_error(f"{kind} service", where, exc)
-        if unreachable is not None:
-            return unreachable
-        if isinstance(exc, requests.RequestException):
-            return ArchiveError(f"{kind} request to {url} failed: {exc}")
-        return ArchiveError(cls._error_message(kind, url, exc))
-
-    @staticmethod
-    def _error_message(kind, url, exc):
-        reason = str(exc) or type(exc).__name__
-        cause = getattr(exc, "cause", None)
-        response = getattr(cause, "response", None)
-        if response is not None and response.text and response.text not in reason:
-            reason = f"{reason}: {response.text.strip()[:500]}"
-        where = getattr(exc, "url", None) or url
-        reason = " ".join(reason.split())  # one line (an HTML page has many)
-        return f"{kind} query to {where} failed ({type(exc).__name__}): {reason}"
-
-    def _resolve_uploads(self):
+    def resolve_uploads(self):
         """Learn once whether the TAP service takes uploads (``upload=None``)."""
-        if self.upload is None and self._upload_capability is None:
-            self._upload_capability = self._probe_uploads()
+        if self.upload is None and self.upload_capability is None:
+            self.upload_capability = self._probe_uploads()
+
+    @property
+    def uploads_enabled(self):
+        """Whether requests upload tables: ``upload``, else the capabilities.
+
+        True while neither is known.
+        """
+        if self.upload is not None:
+            return bool(self.upload)
+        if self.upload_capability is not None:
+            return self.upload_capability
+        return True
 
     def _probe_uploads(self):
         """Whether the TAP service lists inline uploads (True if unknown)."""
         from pyvo.io.vosi.tapregext import TableAccess
 
-        capabilities = read_capabilities(self.session, self.tap_url, self.timeout)
+        capabilities = read_capabilities(self.session, self.url, self.timeout)
         access = [c for c in capabilities if isinstance(c, TableAccess)]
         if not access:
             return True

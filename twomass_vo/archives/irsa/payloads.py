@@ -1,9 +1,9 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
-"""Which IRSA route each batch mode takes, and the requests of each route.
+"""The requests of each IRSA route, built without network access.
 
-`IrsaRoutes` is the part of `~twomass_vo.archives.IrsaArchive` that
-decides, per mode, between SIA v2, IBE, TAP and the SIA v1 CGI
-(`IrsaRoutes.routes`) and builds the requests without network access (the
+`IrsaPayloads` is the part of `~twomass_vo.archives.IrsaArchive` that
+builds the requests of the route its router chose
+(`~twomass_vo.archives.irsa.router.IrsaRouter`) without network access (the
 ``payload_*`` methods, astroquery's ``get_query_payload``): SIA v2 and TAP
 requests come from `~twomass_vo.archives.VOArchive`, IBE requests from
 `twomass_vo.archives.irsa.ibe`, CGI requests from `twomass_vo.archives.irsa.sia1`.
@@ -17,41 +17,16 @@ import numpy as np
 
 from ...exceptions import (
     ArchiveError,
-    ArchiveUnreachableError,
     InvalidQueryError,
-    ServiceStatusError,
 )
 from ...geometry import radec_to_xyz, xyz_to_radec
 from ..base import ImageSets
-from ..vo.service_values import validated_ints, validated_points, validated_scans
+from ..vo.query_values import validated_ints, validated_points, validated_scans
 from ..vo.sia2 import POINT_RADIUS
 from .ibe import ibe_search, ibe_upload, where_coadd_keys, where_scans
 from .sia1 import nearby_groups, sia1_search
 
-__all__ = ["MODES", "ROUTES", "IrsaRoutes", "box_cover"]
-
-#: The five batch modes and the look-up each one uses.
-MODES = {
-    "region": "circle",
-    "positions": "points",
-    "coadd_keys": "coadd_keys",
-    "scan": "scans",
-    "scans": "scans",
-}
-
-#: The routes, and what each one sends.
-ROUTES = {
-    "sia": "one SIA v2 request (POS=CIRCLE)",
-    "ibe-box": "one IBE search, POS + SIZE box, INTERSECT=OVERLAPS",
-    "tap": "TAP queries on the discovered image table",
-    "tap-upload": "one TAP query per chunk of uploaded positions",
-    "ibe-upload": "one IBE search per chunk of positions (multipart POS upload)",
-    "ibe-where": "IBE searches with where (coadd_key IN / ordate, hemisphere, scanno)",
-    "sia-per-position": "one SIA v2 request per position (no TAP table, no IBE)",
-    "sia1-box": "one request of IRSA's SIA v1 CGI, POS + SIZE covering the region",
-    "sia1-groups": "one SIA v1 CGI request per sky cell of nearby positions",
-    "sia1-files": "SIA v1 CGI requests at the image sets found (Quicklook files)",
-}
+__all__ = ["IrsaPayloads", "box_cover"]
 
 
 def box_cover(ra, dec, radius, max_size):
@@ -105,160 +80,16 @@ def box_cover(ra, dec, radius, max_size):
     return [(float(a), float(d), 2 * cap) for a, d in zip(box_ra, box_dec, strict=True)]
 
 
-def _service_failure(exc):
-    """Whether ``exc`` is a failed request (HTTP error, not a VOTable).
+class IrsaPayloads:
+    """The requests of each route of `~twomass_vo.archives.IrsaArchive` (a mixin).
 
-    Not an error document the service answered (a query error), a truncated
-    answer or bad values: those are reported, not routed around.
+    Builds the requests of the route the archive's router chooses
+    (``archive.router``, `~twomass_vo.archives.irsa.router.IrsaRouter`) and
+    runs several at once (``_execute_all``, at most ``max_concurrent``).
+    Reads the archive's ``router``, ``queries``, ``sia``, ``ibe_url``,
+    ``sia1_url``, ``table``, ``ibe_chunk_size``, ``ibe_where_size``,
+    ``ibe_max_size``, ``sia1_dataset`` and ``sia1_group_size``.
     """
-    from pyvo.dal.exceptions import DALProtocolError
-
-    cause = exc.__cause__
-    return isinstance(cause, DALProtocolError)
-
-
-class IrsaRoutes:
-    """Routes and requests of `~twomass_vo.archives.IrsaArchive` (a mixin).
-
-    Chooses the route of each mode, falls back to the next one when a route
-    fails as a service (``_look_up``), builds the requests and runs several
-    at once (``_execute_all``, at most ``max_concurrent``). Reads the
-    archive's ``sia_url``, ``ibe_url``, ``sia1_url``, ``tap_url``, ``table``,
-    ``upload``, ``ibe_chunk_size``, ``ibe_where_size``, ``ibe_max_size``,
-    ``sia1_group_size``, its failures (``sia_failure``, ``ibe_failure``), its
-    discovery state (``_tap_table()``, ``_tap_spatial()``, ``_discovery``)
-    and its request log.
-    """
-
-    # ------------------------------------------------------------------ routes
-    def routes(self, image_type="atlas"):
-        """Return the route of each mode, as far as known without network access.
-
-        Before discovery ran, a configured ``table`` counts as usable and no
-        table means IBE. A route that failed (``sia_failure``,
-        ``ibe_failure``) is no longer chosen: regions then go to IBE, then to
-        the SIA v1 CGI; positions to IBE, SIA v2, then the CGI.
-
-        Parameters
-        ----------
-        image_type : {'atlas', 'quicklook'}, optional
-            For Quicklook images, regions go to the SIA v1 CGI (``type=ql``),
-            the only IRSA service that lists them; the other modes find their
-            image sets as for Atlas images, then ask the CGI for the
-            Quicklook files (``sia1-files``).
-
-        Returns
-        -------
-        routes : dict
-            Mode -> ``'sia'``, ``'ibe-box'``, ``'sia1-box'``, ``'tap'``,
-            ``'tap-upload'``, ``'ibe-upload'``, ``'sia-per-position'``,
-            ``'sia1-groups'`` or ``'ibe-where'`` (see `ROUTES`).
-        """
-        sia = self.sia_url is not None and self.sia_failure is None
-        ibe = self.ibe_url is not None and self.ibe_failure is None
-        cgi = self.sia1_url is not None
-        if image_type == "quicklook" and cgi:
-            region = "sia1-box"
-        elif sia:
-            region = "sia"
-        elif ibe:
-            region = "ibe-box"
-        elif cgi:
-            region = "sia1-box"
-        else:
-            region = "tap"
-        if self._tap_spatial():
-            points = "tap-upload"
-        elif ibe:
-            points = "ibe-upload"
-        elif sia:
-            points = "sia-per-position"
-        elif cgi:
-            points = "sia1-groups"
-        else:
-            points = "tap"
-        listed = "tap" if self._tap_table() or self.ibe_url is None else "ibe-where"
-        found = {"region": region, "positions": points, "coadd_keys": listed}
-        return {mode: found.get(mode, listed) for mode in MODES}
-
-    def route_url(self, route):
-        """Return the service URL of a route."""
-        if route.startswith("sia1"):
-            return self.sia1_url
-        if route.startswith("sia"):
-            return self.sia_query_url
-        if route.startswith("ibe"):
-            return self.ibe_url
-        return self.tap_url
-
-    def route_info(self):
-        """Routes and service URLs of the last look-up (for table metadata).
-
-        Returns
-        -------
-        info : dict
-            ``route`` (routes used, comma-separated) and ``route_urls`` (the
-            service URLs asked, space-separated); empty before any look-up.
-        """
-        if not self._log:
-            return {}
-        routes = list(dict.fromkeys(r for r, _ in self._log))
-        urls = list(dict.fromkeys(u for _, u in self._log))
-        return {"route": ", ".join(routes), "route_urls": " ".join(urls)}
-
-    # ---------------------------------------------------------------- fallback
-    def _look_up(self, mode, call, image_type="atlas"):
-        """Run a look-up: discovery first, log its requests, fall back.
-
-        When a route fails as a service (SIA v2 or IBE answering an HTTP
-        error, a TAP query on the undiscovered table failing), the failure is
-        remembered and the look-up runs again on the next route
-        (`IrsaRoutes.routes`); an unreachable IRSA is not routed around.
-        """
-        outer = self._depth == 0
-        if outer:
-            self._log = []
-        self._depth += 1
-        try:
-            self._needs_discovery(mode)
-            tried = set()
-            while True:
-                route = self.routes(image_type)[mode]
-                tried.add(route)
-                try:
-                    return call()
-                except ArchiveUnreachableError:
-                    raise  # one message; another route of the same host would fail too
-                except ArchiveError as exc:
-                    if not self._route_failed(route, exc):
-                        raise
-                    if self.routes(image_type)[mode] in tried:
-                        raise
-        finally:
-            self._depth -= 1
-
-    def _route_failed(self, route, exc):
-        """Remember that ``route`` failed as a service; whether another may answer."""
-        if route in ("sia", "sia-per-position") and _service_failure(exc):
-            if self.ibe_url is None and self.sia1_url is None:
-                return False
-            instead = "IBE" if self.ibe_url else "IRSA's SIA v1 CGI"
-            self.sia_failure = f"SIA v2 failed ({exc}); {instead} is used instead"
-            return True
-        if route in ("ibe-box", "ibe-upload") and isinstance(exc, ServiceStatusError):
-            if self.sia1_url is None:
-                return False
-            self.ibe_failure = (
-                f"IBE failed ({exc}); IRSA's SIA v1 CGI is used instead for "
-                "regions and positions"
-            )
-            return True
-        if route in ("tap", "tap-upload") and self.ibe_url:
-            # the table is not confirmed: a missing table or column, or a
-            # query it cannot run -- IBE, which is, answers instead
-            self._drop_tap(exc)
-            return True
-        return False
 
     # --------------------------------------------------------------- execution
     def _run_all(self, payloads):
@@ -292,7 +123,8 @@ class IrsaRoutes:
     # ---------------------------------------------------------------- payloads
     def _tap_payloads(self, mode, make):
         if self.table is None:
-            reason = self._discovery.reason if self._discovery else "no TAP table"
+            found = self.router.discovery
+            reason = found.reason if found else "no TAP table"
             raise ArchiveError(
                 f"{self!r} has no route for the {mode} mode: {reason}, and no IBE "
                 "URL is configured"
@@ -310,12 +142,11 @@ class IrsaRoutes:
         """
         route = self.routes(image_type)["region"]
         if route == "sia":
-            return self._tag(super().payload_circle(ra, dec, radius), route)
+            return self._tag(self.queries.circle(ra, dec, radius), route)
         if route == "tap":
             return self._tag(
                 self._tap_payloads(
-                    "region",
-                    lambda: super(IrsaRoutes, self).payload_circle(ra, dec, radius),
+                    "region", lambda: self.queries.circle(ra, dec, radius)
                 ),
                 route,
             )
@@ -394,7 +225,10 @@ class IrsaRoutes:
             )
         if route == "sia-per-position":
             return self._tag(
-                [self._sia(a, d, POINT_RADIUS) for a, d in zip(ra, dec, strict=True)],
+                [
+                    self.sia.circle(a, d, POINT_RADIUS)
+                    for a, d in zip(ra, dec, strict=True)
+                ],
                 route,
             )
         if route == "sia1-groups":
@@ -405,9 +239,7 @@ class IrsaRoutes:
                 payloads.append(payload)
             return self._tag(payloads, route)
         return self._tag(
-            self._tap_payloads(
-                "positions", lambda: super(IrsaRoutes, self).payload_points(ra, dec)
-            ),
+            self._tap_payloads("positions", lambda: self.queries.points(ra, dec)),
             route,
         )
 
@@ -422,7 +254,7 @@ class IrsaRoutes:
             return self._tag(
                 self._tap_payloads(
                     "coadd_keys",
-                    lambda: super(IrsaRoutes, self).payload_coadd_keys(keys),
+                    lambda: self.queries.coadd_keys(keys),
                 ),
                 route,
             )
@@ -448,9 +280,7 @@ class IrsaRoutes:
             return self._tag(
                 self._tap_payloads(
                     "scans",
-                    lambda: super(IrsaRoutes, self).payload_scans(
-                        ordate, hemisphere, scanno, image
-                    ),
+                    lambda: self.queries.scans(ordate, hemisphere, scanno, image),
                 ),
                 route,
             )
