@@ -79,9 +79,10 @@ from .file_paths import parse_image_paths
 from .file_rows import FileRowMapper, find_column
 from .image_sets import SetStore, expand, sets_in_ranges, sets_of_pairs
 from .query_values import check_url, validated_ints, validated_scans
+from .requests import TapRequest, as_request, execute
 from .sia2 import POINT_RADIUS, SiaClient  # noqa: F401 (POINT_RADIUS: public name here)
 from .soda import soda_cutout_urls
-from .tap import TapClient, answer_table
+from .tap import TapClient
 
 __all__ = [
     "DEFAULT_COLUMNS",
@@ -414,14 +415,12 @@ class VOArchive(ArchiveDiagnostics, Archive):
         """
         return self.queries.scans(ordate, hemisphere, scanno, image)
 
-    def _execute(self, payload):
-        """Run one request (SIA v2 or TAP); return its rows."""
-        if payload["service"] == "sia":
-            maxrec = int(payload["params"]["MAXREC"])
-            return answer_table(
-                "SIA v2", payload["url"], maxrec, lambda: self.sia.run(payload)
-            )
-        return self.tap.run(payload)
+    def _execute(self, request):
+        """Run one request (a request object or its payload dict); return its rows.
+
+        The request's class says how (`~twomass_vo.archives.vo.requests.execute`).
+        """
+        return execute(as_request(request), self)
 
     def _file_rows(self, table, source):
         """File rows of a ``tap`` or ``sia`` answer (`FileRowMapper.read`)."""
@@ -431,9 +430,9 @@ class VOArchive(ArchiveDiagnostics, Archive):
             url = self.sia_query_url
         return self.rows.read(table, source, self.columns, url)
 
-    def _execute_integers(self, payload, names):
+    def _execute_integers(self, request, names):
         """Run a TAP request whose answer is integer columns ``names``."""
-        return self.tap.run_integers(payload, names)
+        return self.tap.run_integers(as_request(request).as_payload(), names)
 
     def close(self):
         """Close the HTTP connections of the archive's own session.
@@ -491,8 +490,8 @@ class VOArchive(ArchiveDiagnostics, Archive):
     # ---------------------------------------------------------------- look-ups
     def find_circle(self, ra, dec, radius, *, image_type="atlas"):  # noqa: D102
         self.sia.resolve()
-        (payload,) = self.payload_circle(ra, dec, radius)
-        sets = self._image_sets(self._execute(payload), payload["service"])
+        (request,) = map(as_request, self.payload_circle(ra, dec, radius))
+        sets = self._image_sets(self._execute(request), request.service)
         return self._with_real_keys(sets)
 
     def find_points(self, ra, dec):  # noqa: D102
@@ -500,39 +499,39 @@ class VOArchive(ArchiveDiagnostics, Archive):
             self.tap.resolve_uploads()
             if not self.tap.uploads_enabled:
                 self.sia.resolve()
-        payloads = self.payload_points(ra, dec)
-        if payloads and payloads[0].get("format") == "csv":
-            return self._find_points_by_pairs(payloads)
+        requests = [as_request(p) for p in self.payload_points(ra, dec)]
+        if requests and getattr(requests[0], "format", None) == "csv":
+            return self._find_points_by_pairs(requests)
         parts = []
-        for i, payload in enumerate(payloads):
-            table = self._execute(payload)
-            if payload["service"] == "tap" and payload["uploads"]:
+        for i, request in enumerate(requests):
+            table = self._execute(request)
+            if isinstance(request, TapRequest) and request.uploads:
                 index = find_column(table, POS_IDX)
                 if index is None and len(table):
                     raise ArchiveError(
-                        f"TAP answer from {payload['url']} lacks the uploaded "
+                        f"TAP answer from {request.url} lacks the uploaded "
                         f"{POS_IDX} column"
                     )
-                (uploaded,) = payload["uploads"].values()
+                (uploaded,) = request.uploads.values()
                 index = (
-                    uploaded_index(index, uploaded[POS_IDX], payload["url"], POS_IDX)
+                    uploaded_index(index, uploaded[POS_IDX], request.url, POS_IDX)
                     if index is not None
                     else np.zeros(0, np.int64)
                 )
             else:
                 index = np.full(len(table), i, np.int64)
-            parts.append(self._image_sets(table, payload["service"], index))
+            parts.append(self._image_sets(table, request.service, index))
         sets = ImageSets.concatenate(parts) if parts else ImageSets.empty()
         return self._with_real_keys(sets)
 
-    def _find_points_by_pairs(self, payloads):
+    def _find_points_by_pairs(self, requests):
         """Run the (position, coadd_key) queries, then look each set up once."""
         index, keys = [], []
-        for payload in payloads:
-            name, key = payload["columns"]
-            pos_idx, coadd_key = self._execute_integers(payload, (name, key))
-            sent = payload["uploads"]["pos"][POS_IDX]
-            check_pairs(pos_idx, coadd_key, sent, (name, key), payload["url"])
+        for request in requests:
+            name, key = request.columns
+            pos_idx, coadd_key = self._execute_integers(request, (name, key))
+            sent = request.uploads["pos"][POS_IDX]
+            check_pairs(pos_idx, coadd_key, sent, (name, key), request.url)
             index.append(pos_idx)
             keys.append(coadd_key)
         return sets_of_pairs(
@@ -599,7 +598,8 @@ class VOArchive(ArchiveDiagnostics, Archive):
         return sets_in_ranges(found, lo, np.where(image > 0, lo, lo + 9999))
 
     def _run_all(self, payloads):
-        parts = [self._image_sets(self._execute(p), p["service"]) for p in payloads]
+        requests = [as_request(p) for p in payloads]
+        parts = [self._image_sets(self._execute(r), r.service) for r in requests]
         if not parts:
             return ImageSets.empty()
         found = ImageSets.concatenate(parts)
