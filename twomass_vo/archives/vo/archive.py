@@ -49,16 +49,15 @@ module do:
 * ``archive.sets``: the image sets seen, with their files
   (`~twomass_vo.archives.vo.image_sets.SetStore`).
 
-Values sent are validated by `~twomass_vo.archives.vo.query_values`, values
-answered checked by `~twomass_vo.archives.vo.answer_values`. This module
+Inside the archive each request is a request object
+(`~twomass_vo.archives.vo.requests`), run by its type. Values sent are
+validated by `~twomass_vo.archives.vo.query_values`, values answered
+checked by `~twomass_vo.archives.vo.answer_values`. This module
 keeps the look-ups themselves (``find_*``), `VOArchive.files` and
 `VOArchive.cutout_urls`.
 """
 
-import warnings
-
 import numpy as np
-from astropy.utils.exceptions import AstropyUserWarning
 
 from ..._http.deadline import positive_seconds
 from ..._http.vo_session import make_session
@@ -72,14 +71,25 @@ from .adql import (
     check_table_name,
     checked_columns,
 )
-from .answer_values import check_pairs, uploaded_index
+from .answer_values import check_pairs
 from .column_text import band_codes
 from .diagnostics import ArchiveDiagnostics, EndpointStatus
 from .file_paths import parse_image_paths
-from .file_rows import FileRowMapper, find_column
-from .image_sets import SetStore, expand, sets_in_ranges, sets_of_pairs
-from .query_values import check_url, validated_ints, validated_scans
-from .requests import TapRequest, as_request, execute
+from .file_rows import FileRowMapper
+from .image_sets import (
+    SetStore,
+    expand,
+    sets_in_ranges,
+    sets_of_pairs,
+    with_real_keys,
+)
+from .query_values import (
+    check_url,
+    positive_settings,
+    validated_ints,
+    validated_scans,
+)
+from .requests import as_request, execute, position_index
 from .sia2 import POINT_RADIUS, SiaClient  # noqa: F401 (POINT_RADIUS: public name here)
 from .soda import soda_cutout_urls
 from .tap import TapClient
@@ -96,6 +106,11 @@ __all__ = [
 
 #: The image types, in the order of the archive's per-kind file slots.
 IMAGE_TYPES = ("atlas", "quicklook")
+
+
+def _setting(service, name, doc):
+    """Return a read-only property: setting ``name`` of the archive's ``service``."""
+    return property(lambda self: getattr(getattr(self, service), name), doc=doc)
 
 
 class VOArchive(ArchiveDiagnostics, Archive):
@@ -261,23 +276,17 @@ class VOArchive(ArchiveDiagnostics, Archive):
             raise InvalidQueryError(
                 "the table has no access_url column: give data_url_root"
             )
-        for name, value in (
-            ("upload_threshold", upload_threshold),
-            ("async_threshold", async_threshold),
-            ("chunk_size", chunk_size),
-            ("maxrec", maxrec),
-            ("sia_maxrec", sia_maxrec),
-        ):
-            try:
-                good = int(value) == value and value >= 1
-            except (TypeError, ValueError, OverflowError):
-                good = False
-            if not good:
-                raise InvalidQueryError(f"{name}={value!r} must be a positive integer")
-        self.upload_threshold = int(upload_threshold)
-        self.async_threshold = int(async_threshold)
-        self.chunk_size = int(chunk_size)
-        self.maxrec = int(maxrec)
+        sizes = positive_settings(
+            upload_threshold=upload_threshold,
+            async_threshold=async_threshold,
+            chunk_size=chunk_size,
+            maxrec=maxrec,
+            sia_maxrec=sia_maxrec,
+        )
+        self.upload_threshold = sizes["upload_threshold"]
+        self.async_threshold = sizes["async_threshold"]
+        self.chunk_size = sizes["chunk_size"]
+        self.maxrec = sizes["maxrec"]
         timeout = positive_seconds(timeout, "timeout")
         async_timeout = positive_seconds(async_timeout, "async_timeout")
         self._own_session = session is None
@@ -319,50 +328,15 @@ class VOArchive(ArchiveDiagnostics, Archive):
     def session(self, session):
         self.tap.session = self.sia.session = session
 
-    @property
-    def sia_url(self):
-        """The SIA v2 URL as configured (None: no SIA v2)."""
-        return self.sia.url
-
-    @property
-    def sia_query_url(self):
-        """The SIA v2 query endpoint (see `~twomass_vo.archives.vo.sia2.SiaClient`)."""
-        return self.sia.query_url
-
-    @property
-    def collection(self):
-        """The SIA v2 ``COLLECTION`` constraint, or None."""
-        return self.sia.collection
-
-    @property
-    def sia_maxrec(self):
-        """``MAXREC`` of every SIA v2 request."""
-        return self.sia.maxrec
-
-    @property
-    def sia_capabilities(self):
-        """Whether the SIA v2 query endpoint is read from the capabilities."""
-        return self.sia.capabilities
-
-    @property
-    def tap_url(self):
-        """The TAP base URL."""
-        return self.tap.url
-
-    @property
-    def upload(self):
-        """Whether the TAP service takes uploads, as configured (None: ask it)."""
-        return self.tap.upload
-
-    @property
-    def timeout(self):
-        """Time limit in seconds of each request's socket reads."""
-        return self.tap.timeout
-
-    @property
-    def async_timeout(self):
-        """Time limit in seconds of an asynchronous TAP job."""
-        return self.tap.async_timeout
+    sia_url = _setting("sia", "url", "The SIA v2 URL as configured (None: no SIA v2).")
+    sia_query_url = _setting("sia", "query_url", "The SIA v2 query endpoint.")
+    collection = _setting("sia", "collection", "SIA v2 ``COLLECTION``, or None.")
+    sia_maxrec = _setting("sia", "maxrec", "``MAXREC`` of every SIA v2 request.")
+    sia_capabilities = _setting("sia", "capabilities", "Whether to read capabilities.")
+    tap_url = _setting("tap", "url", "The TAP base URL.")
+    upload = _setting("tap", "upload", "Whether TAP takes uploads (None: ask it).")
+    timeout = _setting("tap", "timeout", "Time limit (s) of each socket read.")
+    async_timeout = _setting("tap", "async_timeout", "Time limit (s) of an async job.")
 
     # ------------------------------------------------------------- requests
     @property
@@ -505,21 +479,7 @@ class VOArchive(ArchiveDiagnostics, Archive):
         parts = []
         for i, request in enumerate(requests):
             table = self._execute(request)
-            if isinstance(request, TapRequest) and request.uploads:
-                index = find_column(table, POS_IDX)
-                if index is None and len(table):
-                    raise ArchiveError(
-                        f"TAP answer from {request.url} lacks the uploaded "
-                        f"{POS_IDX} column"
-                    )
-                (uploaded,) = request.uploads.values()
-                index = (
-                    uploaded_index(index, uploaded[POS_IDX], request.url, POS_IDX)
-                    if index is not None
-                    else np.zeros(0, np.int64)
-                )
-            else:
-                index = np.full(len(table), i, np.int64)
+            index = position_index(request, table, i)
             parts.append(self._image_sets(table, request.service, index))
         sets = ImageSets.concatenate(parts) if parts else ImageSets.empty()
         return self._with_real_keys(sets)
@@ -542,35 +502,14 @@ class VOArchive(ArchiveDiagnostics, Archive):
         )
 
     def _with_real_keys(self, sets):
-        """Replace surrogate coadd_keys (SIA v2 rows) by the TAP table's.
+        """Give sets found by SIA v2 the TAP table's coadd_keys, if asked to.
 
-        One more look-up, `payload_scans` of the sets' own images, when
-        ``resolve_coadd_keys`` is on and the table has a coadd_key column. If
-        it fails, the surrogates stay, with an
-        `~astropy.utils.exceptions.AstropyUserWarning`.
+        When ``resolve_coadd_keys`` is on and the table has a coadd_key
+        column: `~twomass_vo.archives.vo.image_sets.with_real_keys`.
         """
-        unknown = sets.coadd_key < 0
-        if (
-            not self.resolve_coadd_keys
-            or self.columns["coadd_key"] is None
-            or not unknown.any()
-        ):
+        if not self.resolve_coadd_keys or self.columns["coadd_key"] is None:
             return sets
-        todo = sets.take(unknown)
-        _, first = np.unique(todo.ref, return_index=True)
-        todo = todo.take(first)
-        try:
-            self.find_scans(todo.ordate, todo.hemisphere, todo.scanno, todo.image)
-        except ArchiveError as exc:
-            warnings.warn(
-                f"coadd_keys of {len(todo)} image set(s) found by SIA v2 could not "
-                f"be read from {self.table} ({exc}); they keep surrogate (negative) "
-                "keys",
-                AstropyUserWarning,
-                stacklevel=3,
-            )
-            return sets
-        return self.sets.sets(sets.ref, sets.query_index)
+        return with_real_keys(sets, self.sets, self.find_scans, table=self.table)
 
     def find_coadd_keys(self, keys):  # noqa: D102
         keys = validated_ints(keys, "coadd_key", low=0, high=2**62)

@@ -10,13 +10,20 @@ here (`SiaRequest`, `TapRequest`; IRSA adds
 gives back exactly that dict. `as_request` turns a payload into its request
 (the one place that reads ``"service"``), and `execute` runs a request: one
 function per request class (`functools.singledispatch`), so an archive never
-branches on a service name.
+branches on a service name. `position_index` reads which position each row
+of an answer belongs to.
 """
 
 import dataclasses
 import functools
 from typing import Any, ClassVar
 
+import numpy as np
+
+from ...exceptions import ArchiveError
+from .adql import POS_IDX
+from .answer_values import uploaded_index
+from .file_rows import find_column
 from .tap import answer_table
 
 __all__ = [
@@ -25,6 +32,7 @@ __all__ = [
     "TapRequest",
     "as_request",
     "execute",
+    "position_index",
     "register_request",
 ]
 
@@ -215,3 +223,40 @@ def _(request: SiaRequest, archive):
 @execute.register
 def _(request: TapRequest, archive):
     return archive.tap.run(request.as_payload())
+
+
+def position_index(request, table, i):
+    """Return the position each answer row belongs to (a position look-up).
+
+    Parameters
+    ----------
+    request : request
+        The request answered: a `TapRequest` with the positions uploaded
+        (their ``pos_idx`` is echoed back), or a request of one position.
+    table : `~astropy.table.Table`
+        Its answer.
+    i : int
+        The request's position (a request of one position).
+
+    Returns
+    -------
+    index : ndarray of int
+        The index of each row's position among the look-up's.
+
+    Raises
+    ------
+    twomass_vo.exceptions.ArchiveError
+        If an upload's answer lacks ``pos_idx`` or echoes an index that was
+        not uploaded.
+    """
+    if not (isinstance(request, TapRequest) and request.uploads):
+        return np.full(len(table), i, np.int64)
+    index = find_column(table, POS_IDX)
+    if index is None:
+        if len(table):
+            raise ArchiveError(
+                f"TAP answer from {request.url} lacks the uploaded {POS_IDX} column"
+            )
+        return np.zeros(0, np.int64)
+    (uploaded,) = request.uploads.values()
+    return uploaded_index(index, uploaded[POS_IDX], request.url, POS_IDX)
