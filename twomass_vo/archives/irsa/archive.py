@@ -21,7 +21,7 @@ from ..vo.adql import checked_columns
 from ..vo.archive import VOArchive
 from ..vo.query_values import check_url, validated_ints
 from ..vo.requests import as_request
-from .diagnostics import RouteDiagnostics
+from .diagnostics import check_services, describe_routes
 from .ibe import (
     ibe_cutout_urls,
     ibe_file_rows,
@@ -92,7 +92,7 @@ class IrsaUnreachableError(ArchiveUnreachableError):
     """
 
 
-class IrsaArchive(RouteDiagnostics, IrsaPayloads, VOArchive):
+class IrsaArchive(IrsaPayloads, VOArchive):
     """The 2MASS All-Sky Atlas images at IRSA: SIA v2, IBE and TAP.
 
     Every argument defaults to its setting in
@@ -335,6 +335,46 @@ class IrsaArchive(RouteDiagnostics, IrsaPayloads, VOArchive):
         See `~twomass_vo.archives.irsa.router.IrsaRouter.route_info`.
         """
         return self.router.route_info()
+
+    def describe(self, *, check=False, timeout=10.0):
+        """Describe the archive: services, routes of the five modes, TAP table.
+
+        Parameters
+        ----------
+        check : bool, optional
+            Also ask each service whether it answers (`check`; reads
+            ``TAP_SCHEMA`` for the image table), so that ``routes`` says
+            whether the route of each mode answers.
+        timeout : float, optional
+            Time limit in seconds per check request.
+
+        Returns
+        -------
+        info : dict
+            As `~twomass_vo.archives.VOArchive.describe`, plus the routes
+            (`~twomass_vo.archives.irsa.diagnostics.describe_routes`).
+        """
+        endpoints = self.check(timeout=timeout) if check else None
+        info = super().describe(check=False, timeout=timeout)
+        return describe_routes(self, info, endpoints)
+
+    def check(self, *, timeout=10.0):
+        """Ask each service whether it answers (one or two requests each).
+
+        See `~twomass_vo.archives.irsa.diagnostics.check_services`.
+
+        Parameters
+        ----------
+        timeout : float, optional
+            Time limit in seconds per request.
+
+        Returns
+        -------
+        endpoints : dict of `~twomass_vo.archives.vo.diagnostics.EndpointStatus`
+            ``{"sia" | "tap" | "ibe" | "data" | "sia1": {"url", "ok",
+            "detail"}}``.
+        """
+        return check_services(self, timeout)
 
     def _look_up(self, mode, call, image_type="atlas"):
         return self.router.look_up(mode, call, image_type, discover=self.discover_table)
