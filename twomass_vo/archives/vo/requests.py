@@ -9,7 +9,7 @@ here (`SiaRequest`, `TapRequest`; IRSA adds
 `~twomass_vo.archives.irsa.requests.Sia1Request`), whose ``as_payload()``
 gives back exactly that dict. `as_request` turns a payload into its request
 (the one place that reads ``"service"``), and `execute` runs a request: one
-function per request class (`functools.singledispatch`), so an archive never
+function per request class (``functools.singledispatch``), so an archive never
 branches on a service name. `position_index` reads which position each row
 of an answer belongs to.
 """
@@ -192,7 +192,7 @@ def as_request(payload):
 def execute(request, archive):
     """Run one request through ``archive``'s services; return its rows.
 
-    One function per request class (`functools.singledispatch`);
+    One function per request class (``functools.singledispatch``);
     `SiaRequest` and `TapRequest` here, IRSA's in
     `twomass_vo.archives.irsa.archive`.
 
