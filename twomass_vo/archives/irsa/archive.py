@@ -9,6 +9,7 @@ requests of each route (`~twomass_vo.archives.irsa.payloads`) for IBE
 `twomass_vo.archives.irsa.settings.conf`.
 """
 
+import functools
 from functools import partial
 
 import numpy as np
@@ -19,7 +20,8 @@ from ..base import ImageSets
 from ..vo.adql import checked_columns
 from ..vo.archive import VOArchive
 from ..vo.query_values import check_url, validated_ints
-from .diagnostics import RouteDiagnostics
+from ..vo.requests import as_request
+from .diagnostics import check_services, describe_routes
 from .ibe import (
     ibe_cutout_urls,
     ibe_file_rows,
@@ -27,6 +29,7 @@ from .ibe import (
     upload_index,
 )
 from .payloads import IrsaPayloads
+from .requests import IbeRequest, Sia1Request
 from .router import MODES, IrsaRouter
 from .settings import conf
 from .sia1 import pairs_near, rows_of_sets, run_sia1, sia1_file_rows
@@ -89,7 +92,7 @@ class IrsaUnreachableError(ArchiveUnreachableError):
     """
 
 
-class IrsaArchive(RouteDiagnostics, IrsaPayloads, VOArchive):
+class IrsaArchive(IrsaPayloads, VOArchive):
     """The 2MASS All-Sky Atlas images at IRSA: SIA v2, IBE and TAP.
 
     Every argument defaults to its setting in
@@ -333,6 +336,46 @@ class IrsaArchive(RouteDiagnostics, IrsaPayloads, VOArchive):
         """
         return self.router.route_info()
 
+    def describe(self, *, check=False, timeout=10.0):
+        """Describe the archive: services, routes of the five modes, TAP table.
+
+        Parameters
+        ----------
+        check : bool, optional
+            Also ask each service whether it answers (`check`; reads
+            ``TAP_SCHEMA`` for the image table), so that ``routes`` says
+            whether the route of each mode answers.
+        timeout : float, optional
+            Time limit in seconds per check request.
+
+        Returns
+        -------
+        info : dict
+            As `~twomass_vo.archives.VOArchive.describe`, plus the routes
+            (`~twomass_vo.archives.irsa.diagnostics.describe_routes`).
+        """
+        endpoints = self.check(timeout=timeout) if check else None
+        info = super().describe(check=False, timeout=timeout)
+        return describe_routes(self, info, endpoints)
+
+    def check(self, *, timeout=10.0):
+        """Ask each service whether it answers (one or two requests each).
+
+        See `~twomass_vo.archives.irsa.diagnostics.check_services`.
+
+        Parameters
+        ----------
+        timeout : float, optional
+            Time limit in seconds per request.
+
+        Returns
+        -------
+        endpoints : dict of `~twomass_vo.archives.vo.diagnostics.EndpointStatus`
+            ``{"sia" | "tap" | "ibe" | "data" | "sia1": {"url", "ok",
+            "detail"}}``.
+        """
+        return check_services(self, timeout)
+
     def _look_up(self, mode, call, image_type="atlas"):
         return self.router.look_up(mode, call, image_type, discover=self.discover_table)
 
@@ -365,25 +408,26 @@ class IrsaArchive(RouteDiagnostics, IrsaPayloads, VOArchive):
             route = self.routes()["positions"]
             if route not in ("ibe-upload", "sia1-groups"):
                 return by_vo(ra, dec)
-            payloads = self.payload_points(ra, dec)
+            requests = [as_request(p) for p in self.payload_points(ra, dec)]
             parts = []
-            for payload, table in zip(
-                payloads, self._execute_all(payloads), strict=True
+            for request, table in zip(
+                requests, self._execute_all(requests), strict=True
             ):
                 if route == "ibe-upload":
-                    index = upload_index(table, payload)
-                    parts.append(self._image_sets(table, "ibe", index))
+                    index = upload_index(table, request.as_payload())
+                    parts.append(self._image_sets(table, request.service, index))
                 else:
-                    parts.append(self._near_points(table, payload, ra, dec))
+                    parts.append(self._near_points(table, request, ra, dec))
             return ImageSets.concatenate(parts) if parts else ImageSets.empty()
 
         if not len(np.atleast_1d(ra)):
             return ImageSets.empty()
         return self._look_up("positions", call)
 
-    def _near_points(self, table, payload, ra, dec):
+    def _near_points(self, table, request, ra, dec):
         """Candidate sets of the positions of one CGI request (``sia1-groups``)."""
-        return pairs_near(self._image_sets(table, "sia1"), payload["members"], ra, dec)
+        sets = self._image_sets(table, request.service)
+        return pairs_near(sets, request.members, ra, dec)
 
     def find_coadd_keys(self, keys):  # noqa: D102
         return self._look_up("coadd_keys", partial(super().find_coadd_keys, keys))
@@ -394,34 +438,47 @@ class IrsaArchive(RouteDiagnostics, IrsaPayloads, VOArchive):
         )
 
     # ------------------------------------------------------- requests and rows
-    def _execute(self, payload):
+    def _execute(self, request):
         """Run one request (SIA v2, TAP, IBE or the CGI); log its route and URL."""
-        self.router.record(payload.get("route", payload["service"]), payload["url"])
-        if payload["service"] == "ibe":
-            table = run_ibe(self.session, payload, unreachable=self._unreachable)
-            table.meta["ibe_url"] = payload["url"]
-            return table
-        if payload["service"] == "sia1":
-            table = run_sia1(self.session, payload, unreachable=self._unreachable)
-            table.meta["sia1_url"] = payload["url"]
-            return table
+        request = as_request(request)
+        self.router.record(request.route or request.service, request.url)
+        return self._run(request)
+
+    @functools.singledispatchmethod
+    def _run(self, request):
+        """SIA v2 and TAP requests (`VOArchive`'s); no connection: unreachable."""
         try:
-            return super()._execute(payload)
+            return super()._execute(request)
         except ArchiveError as exc:
             failure = _connection_failure(exc)
             if failure is not None:
-                raise self._unreachable(payload["url"], failure) from exc
+                raise self._unreachable(request.url, failure) from exc
             raise
 
-    def _execute_integers(self, payload, names):
+    @_run.register
+    def _(self, request: IbeRequest):
+        payload = request.as_payload()
+        table = run_ibe(self.session, payload, unreachable=self._unreachable)
+        table.meta["ibe_url"] = request.url
+        return table
+
+    @_run.register
+    def _(self, request: Sia1Request):
+        payload = request.as_payload()
+        table = run_sia1(self.session, payload, unreachable=self._unreachable)
+        table.meta["sia1_url"] = request.url
+        return table
+
+    def _execute_integers(self, request, names):
         """Run a (position, coadd_key) pairs query (TAP); log its route and URL."""
-        self.router.record(payload.get("route", payload["service"]), payload["url"])
+        request = as_request(request)
+        self.router.record(request.route or request.service, request.url)
         try:
-            return super()._execute_integers(payload, names)
+            return super()._execute_integers(request, names)
         except ArchiveError as exc:
             failure = _connection_failure(exc)
             if failure is not None:
-                raise self._unreachable(payload["url"], failure) from exc
+                raise self._unreachable(request.url, failure) from exc
             raise
 
     def _file_rows(self, table, source):
@@ -470,7 +527,7 @@ class IrsaArchive(RouteDiagnostics, IrsaPayloads, VOArchive):
             return
         wanted = np.unique(ref[missing])
         payloads = self.payload_quicklook(store.ra[wanted], store.dec[wanted])
-        for table in self._execute_all(payloads):
+        for table in self._execute_all([as_request(p) for p in payloads]):
             url = table.meta.get("sia1_url", self.sia1_url)
             rows, corners, kept = sia1_file_rows(table, url, cgi_url=self.sia1_url)
             take = rows_of_sets(store, wanted, rows, kept, url)

@@ -22,6 +22,7 @@ from ...exceptions import (
 from ...geometry import radec_to_xyz, xyz_to_radec
 from ..base import ImageSets
 from ..vo.query_values import validated_ints, validated_points, validated_scans
+from ..vo.requests import as_request
 from ..vo.sia2 import POINT_RADIUS
 from .ibe import ibe_search, ibe_upload, where_coadd_keys, where_scans
 from .sia1 import nearby_groups, sia1_search
@@ -94,10 +95,11 @@ class IrsaPayloads:
     # --------------------------------------------------------------- execution
     def _run_all(self, payloads):
         """Run requests (at most ``max_concurrent`` at a time); distinct sets."""
+        requests = [as_request(p) for p in payloads]
         parts = [
-            self._image_sets(table, payload["service"])
-            for payload, table in zip(
-                payloads, self._execute_all(payloads), strict=True
+            self._image_sets(table, request.service)
+            for request, table in zip(
+                requests, self._execute_all(requests), strict=True
             )
         ]
         if not parts:

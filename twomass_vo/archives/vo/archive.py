@@ -49,16 +49,15 @@ module do:
 * ``archive.sets``: the image sets seen, with their files
   (`~twomass_vo.archives.vo.image_sets.SetStore`).
 
-Values sent are validated by `~twomass_vo.archives.vo.query_values`, values
-answered checked by `~twomass_vo.archives.vo.answer_values`. This module
+Inside the archive each request is a request object
+(`~twomass_vo.archives.vo.requests`), run by its type. Values sent are
+validated by `~twomass_vo.archives.vo.query_values`, values answered
+checked by `~twomass_vo.archives.vo.answer_values`. This module
 keeps the look-ups themselves (``find_*``), `VOArchive.files` and
 `VOArchive.cutout_urls`.
 """
 
-import warnings
-
 import numpy as np
-from astropy.utils.exceptions import AstropyUserWarning
 
 from ..._http.deadline import positive_seconds
 from ..._http.vo_session import make_session
@@ -72,16 +71,28 @@ from .adql import (
     check_table_name,
     checked_columns,
 )
-from .answer_values import check_pairs, uploaded_index
+from .answer_values import check_pairs
 from .column_text import band_codes
 from .diagnostics import ArchiveDiagnostics, EndpointStatus
 from .file_paths import parse_image_paths
-from .file_rows import FileRowMapper, find_column
-from .image_sets import SetStore, expand, sets_in_ranges, sets_of_pairs
-from .query_values import check_url, validated_ints, validated_scans
+from .file_rows import FileRowMapper
+from .image_sets import (
+    SetStore,
+    expand,
+    sets_in_ranges,
+    sets_of_pairs,
+    with_real_keys,
+)
+from .query_values import (
+    check_url,
+    positive_settings,
+    validated_ints,
+    validated_scans,
+)
+from .requests import as_request, execute, position_index
 from .sia2 import POINT_RADIUS, SiaClient  # noqa: F401 (POINT_RADIUS: public name here)
 from .soda import soda_cutout_urls
-from .tap import TapClient, answer_table
+from .tap import TapClient
 
 __all__ = [
     "DEFAULT_COLUMNS",
@@ -95,6 +106,11 @@ __all__ = [
 
 #: The image types, in the order of the archive's per-kind file slots.
 IMAGE_TYPES = ("atlas", "quicklook")
+
+
+def _setting(service, name, doc):
+    """Return a read-only property: setting ``name`` of the archive's ``service``."""
+    return property(lambda self: getattr(getattr(self, service), name), doc=doc)
 
 
 class VOArchive(ArchiveDiagnostics, Archive):
@@ -260,23 +276,17 @@ class VOArchive(ArchiveDiagnostics, Archive):
             raise InvalidQueryError(
                 "the table has no access_url column: give data_url_root"
             )
-        for name, value in (
-            ("upload_threshold", upload_threshold),
-            ("async_threshold", async_threshold),
-            ("chunk_size", chunk_size),
-            ("maxrec", maxrec),
-            ("sia_maxrec", sia_maxrec),
-        ):
-            try:
-                good = int(value) == value and value >= 1
-            except (TypeError, ValueError, OverflowError):
-                good = False
-            if not good:
-                raise InvalidQueryError(f"{name}={value!r} must be a positive integer")
-        self.upload_threshold = int(upload_threshold)
-        self.async_threshold = int(async_threshold)
-        self.chunk_size = int(chunk_size)
-        self.maxrec = int(maxrec)
+        sizes = positive_settings(
+            upload_threshold=upload_threshold,
+            async_threshold=async_threshold,
+            chunk_size=chunk_size,
+            maxrec=maxrec,
+            sia_maxrec=sia_maxrec,
+        )
+        self.upload_threshold = sizes["upload_threshold"]
+        self.async_threshold = sizes["async_threshold"]
+        self.chunk_size = sizes["chunk_size"]
+        self.maxrec = sizes["maxrec"]
         timeout = positive_seconds(timeout, "timeout")
         async_timeout = positive_seconds(async_timeout, "async_timeout")
         self._own_session = session is None
@@ -318,50 +328,15 @@ class VOArchive(ArchiveDiagnostics, Archive):
     def session(self, session):
         self.tap.session = self.sia.session = session
 
-    @property
-    def sia_url(self):
-        """The SIA v2 URL as configured (None: no SIA v2)."""
-        return self.sia.url
-
-    @property
-    def sia_query_url(self):
-        """The SIA v2 query endpoint (see `~twomass_vo.archives.vo.sia2.SiaClient`)."""
-        return self.sia.query_url
-
-    @property
-    def collection(self):
-        """The SIA v2 ``COLLECTION`` constraint, or None."""
-        return self.sia.collection
-
-    @property
-    def sia_maxrec(self):
-        """``MAXREC`` of every SIA v2 request."""
-        return self.sia.maxrec
-
-    @property
-    def sia_capabilities(self):
-        """Whether the SIA v2 query endpoint is read from the capabilities."""
-        return self.sia.capabilities
-
-    @property
-    def tap_url(self):
-        """The TAP base URL."""
-        return self.tap.url
-
-    @property
-    def upload(self):
-        """Whether the TAP service takes uploads, as configured (None: ask it)."""
-        return self.tap.upload
-
-    @property
-    def timeout(self):
-        """Time limit in seconds of each request's socket reads."""
-        return self.tap.timeout
-
-    @property
-    def async_timeout(self):
-        """Time limit in seconds of an asynchronous TAP job."""
-        return self.tap.async_timeout
+    sia_url = _setting("sia", "url", "The SIA v2 URL as configured (None: no SIA v2).")
+    sia_query_url = _setting("sia", "query_url", "The SIA v2 query endpoint.")
+    collection = _setting("sia", "collection", "SIA v2 ``COLLECTION``, or None.")
+    sia_maxrec = _setting("sia", "maxrec", "``MAXREC`` of every SIA v2 request.")
+    sia_capabilities = _setting("sia", "capabilities", "Whether to read capabilities.")
+    tap_url = _setting("tap", "url", "The TAP base URL.")
+    upload = _setting("tap", "upload", "Whether TAP takes uploads (None: ask it).")
+    timeout = _setting("tap", "timeout", "Time limit (s) of each socket read.")
+    async_timeout = _setting("tap", "async_timeout", "Time limit (s) of an async job.")
 
     # ------------------------------------------------------------- requests
     @property
@@ -414,14 +389,12 @@ class VOArchive(ArchiveDiagnostics, Archive):
         """
         return self.queries.scans(ordate, hemisphere, scanno, image)
 
-    def _execute(self, payload):
-        """Run one request (SIA v2 or TAP); return its rows."""
-        if payload["service"] == "sia":
-            maxrec = int(payload["params"]["MAXREC"])
-            return answer_table(
-                "SIA v2", payload["url"], maxrec, lambda: self.sia.run(payload)
-            )
-        return self.tap.run(payload)
+    def _execute(self, request):
+        """Run one request (a request object or its payload dict); return its rows.
+
+        The request's class says how (`~twomass_vo.archives.vo.requests.execute`).
+        """
+        return execute(as_request(request), self)
 
     def _file_rows(self, table, source):
         """File rows of a ``tap`` or ``sia`` answer (`FileRowMapper.read`)."""
@@ -431,9 +404,9 @@ class VOArchive(ArchiveDiagnostics, Archive):
             url = self.sia_query_url
         return self.rows.read(table, source, self.columns, url)
 
-    def _execute_integers(self, payload, names):
+    def _execute_integers(self, request, names):
         """Run a TAP request whose answer is integer columns ``names``."""
-        return self.tap.run_integers(payload, names)
+        return self.tap.run_integers(as_request(request).as_payload(), names)
 
     def close(self):
         """Close the HTTP connections of the archive's own session.
@@ -491,8 +464,8 @@ class VOArchive(ArchiveDiagnostics, Archive):
     # ---------------------------------------------------------------- look-ups
     def find_circle(self, ra, dec, radius, *, image_type="atlas"):  # noqa: D102
         self.sia.resolve()
-        (payload,) = self.payload_circle(ra, dec, radius)
-        sets = self._image_sets(self._execute(payload), payload["service"])
+        (request,) = map(as_request, self.payload_circle(ra, dec, radius))
+        sets = self._image_sets(self._execute(request), request.service)
         return self._with_real_keys(sets)
 
     def find_points(self, ra, dec):  # noqa: D102
@@ -500,39 +473,25 @@ class VOArchive(ArchiveDiagnostics, Archive):
             self.tap.resolve_uploads()
             if not self.tap.uploads_enabled:
                 self.sia.resolve()
-        payloads = self.payload_points(ra, dec)
-        if payloads and payloads[0].get("format") == "csv":
-            return self._find_points_by_pairs(payloads)
+        requests = [as_request(p) for p in self.payload_points(ra, dec)]
+        if requests and getattr(requests[0], "format", None) == "csv":
+            return self._find_points_by_pairs(requests)
         parts = []
-        for i, payload in enumerate(payloads):
-            table = self._execute(payload)
-            if payload["service"] == "tap" and payload["uploads"]:
-                index = find_column(table, POS_IDX)
-                if index is None and len(table):
-                    raise ArchiveError(
-                        f"TAP answer from {payload['url']} lacks the uploaded "
-                        f"{POS_IDX} column"
-                    )
-                (uploaded,) = payload["uploads"].values()
-                index = (
-                    uploaded_index(index, uploaded[POS_IDX], payload["url"], POS_IDX)
-                    if index is not None
-                    else np.zeros(0, np.int64)
-                )
-            else:
-                index = np.full(len(table), i, np.int64)
-            parts.append(self._image_sets(table, payload["service"], index))
+        for i, request in enumerate(requests):
+            table = self._execute(request)
+            index = position_index(request, table, i)
+            parts.append(self._image_sets(table, request.service, index))
         sets = ImageSets.concatenate(parts) if parts else ImageSets.empty()
         return self._with_real_keys(sets)
 
-    def _find_points_by_pairs(self, payloads):
+    def _find_points_by_pairs(self, requests):
         """Run the (position, coadd_key) queries, then look each set up once."""
         index, keys = [], []
-        for payload in payloads:
-            name, key = payload["columns"]
-            pos_idx, coadd_key = self._execute_integers(payload, (name, key))
-            sent = payload["uploads"]["pos"][POS_IDX]
-            check_pairs(pos_idx, coadd_key, sent, (name, key), payload["url"])
+        for request in requests:
+            name, key = request.columns
+            pos_idx, coadd_key = self._execute_integers(request, (name, key))
+            sent = request.uploads["pos"][POS_IDX]
+            check_pairs(pos_idx, coadd_key, sent, (name, key), request.url)
             index.append(pos_idx)
             keys.append(coadd_key)
         return sets_of_pairs(
@@ -543,35 +502,14 @@ class VOArchive(ArchiveDiagnostics, Archive):
         )
 
     def _with_real_keys(self, sets):
-        """Replace surrogate coadd_keys (SIA v2 rows) by the TAP table's.
+        """Give sets found by SIA v2 the TAP table's coadd_keys, if asked to.
 
-        One more look-up, `payload_scans` of the sets' own images, when
-        ``resolve_coadd_keys`` is on and the table has a coadd_key column. If
-        it fails, the surrogates stay, with an
-        `~astropy.utils.exceptions.AstropyUserWarning`.
+        When ``resolve_coadd_keys`` is on and the table has a coadd_key
+        column: `~twomass_vo.archives.vo.image_sets.with_real_keys`.
         """
-        unknown = sets.coadd_key < 0
-        if (
-            not self.resolve_coadd_keys
-            or self.columns["coadd_key"] is None
-            or not unknown.any()
-        ):
+        if not self.resolve_coadd_keys or self.columns["coadd_key"] is None:
             return sets
-        todo = sets.take(unknown)
-        _, first = np.unique(todo.ref, return_index=True)
-        todo = todo.take(first)
-        try:
-            self.find_scans(todo.ordate, todo.hemisphere, todo.scanno, todo.image)
-        except ArchiveError as exc:
-            warnings.warn(
-                f"coadd_keys of {len(todo)} image set(s) found by SIA v2 could not "
-                f"be read from {self.table} ({exc}); they keep surrogate (negative) "
-                "keys",
-                AstropyUserWarning,
-                stacklevel=3,
-            )
-            return sets
-        return self.sets.sets(sets.ref, sets.query_index)
+        return with_real_keys(sets, self.sets, self.find_scans, table=self.table)
 
     def find_coadd_keys(self, keys):  # noqa: D102
         keys = validated_ints(keys, "coadd_key", low=0, high=2**62)
@@ -599,7 +537,8 @@ class VOArchive(ArchiveDiagnostics, Archive):
         return sets_in_ranges(found, lo, np.where(image > 0, lo, lo + 9999))
 
     def _run_all(self, payloads):
-        parts = [self._image_sets(self._execute(p), p["service"]) for p in payloads]
+        requests = [as_request(p) for p in payloads]
+        parts = [self._image_sets(self._execute(r), r.service) for r in requests]
         if not parts:
             return ImageSets.empty()
         found = ImageSets.concatenate(parts)

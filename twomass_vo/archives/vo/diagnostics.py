@@ -5,7 +5,7 @@
 ``describe`` (endpoints, table, columns, thresholds) and ``check`` (one
 request per endpoint); `EndpointStatus` is what ``check`` found at one
 endpoint (`endpoint_failure`: of one whose request failed).
-`~twomass_vo.archives.irsa.diagnostics.RouteDiagnostics` adds the routes of
+`~twomass_vo.archives.irsa.diagnostics.describe_routes` adds the routes of
 `~twomass_vo.archives.IrsaArchive`.
 """
 

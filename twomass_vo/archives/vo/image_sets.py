@@ -14,9 +14,14 @@ column (STC-S ``s_region`` strings or DALI polygon arrays).
 upload route: a first query answers only (position, coadd_key) pairs, each
 distinct set is then looked up once (with all its metadata), and every pair
 gets its set. Any route that can answer such pairs (TAP, IBE) can use it.
+`with_real_keys` gives sets found without their coadd_key (SIA v2: a
+surrogate key) the real one.
 """
 
+import warnings
+
 import numpy as np
+from astropy.utils.exceptions import AstropyUserWarning
 
 from ...exceptions import ArchiveError
 from ...geometry import format_s_region, parse_s_region, xyz_to_radec
@@ -31,6 +36,7 @@ __all__ = [
     "parse_footprints",
     "sets_in_ranges",
     "sets_of_pairs",
+    "with_real_keys",
 ]
 
 #: The `~twomass_vo.archives.base.ImageSets` fields of a set (all but the
@@ -326,6 +332,52 @@ def sets_of_pairs(query_index, coadd_key, look_up, *, source):
             "query_index": both[:, 0],
         }
     )
+
+
+def with_real_keys(sets, store, find_scans, *, table):
+    """Replace surrogate (negative) coadd_keys by the real ones of their images.
+
+    Sets found by a service without a coadd_key column (SIA v2) carry the
+    surrogate ``-dhs_keys(...)``; their images are looked up once more, by
+    scan and image number (``find_scans``), which registers their real keys
+    in ``store``. If that look-up fails, the surrogates stay, with an
+    `~astropy.utils.exceptions.AstropyUserWarning`.
+
+    Parameters
+    ----------
+    sets : `~twomass_vo.archives.base.ImageSets`
+        Sets found (in ``store``).
+    store : `SetStore`
+        Where the sets are registered.
+    find_scans : callable
+        ``find_scans(ordate, hemisphere, scanno, image)``: an archive's scan
+        look-up (which registers what it finds in ``store``).
+    table : str
+        The table looked up, for the warning.
+
+    Returns
+    -------
+    sets : `~twomass_vo.archives.base.ImageSets`
+        The same sets, with their real keys where found.
+    """
+    unknown = sets.coadd_key < 0
+    if not unknown.any():
+        return sets
+    todo = sets.take(unknown)
+    _, first = np.unique(todo.ref, return_index=True)
+    todo = todo.take(first)
+    try:
+        find_scans(todo.ordate, todo.hemisphere, todo.scanno, todo.image)
+    except ArchiveError as exc:
+        warnings.warn(
+            f"coadd_keys of {len(todo)} image set(s) found by SIA v2 could not "
+            f"be read from {table} ({exc}); they keep surrogate (negative) "
+            "keys",
+            AstropyUserWarning,
+            stacklevel=4,
+        )
+        return sets
+    return store.sets(sets.ref, sets.query_index)
 
 
 def parse_footprints(column, idx):

@@ -1,7 +1,8 @@
 # Licensed under a 3-clause BSD style license - see LICENSE
 """The values we send a service, validated before any request is built.
 
-`check_url` (service URLs), `validated_ints` (coadd_keys, image numbers),
+`check_url` (service URLs), `positive_settings` (sizes and limits),
+`validated_ints` (coadd_keys, image numbers),
 `validated_scans` (date, hemisphere, scan and image) and `validated_points`
 (positions) raise `~twomass_vo.exceptions.InvalidQueryError` for a value
 that cannot be sent; `format_number` is the text of a number in ADQL and
@@ -19,6 +20,7 @@ from .column_text import as_text, zfill
 __all__ = [
     "check_url",
     "format_number",
+    "positive_settings",
     "validated_ints",
     "validated_points",
     "validated_scans",
@@ -36,6 +38,24 @@ def check_url(url, name, *, required=False):
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         raise InvalidQueryError(f"{name}={url!r} must be an http(s) URL")
     return url
+
+
+def positive_settings(**values):
+    """Return the settings ``name=value`` as ints, each a positive integer.
+
+    Raises
+    ------
+    twomass_vo.exceptions.InvalidQueryError
+        For the first value that is not a positive integer.
+    """
+    for name, value in values.items():
+        try:
+            good = int(value) == value and value >= 1
+        except (TypeError, ValueError, OverflowError):
+            good = False
+        if not good:
+            raise InvalidQueryError(f"{name}={value!r} must be a positive integer")
+    return {name: int(value) for name, value in values.items()}
 
 
 def format_number(value):
