@@ -50,12 +50,12 @@ def archives():
 def test_payloads_come_back_unchanged(archive):
     kinds = set()
     for payload in payloads_of(archive):
-        request = as_request(payload)
+        request = as_request(payload, archive.request_kinds)
         kinds.add(type(request))
         again = request.as_payload()
         assert list(again) == list(payload)  # same keys, same order
         assert all(again[k] is payload[k] for k in payload)
-        assert as_request(request) is request
+        assert as_request(request, archive.request_kinds) is request
         with pytest.raises(dataclasses.FrozenInstanceError):
             request.url = "elsewhere"
     assert kinds
@@ -64,14 +64,27 @@ def test_payloads_come_back_unchanged(archive):
 def test_every_kind_is_seen():
     kinds = set()
     for archive in archives():
-        kinds |= {type(as_request(p)) for p in payloads_of(archive)}
+        kinds |= {
+            type(as_request(p, archive.request_kinds)) for p in payloads_of(archive)
+        }
     assert kinds == {SiaRequest, TapRequest, IbeRequest, Sia1Request}
 
 
 def test_unknown_service_and_field():
     with pytest.raises(ValueError, match="no request class"):
-        as_request({"service": "ftp", "url": "x"})
+        as_request({"service": "ftp", "url": "x"}, IrsaArchive.request_kinds)
     with pytest.raises(ValueError, match="no field"):
-        as_request({"service": "sia", "url": "x", "params": {}, "colour": 1})
+        as_request(
+            {"service": "sia", "url": "x", "params": {}, "colour": 1},
+            IrsaArchive.request_kinds,
+        )
     with pytest.raises(TypeError, match="no way to run"):
         execute(object(), None)
+
+
+def test_a_vo_archive_does_not_read_irsa_payloads():
+    """The request classes are the archive's own, not a registry filled at import."""
+    ibe = {"service": "ibe", "url": "x", "method": "GET", "params": {}}
+    assert isinstance(as_request(ibe, IrsaArchive.request_kinds), IbeRequest)
+    with pytest.raises(ValueError, match="no request class for service 'ibe'"):
+        as_request(ibe, VOArchive.request_kinds)

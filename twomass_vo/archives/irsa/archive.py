@@ -159,6 +159,9 @@ class IrsaArchive(IrsaPayloads, VOArchive):
 
     name = "irsa"
 
+    #: The request classes the archive sends: VOArchive's, IBE's and the CGI's.
+    request_kinds = (*VOArchive.request_kinds, IbeRequest, Sia1Request)
+
     @property
     def quicklook_refusal(self):
         """Why Quicklook images are refused (before any request), or None.
@@ -408,7 +411,9 @@ class IrsaArchive(IrsaPayloads, VOArchive):
             route = self.routes()["positions"]
             if route not in ("ibe-upload", "sia1-groups"):
                 return by_vo(ra, dec)
-            requests = [as_request(p) for p in self.payload_points(ra, dec)]
+            requests = [
+                as_request(p, self.request_kinds) for p in self.payload_points(ra, dec)
+            ]
             parts = []
             for request, table in zip(
                 requests, self._execute_all(requests), strict=True
@@ -440,7 +445,7 @@ class IrsaArchive(IrsaPayloads, VOArchive):
     # ------------------------------------------------------- requests and rows
     def _execute(self, request):
         """Run one request (SIA v2, TAP, IBE or the CGI); log its route and URL."""
-        request = as_request(request)
+        request = as_request(request, self.request_kinds)
         self.router.record(request.route or request.service, request.url)
         return self._run(request)
 
@@ -471,7 +476,7 @@ class IrsaArchive(IrsaPayloads, VOArchive):
 
     def _execute_integers(self, request, names):
         """Run a (position, coadd_key) pairs query (TAP); log its route and URL."""
-        request = as_request(request)
+        request = as_request(request, self.request_kinds)
         self.router.record(request.route or request.service, request.url)
         try:
             return super()._execute_integers(request, names)
@@ -527,7 +532,9 @@ class IrsaArchive(IrsaPayloads, VOArchive):
             return
         wanted = np.unique(ref[missing])
         payloads = self.payload_quicklook(store.ra[wanted], store.dec[wanted])
-        for table in self._execute_all([as_request(p) for p in payloads]):
+        for table in self._execute_all(
+            [as_request(p, self.request_kinds) for p in payloads]
+        ):
             url = table.meta.get("sia1_url", self.sia1_url)
             rows, corners, kept = sia1_file_rows(table, url, cgi_url=self.sia1_url)
             take = rows_of_sets(store, wanted, rows, kept, url)

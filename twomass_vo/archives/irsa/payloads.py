@@ -95,7 +95,7 @@ class IrsaPayloads:
     # --------------------------------------------------------------- execution
     def _run_all(self, payloads):
         """Run requests (at most ``max_concurrent`` at a time); distinct sets."""
-        requests = [as_request(p) for p in payloads]
+        requests = [as_request(p, self.request_kinds) for p in payloads]
         parts = [
             self._image_sets(table, request.service)
             for request, table in zip(

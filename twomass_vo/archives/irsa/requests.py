@@ -13,12 +13,11 @@ dict of `~twomass_vo.archives.irsa.ibe.ibe_search`,
 import dataclasses
 from typing import Any, ClassVar
 
-from ..vo.requests import Request, register_request
+from ..vo.requests import Request
 
 __all__ = ["IbeRequest", "Sia1Request"]
 
 
-@register_request
 @dataclasses.dataclass(frozen=True, eq=False)
 class IbeRequest(Request):
     """One IBE search: a GET (``POS`` / ``where``) or a POST of positions.
@@ -51,7 +50,6 @@ class IbeRequest(Request):
     route: Any = None
 
 
-@register_request
 @dataclasses.dataclass(frozen=True, eq=False)
 class Sia1Request(Request):
     """One query of IRSA's 2MASS image CGI (SIA v1, a GET).

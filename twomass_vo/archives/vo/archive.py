@@ -89,7 +89,7 @@ from .query_values import (
     validated_ints,
     validated_scans,
 )
-from .requests import as_request, execute, position_index
+from .requests import SiaRequest, TapRequest, as_request, execute, position_index
 from .sia2 import POINT_RADIUS, SiaClient  # noqa: F401 (POINT_RADIUS: public name here)
 from .soda import soda_cutout_urls
 from .tap import TapClient
@@ -228,6 +228,10 @@ class VOArchive(ArchiveDiagnostics, Archive):
     """
 
     name = "vo"
+
+    #: The request classes the archive sends (see
+    #: `~twomass_vo.archives.vo.requests.as_request`).
+    request_kinds = (SiaRequest, TapRequest)
 
     #: Why `files` cannot give Quicklook files (completes "<archive> ...").
     _no_quicklook = (
@@ -394,7 +398,7 @@ class VOArchive(ArchiveDiagnostics, Archive):
 
         The request's class says how (`~twomass_vo.archives.vo.requests.execute`).
         """
-        return execute(as_request(request), self)
+        return execute(as_request(request, self.request_kinds), self)
 
     def _file_rows(self, table, source):
         """File rows of a ``tap`` or ``sia`` answer (`FileRowMapper.read`)."""
@@ -406,7 +410,9 @@ class VOArchive(ArchiveDiagnostics, Archive):
 
     def _execute_integers(self, request, names):
         """Run a TAP request whose answer is integer columns ``names``."""
-        return self.tap.run_integers(as_request(request).as_payload(), names)
+        return self.tap.run_integers(
+            as_request(request, self.request_kinds).as_payload(), names
+        )
 
     def close(self):
         """Close the HTTP connections of the archive's own session.
@@ -464,7 +470,8 @@ class VOArchive(ArchiveDiagnostics, Archive):
     # ---------------------------------------------------------------- look-ups
     def find_circle(self, ra, dec, radius, *, image_type="atlas"):  # noqa: D102
         self.sia.resolve()
-        (request,) = map(as_request, self.payload_circle(ra, dec, radius))
+        (payload,) = self.payload_circle(ra, dec, radius)
+        request = as_request(payload, self.request_kinds)
         sets = self._image_sets(self._execute(request), request.service)
         return self._with_real_keys(sets)
 
@@ -473,7 +480,9 @@ class VOArchive(ArchiveDiagnostics, Archive):
             self.tap.resolve_uploads()
             if not self.tap.uploads_enabled:
                 self.sia.resolve()
-        requests = [as_request(p) for p in self.payload_points(ra, dec)]
+        requests = [
+            as_request(p, self.request_kinds) for p in self.payload_points(ra, dec)
+        ]
         if requests and getattr(requests[0], "format", None) == "csv":
             return self._find_points_by_pairs(requests)
         parts = []
@@ -537,7 +546,7 @@ class VOArchive(ArchiveDiagnostics, Archive):
         return sets_in_ranges(found, lo, np.where(image > 0, lo, lo + 9999))
 
     def _run_all(self, payloads):
-        requests = [as_request(p) for p in payloads]
+        requests = [as_request(p, self.request_kinds) for p in payloads]
         parts = [self._image_sets(self._execute(r), r.service) for r in requests]
         if not parts:
             return ImageSets.empty()

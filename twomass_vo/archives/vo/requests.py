@@ -7,8 +7,9 @@ The ``payload_*`` methods of the archives (astroquery's
 here (`SiaRequest`, `TapRequest`; IRSA adds
 `~twomass_vo.archives.irsa.requests.IbeRequest` and
 `~twomass_vo.archives.irsa.requests.Sia1Request`), whose ``as_payload()``
-gives back exactly that dict. `as_request` turns a payload into its request
-(the one place that reads ``"service"``), and `execute` runs a request: one
+gives back exactly that dict. `as_request` turns a payload into its request,
+given the request classes the archive sends (its ``request_kinds``; the one
+place that reads ``"service"``), and `execute` runs a request: one
 function per request class (``functools.singledispatch``), so an archive never
 branches on a service name. `position_index` reads which position each row
 of an answer belongs to.
@@ -33,29 +34,7 @@ __all__ = [
     "as_request",
     "execute",
     "position_index",
-    "register_request",
 ]
-
-#: Request class of each ``"service"`` of a payload.
-_KINDS = {}
-
-
-def register_request(cls):
-    """Make ``cls`` the request class of payloads of ``cls.service`` (a decorator).
-
-    Parameters
-    ----------
-    cls : type
-        A frozen dataclass with a ``service`` class attribute and one field
-        per payload key (``"service"`` aside), in the payload's key order.
-
-    Returns
-    -------
-    cls : type
-        The class itself.
-    """
-    _KINDS[cls.service] = cls
-    return cls
 
 
 class Request:
@@ -102,7 +81,6 @@ class Request:
         return cls(**{k: v for k, v in payload.items() if k != "service"})
 
 
-@register_request
 @dataclasses.dataclass(frozen=True, eq=False)
 class SiaRequest(Request):
     """One SIA v2 query (`~twomass_vo.archives.vo.sia2.SiaClient.circle`).
@@ -128,7 +106,6 @@ class SiaRequest(Request):
         return int(self.params["MAXREC"])
 
 
-@register_request
 @dataclasses.dataclass(frozen=True, eq=False)
 class TapRequest(Request):
     """One TAP query: synchronous or asynchronous, with or without uploads.
@@ -164,28 +141,36 @@ class TapRequest(Request):
     route: Any = None
 
 
-def as_request(payload):
+def as_request(payload, kinds):
     """Return the request of a payload (a request is returned as it is).
 
     Parameters
     ----------
     payload : dict or request
         A dict from a ``payload_*`` method, or a request object.
+    kinds : sequence of type
+        The request classes that may answer: the ``request_kinds`` of the
+        archive that made the payload; the one whose ``service`` is
+        ``payload["service"]`` is used.
 
     Returns
     -------
     request
-        An instance of the request class registered for
-        ``payload["service"]`` (`register_request`).
+        An instance of that class.
+
+    Raises
+    ------
+    ValueError
+        No class of ``kinds`` serves ``payload["service"]``, or the payload
+        has a key the class has no field for.
     """
     if isinstance(payload, Request):
         return payload
-    try:
-        kind = _KINDS[payload["service"]]
-    except KeyError:
-        service = payload.get("service")
-        raise ValueError(f"no request class for service {service!r}") from None
-    return kind.from_payload(payload)
+    service = payload.get("service")
+    for kind in kinds:
+        if kind.service == service:
+            return kind.from_payload(payload)
+    raise ValueError(f"no request class for service {service!r}")
 
 
 @functools.singledispatch
