@@ -32,7 +32,8 @@ it: a server whose idle connections time out between two requests).
 Every request is logged (`requests`: path, time, Range, status, request line,
 headers, the client's address: one per connection), connections are counted
 as they are accepted (`connections`: the TLS handshake, if any, comes after),
-and the largest number of requests handled at once is kept (`max_active`).
+and the largest number of requests waiting for their answer at once is kept
+(`max_active`: from a request's arrival until its answer starts).
 A request for an absolute URI (``GET http://host/a.fits``, as sent to a
 proxy) is answered with the file of its path, so the server doubles as a
 recording HTTP proxy.
@@ -119,10 +120,14 @@ class _Handler(QuietHandler):
         try:
             if owner.latency:
                 time.sleep(owner.latency)
-            self._answer(owner, path, fault, entry)
         finally:
+            # A request stops counting before any byte of its answer is sent:
+            # the client, which holds its slot until it has read the whole
+            # answer, may otherwise start its next request before this thread
+            # gets here, and one client request would count twice.
             with owner._lock:
                 owner.active -= 1
+        self._answer(owner, path, fault, entry)
 
     def _send_status(self, entry, code, body=b"", headers=()):
         entry.status = code
