@@ -9,6 +9,7 @@ requests of each route (`~twomass_vo.archives.irsa.payloads`) for IBE
 `twomass_vo.archives.irsa.settings.conf`.
 """
 
+import contextlib
 import functools
 from functools import partial
 
@@ -443,22 +444,32 @@ class IrsaArchive(IrsaPayloads, VOArchive):
         )
 
     # ------------------------------------------------------- requests and rows
-    def _execute(self, request):
-        """Run one request (SIA v2, TAP, IBE or the CGI); log its route and URL."""
+    def _logged(self, request):
+        """Return the request of a payload, its route and URL logged by the router."""
         request = as_request(request, self.request_kinds)
         self.router.record(request.route or request.service, request.url)
-        return self._run(request)
+        return request
+
+    @contextlib.contextmanager
+    def _connection_checked(self, url):
+        """Raise an `ArchiveError` of a failed connection to ``url`` as unreachable."""
+        try:
+            yield
+        except ArchiveError as exc:
+            failure = _connection_failure(exc)
+            if failure is None:
+                raise
+            raise self._unreachable(url, failure) from exc
+
+    def _execute(self, request):
+        """Run one request (SIA v2, TAP, IBE or the CGI); log its route and URL."""
+        return self._run(self._logged(request))
 
     @functools.singledispatchmethod
     def _run(self, request):
         """SIA v2 and TAP requests (`VOArchive`'s); no connection: unreachable."""
-        try:
+        with self._connection_checked(request.url):
             return super()._execute(request)
-        except ArchiveError as exc:
-            failure = _connection_failure(exc)
-            if failure is not None:
-                raise self._unreachable(request.url, failure) from exc
-            raise
 
     @_run.register
     def _(self, request: IbeRequest):
@@ -476,15 +487,9 @@ class IrsaArchive(IrsaPayloads, VOArchive):
 
     def _execute_integers(self, request, names):
         """Run a (position, coadd_key) pairs query (TAP); log its route and URL."""
-        request = as_request(request, self.request_kinds)
-        self.router.record(request.route or request.service, request.url)
-        try:
+        request = self._logged(request)
+        with self._connection_checked(request.url):
             return super()._execute_integers(request, names)
-        except ArchiveError as exc:
-            failure = _connection_failure(exc)
-            if failure is not None:
-                raise self._unreachable(request.url, failure) from exc
-            raise
 
     def _file_rows(self, table, source):
         if source == "sia1":
